@@ -1,0 +1,49 @@
+"""Helpers shared by the checks of every unit: test functions, call descriptions, diagnoses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sympy
+
+from autograder.compare import mismatch
+from autograder.feedback import show
+from autograder.sympy_oracle import RandomExpression
+
+
+def expression(text: str, low: float = -2.0, high: float = 2.0) -> RandomExpression:
+    """A test function from a SymPy string such as "x1*x2 + sin(x1)"; variables sorted by name."""
+    names = sorted({str(s) for s in sympy.sympify(text).free_symbols}, key=_natural)
+    symbols = tuple(sympy.Symbol(name, real=True) for name in names)
+    expr = sympy.sympify(text, locals={name: s for name, s in zip(names, symbols, strict=True)})
+    return RandomExpression(expr=expr, symbols=symbols, low=low, high=high)
+
+
+def _natural(name: str) -> tuple[str, int]:
+    stem = name.rstrip("0123456789")
+    digits = name[len(stem) :]
+    return stem, int(digits) if digits else -1
+
+
+def call_text(name: str, *args: object, **kwargs: object) -> str:
+    """'name(a, b, h=0.001)' with compact renderings of the arguments."""
+    parts = [a if isinstance(a, str) and a in ("f", "grad_f", "df", "a", "b") else show(a, 60) for a in args]
+    parts += [f"{k}={show(v, 40)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def describe(f: RandomExpression, x: object) -> str:
+    """'f(x) = sin(x) and x = 1.0' for failure messages."""
+    variables = ", ".join(str(s) for s in f.symbols)
+    return f"f({variables}) = {f} and x = {show(x, 80)}"
+
+
+def first_mistake(
+    got: np.ndarray | float, candidates: Sequence[tuple[str, np.ndarray | float]], tolerance: float
+) -> str | None:
+    """The description of the first candidate wrong answer that `got` matches, if any."""
+    for mistake, value in candidates:
+        if np.shape(value) == np.shape(got) and not mismatch(got, value, tolerance):
+            return mistake
+    return None

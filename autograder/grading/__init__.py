@@ -1,0 +1,1 @@
+"""The instructor's side: the course layout, release, sample submissions, autograding, reports."""

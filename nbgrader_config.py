@@ -1,0 +1,49 @@
+"""nbgrader configuration of the course: the repository root is the course directory."""
+
+import os
+
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+
+from autograder.grading.trusted_recheck import TrustedRecheck
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "computational-differentiation"
+
+# Every release starts with the header notebook: NAME / COLLABORATORS and "restart and run all".
+c.IncludeHeaderFooter.header = os.path.join(HERE, "source", "header.ipynb")
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# A student's infinite loop costs that cell, after this many seconds, and nothing else.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Autograde: after nbgrader executes the notebook in the student's kernel, TrustedRecheck re-runs
+# it in a child process, judges every check in this (trusted) process, zeroes any test cell whose
+# verdict differs and replaces tracebacks by the readable message (no hidden code in feedback).
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    TrustedRecheck,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# Feedback handed to students never shows hidden test code.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
