@@ -14,7 +14,7 @@ from nbgrader.preprocessors import (
 )
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-from autograder.grading.trusted_recheck import TrustedRecheck
+from autograder.grading.trusted_judge import JudgeRecords, StartRecording
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,14 +30,17 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # A student's infinite loop costs that cell, after this many seconds, and nothing else.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+c.Exchange.root = os.path.join(HERE, "exchange")
 
-# Autograde: after nbgrader executes the notebook in the student's kernel, TrustedRecheck re-runs
-# it in a child process, judges every check in this (trusted) process, zeroes any test cell whose
-# verdict differs and replaces tracebacks by the readable message (no hidden code in feedback).
+# Autograde: the student's kernel only records what the checks observe (StartRecording); every
+# test cell is then judged in this trusted process (JudgeRecords), which also replaces tracebacks
+# by the readable message, so feedback never shows hidden test code.
 c.Autograde.autograde_preprocessors = [
+    StartRecording,
     Execute,
     IgnorePattern,
-    TrustedRecheck,
+    JudgeRecords,
     ClearMetadataPreprocessor,
     LimitOutput,
     SaveAutoGrades,

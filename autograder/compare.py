@@ -75,9 +75,9 @@ def real_array(value: object, shape: tuple[int, ...], call: str, what: str = "re
 
 
 def mismatch(got: ndarray | float, want: ndarray | float, tolerance: ndarray | float) -> bool:
-    """True when any |got - want| exceeds `tolerance` (elementwise), or got is not finite."""
+    """True when any |got - want| exceeds `tolerance` (elementwise), or either is not finite."""
     got_array, want_array = _array(got, dtype=float), _array(want, dtype=float)
-    if not _all(_isfinite(got_array)):
+    if not (_all(_isfinite(got_array)) and _all(_isfinite(want_array))):
         return True
     return bool(_max(_abs(got_array - want_array) - tolerance) > 0)
 

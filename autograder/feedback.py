@@ -22,13 +22,21 @@ def show(value: object, limit: int = 160) -> str:
     if isinstance(value, np.ndarray):
         with np.printoptions(precision=10, threshold=12, edgeitems=3, linewidth=limit):
             text = np.array2string(value, separator=", ")
-        text = f"array({text}, shape={value.shape})"
+        if value.ndim != 1 or value.dtype.kind in "iub":
+            text += f" (shape {value.shape}, {value.dtype})"
     elif isinstance(value, float | np.floating):
         text = repr(float(value))
     else:
         text = repr(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def raised(call: str, description: str, given: str | None = None, mistake: str | None = None) -> CheckFailure:
+    """The failure for a student function that raised (`description` as "TypeError: ... (in f, line 3)")."""
+    if description.startswith("NotImplementedError"):
+        return failure(call, "is not implemented yet: replace `raise NotImplementedError()` with your code.")
+    return failure(call, f"raised {description}.", given=given, mistake=mistake)
 
 
 def failure(

@@ -17,6 +17,8 @@ hand over wrong observations, which fail.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import traceback
 import warnings
@@ -31,7 +33,6 @@ from autograder import observations
 from autograder.feedback import CheckFailure
 
 LOCAL, COLLECT, JUDGE = "local", "collect", "judge"
-MODE_VARIABLE = "AUTOGRADER_MODE"
 RECORDS_VARIABLE = "AUTOGRADER_RECORDS"
 
 
@@ -51,6 +52,7 @@ class _State:
     index: int = 0
     sink: TextIO | None = None
     records: dict[str, list[Observation]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 _state = _State()
@@ -61,10 +63,25 @@ def mode() -> str:
     return _state.mode
 
 
-def begin_cell(cell_id: str) -> None:
-    """Mark the start of the test cell `cell_id` (collect and judge modes number checks per cell)."""
-    _state.cell = cell_id
+def begin_cell(source: str) -> None:
+    """Judge mode: the test cell with this source starts; its checks take its records in order."""
+    _state.cell = cell_key(source)
     _state.index = 0
+
+
+def cell_key(source: str) -> str:
+    """The key under which a test cell's observations are recorded: a hash of its source."""
+    return hashlib.sha256(source.strip().encode()).hexdigest()[:20]
+
+
+def _running_cell_key() -> str:
+    """In an IPython kernel, the key of the cell being executed (from its raw input history)."""
+    try:
+        from IPython import get_ipython
+
+        return cell_key(get_ipython().history_manager.input_hist_raw[-1])
+    except Exception:  # not in IPython, or history was tampered with: records then match nothing
+        return ""
 
 
 def _describe(error: BaseException) -> str:
@@ -97,13 +114,12 @@ def run_check(observe: Callable[[], Any], judge: Callable[[Observation], None]) 
     __tracebackhide__ = True
     if _state.mode == COLLECT:
         obs = _observe(observe)
-        record = {"cell": _state.cell, "index": _state.index, "raised": obs.raised}
+        cell = _running_cell_key()
+        index = _state.counts.get(cell, 0)
+        _state.counts[cell] = index + 1
+        record = {"cell": cell, "index": index, "raised": obs.raised, "warnings": list(obs.warnings)}
         record["value"] = observations.encode(obs.value)
-        record["warnings"] = list(obs.warnings)
-        _state.index += 1
         if _state.sink is not None:
-            import json
-
             _state.sink.write(json.dumps(record) + "\n")
             _state.sink.flush()
         return
@@ -127,10 +143,12 @@ def start_collecting(path: str) -> None:
     _state.sink = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
 
+if os.environ.get(RECORDS_VARIABLE):  # a kernel started by the autograder: observe and record only
+    start_collecting(os.environ[RECORDS_VARIABLE])
+
+
 def read_records(path: str) -> dict[str, list[Observation]]:
     """Parse a record file into observations per cell, in order; malformed lines are skipped."""
-    import json
-
     per_cell: dict[str, dict[int, Observation]] = {}
     if not os.path.exists(path):
         return {}

@@ -1,36 +1,48 @@
 """SymPy random-expression oracle: the source of truth for hidden tests.
 
 This module generates random, *safe* symbolic expressions together with their
-exact derivatives (computed by SymPy) and numeric versions of the expressions
-(built with :func:`sympy.lambdify`).  The elementary functions used by the
-numeric versions can be replaced by a student's implementation, e.g. a
-dual-number ``sin``, so that a student's forward-mode AD can be checked
-against the exact derivative.
+exact derivatives and numeric versions of the expressions (built with
+:func:`sympy.lambdify`).  The elementary functions used by the numeric versions
+can be replaced by a student's implementation, e.g. a dual-number ``sin``, so
+that a student's differentiation code can be checked against exact derivatives.
 
 It contains no student solution.
 
-Guarantees
-----------
+Guarantees (for expressions made by :func:`random_expression`)
+---------------------------------------------------------------
 * Determinism: the same seed gives the same expression (same ``str``) in every
   process; only :class:`numpy.random.Generator` is used, never the global RNG,
   and nothing depends on ``hash``-based ordering.
-* Safety: every generated expression is smooth (C-infinity) on the whole box
-  ``[low, high]**n`` (in fact on all of R**n): ``log`` and ``sqrt`` only see
-  arguments that are >= 1 by construction, ``tan`` only sees arguments with
-  ``|arg| <= 1 < pi/2``, ``exp`` only sees bounded arguments and every divisor
-  is bounded away from zero.  ``|f| <= 100`` on the box (checked on a dense
-  sample), so values and low-order derivatives are moderate.
-* Every symbol occurs in the expression, which is never constant.
-* The numeric functions contain only ``+ - * /``, ``**`` with Python ``int``
-  exponents (or, with ``variable_powers=True``, symbolic exponents), Python
-  ``int``/``float`` constants and calls to the elementary functions named in
-  :data:`ELEMENTARY` (``sqrt`` included), so they work on floats, complex
+* Safety by construction, on all of R**n: ``log``, ``sqrt``, divisors and bases
+  of variable powers are bounded below by a positive constant (``u**2 + 1``,
+  ``2 + sin(u)``, ``exp(sin(u))``, ...), ``tan`` only sees ``|arg| <= 1`` (e.g.
+  ``tan(sin(u)/2)``, ``tan(tanh(u))``) and ``exp`` only bounded arguments.
+* Moderate size on the domain ``[low, high]**n = [-2, 2]**n``: ``|f| <= 100``
+  (checked on a dense grid).  Moreover ``f`` is analytic on the complex
+  neighbourhood ``R**n``, ``R = [low - 1/2, high + 1/2] x i[-1/2, 1/2]``, with
+  ``|f| <= 1000`` there (checked on samples of the boundary, see
+  :func:`_samples`), so by Cauchy's estimate
+  ``|d^alpha f| <= alpha! * 1000 * 2**|alpha|`` on the domain: 7th derivatives are
+  typically 1e3 - 1e6.
+* Every symbol occurs in the expression, which is never constant, contains no
+  float and no irrational constant (``sqrt(2)``, ``E``, ``pi``), and has
+  ``sympy.count_ops(expr) <= 10 * (depth + 1)`` (for ``n_vars <= 3``).
+* The numeric functions contain only ``+ - * /``, ``**`` with positive Python
+  ``int`` exponents (or, with ``variable_powers=True``, symbolic exponents),
+  Python ``int``/``float`` constants and calls to the elementary functions named
+  in :data:`ELEMENTARY` (``sqrt`` included), so they work on floats, complex
   numbers, NumPy arrays and on any object overloading the arithmetic operators
   once all of :data:`ELEMENTARY` are overridden.
+* Exact derivatives: :meth:`RandomExpression.derivative` is ``sympy.diff``;
+  the numeric values (:meth:`~RandomExpression.partial`,
+  :meth:`~RandomExpression.gradient`, ...) are computed with exact
+  differentiation rules in 30-digit arithmetic and rounded to float64 (see
+  :class:`_Partials`), which stays fast up to order 7 and beyond.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,6 +75,10 @@ DEFAULT_HIGH: float = 2.0
 _VALUE_BOUND = 100.0  # |f| on the domain (checked on a dense sample)
 _TRIG_ARG_BOUND = 4.0  # |u| for sin(u), cos(u), tanh(u)
 _EXP_ARG_BOUND = 2.0  # |u| for a bare exp(u)
+_TUBE_RADIUS = 0.5  # f must stay bounded on the complex tube |Im z_j| <= 0.5 ...
+_TUBE_BOUND = 1000.0  # ... by this bound: |d^k f| <= k! * 1000 / 0.5**k on the domain
+_MIN_RE = 0.1  # Re p >= this on the rectangle for p under log, sqrt, ** and /
+_POLE_MARGIN = 0.2  # distance kept from the poles of tan (Re) and tanh (Im)
 _EVAL_DPS = 30  # working precision (decimal digits) of the exact evaluations
 _MAX_ATTEMPTS = 2000
 _CACHE_SIZE = 4096
@@ -121,8 +137,8 @@ class _OraclePrinter(NumPyPrinter):
     def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
         exp = expr.exp
         if exp.is_Integer and exp.is_negative:
-            positive = sympy.Pow(expr.base, -exp, evaluate=False)
-            return f"(1/{self.parenthesize(positive, sympy.printing.precedence.PRECEDENCE['Pow'])})"
+            base = self._print(expr.base)
+            return f"(1/({base}))" if exp == -1 else f"(1/({base})**{-int(exp)})"
         return self._hprint_Pow(expr, rational=rational, sqrt=self._module + ".sqrt")
 
 
@@ -238,6 +254,17 @@ def _unary_derivative(key: tuple[Any, ...], j: int) -> Callable[[Any], Any]:
     return sympy.lambdify([_Y], _unary_derivative_expr(key, j), modules="mpmath")
 
 
+@lru_cache(maxsize=1 << 16)
+def _free_symbols(node: sympy.Basic) -> frozenset[sympy.Symbol]:
+    return frozenset(node.free_symbols)
+
+
+@lru_cache(maxsize=1 << 14)
+def _split_mul(node: sympy.Mul) -> tuple[sympy.Expr, sympy.Expr]:
+    first, *rest = node.args
+    return first, rest[0] if len(rest) == 1 else sympy.Mul(*rest)
+
+
 class _Partials:
     """Memoised exact values ``d^orders node`` at one point (use inside ``mpmath.workdps``)."""
 
@@ -251,8 +278,9 @@ class _Partials:
     def free_vars(self, node: sympy.Basic) -> frozenset[int]:
         fv = self.free.get(node)
         if fv is None:
-            fv = frozenset(self.index[s] for s in node.free_symbols if s in self.index)
-            unknown = [s for s in node.free_symbols if s not in self.index]
+            symbols = _free_symbols(node)
+            fv = frozenset(self.index[s] for s in symbols if s in self.index)
+            unknown = [s for s in symbols if s not in self.index]
             if unknown:
                 raise ValueError(f"expression has symbols {sorted(map(str, unknown))} outside the variables")
             self.free[node] = fv
@@ -262,10 +290,8 @@ class _Partials:
         key = (node, orders)
         value = self.memo.get(key)
         if value is None:
-            if orders and not set(orders) <= self.free_vars(node):
-                value = self.zero
-            else:
-                value = self._compute(node, orders)
+            vanishes = bool(orders) and not set(orders) <= self.free_vars(node)
+            value = self.zero if vanishes else self._compute(node, orders)
             self.memo[key] = value
         return value
 
@@ -275,25 +301,22 @@ class _Partials:
             if not orders:
                 return self.point[i]
             return mpmath.mpf(1) if orders == (i,) else self.zero
-        if not node.free_symbols:  # constants: Integer, Rational, ... (orders == () here)
+        if not self.free_vars(node):  # constants: Integer, Rational, ... (orders == () here)
             if node.is_Rational:
                 return mpmath.mpf(int(node.p)) / int(node.q)
             return mpmath.mpf(sympy.Float(sympy.N(node, _EVAL_DPS + 10), _EVAL_DPS + 10)._mpf_)
         if node.is_Add:
             return mpmath.fsum(self(arg, orders) for arg in node.args)
         if node.is_Mul:
-            first, *rest = node.args
-            other = rest[0] if len(rest) == 1 else sympy.Mul(*rest)
-            if not first.free_symbols:
+            first, other = _split_mul(node)
+            if not self.free_vars(first):
                 return self(first, ()) * self(other, orders)
-            return mpmath.fsum(
-                m * self(first, left) * self(other, right) for m, left, right in _leibniz_terms(orders)
-            )
+            return mpmath.fsum(m * self(first, left) * self(other, right) for m, left, right in _leibniz_terms(orders))
         if node.is_Pow:
             base, exponent = node.args
-            if not exponent.free_symbols:
+            if not self.free_vars(exponent):
                 return self._unary(("power", exponent), base, orders)
-            if not base.free_symbols:
+            if not self.free_vars(base):
                 return self._unary(("exponential", base), exponent, orders)
             rewritten = sympy.exp(sympy.Mul(exponent, sympy.log(base)), evaluate=False)
             return self(rewritten, orders)
@@ -354,6 +377,15 @@ def _as_point(x: Sequence[float] | np.ndarray, n: int) -> list[float]:
     return values
 
 
+def _check_domain(symbols: Sequence[sympy.Symbol], low: float, high: float) -> tuple[sympy.Symbol, ...]:
+    symbols = tuple(symbols)
+    if not symbols or not all(isinstance(s, sympy.Symbol) for s in symbols):
+        raise ValueError(f"symbols must be a non-empty sequence of sympy.Symbol, got {symbols!r}")
+    if not float(low) < float(high):
+        raise ValueError(f"need low < high, got [{low}, {high}]")
+    return symbols
+
+
 def _make_point(rng: np.random.Generator | int, n: int, low: float, high: float) -> np.ndarray:
     if not isinstance(rng, np.random.Generator):
         if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
@@ -388,6 +420,12 @@ class RandomExpression:
     symbols: tuple[sympy.Symbol, ...]
     low: float = DEFAULT_LOW
     high: float = DEFAULT_HIGH
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expr", sympy.sympify(self.expr))
+        object.__setattr__(self, "symbols", _check_domain(self.symbols, self.low, self.high))
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
 
     def __str__(self) -> str:
         """Readable SymPy form, e.g. ``"log(x1**2 + 1) + x1*sin(x2)"``."""
@@ -507,6 +545,12 @@ class RandomVectorFunction:
     low: float = DEFAULT_LOW
     high: float = DEFAULT_HIGH
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exprs", tuple(sympy.sympify(e) for e in self.exprs))
+        object.__setattr__(self, "symbols", _check_domain(self.symbols, self.low, self.high))
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
     def __str__(self) -> str:
         return "[" + ", ".join(str(e) for e in self.exprs) + "]"
 
@@ -561,41 +605,103 @@ class RandomVectorFunction:
 
     def jacobian(self, x: Sequence[float]) -> np.ndarray:
         """Exact Jacobian ``dF_i/dx_j`` at ``x``: float64 array of shape ``(m, n)``."""
-        return np.array([c.gradient(x) for c in self.components], dtype=np.float64).reshape(
-            self.n_outputs, self.n_vars
-        )
+        return np.array([c.gradient(x) for c in self.components], dtype=np.float64).reshape(self.n_outputs, self.n_vars)
 
 
 # --------------------------------------------------------------------------- #
 # Generator
 # --------------------------------------------------------------------------- #
-class _Node(NamedTuple):
-    """A SymPy expression with its values on the sample points of the domain."""
+class _Lazy:
+    """A SymPy expression built on first use (candidates are mostly checked numerically
+    first, and building SymPy expressions dominates the cost of the generator)."""
 
-    expr: sympy.Expr
-    vals: np.ndarray
+    __slots__ = ("_args", "_make", "_value")
+
+    def __init__(self, make: Callable[..., sympy.Expr], *args: Any) -> None:
+        self._make = make
+        self._args = args
+        self._value: sympy.Expr | None = None
+
+    def get(self) -> sympy.Expr:
+        if self._value is None:
+            self._value = self._make(*[a.get() if isinstance(a, _Lazy) else a for a in self._args])
+            self._args = ()
+        return self._value
+
+
+class _Node(NamedTuple):
+    """A (lazy) SymPy expression with its values on the sample points (see :func:`_samples`)."""
+
+    lazy: _Lazy
+    vals: np.ndarray  # on real points of the domain
+    cvals: np.ndarray  # on complex points of the rectangle around the domain
+    is_root: bool = False  # a sqrt(...): never raised to a power (would give p**(3/2))
+
+    @property
+    def expr(self) -> sympy.Expr:
+        return self.lazy.get()
 
     @property
     def bound(self) -> float:
+        """max |value| over the real sample points."""
         return float(np.max(np.abs(self.vals)))
+
+    @property
+    def complex_bound(self) -> float:
+        """max |value| over the complex sample points (inf if some value is not finite)."""
+        if not np.all(np.isfinite(self.cvals)):
+            return float("inf")
+        return float(np.max(np.abs(self.cvals)))
 
 
 @lru_cache(maxsize=16)
-def _samples(n: int, low: float, high: float) -> np.ndarray:
-    """Dense deterministic sample of ``[low, high]**n``: array of shape ``(n, N)``."""
+def _samples(n: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic samples: real points of ``[low, high]**n``, shape ``(n, N)``, and complex
+    points of the distinguished boundary ``(dR)**n`` of ``R**n``, shape ``(n, M)``, where
+    ``R = [low - r, high + r] x i[-r, r]`` and ``r = _TUBE_RADIUS``.
+
+    The generator checks on ``dR`` that ``Re p > 0`` for every ``p`` under ``log``,
+    ``sqrt``, ``**`` or ``/``, ``|Re b| < pi/2`` under ``tan`` and ``|Im u| < pi/2`` under
+    ``tanh`` (real and imaginary parts of analytic functions take their extrema on the
+    boundary), so the expression is analytic on ``R**n``, and that ``|f| <= _TUBE_BOUND`` on
+    ``dR`` (maximum modulus).  Cauchy's estimate then bounds every partial derivative on
+    the real box: ``|d^alpha f| <= alpha! * _TUBE_BOUND / r**|alpha|``.
+    """
+    fixed = np.random.default_rng(20240611)
+    r = _TUBE_RADIUS
     if n <= 3:
         k = {1: 401, 2: 61, 3: 21}[n]
         axes = [np.linspace(low, high, k)] * n
-        grid = np.meshgrid(*axes, indexing="ij")
-        pts = np.stack([g.ravel() for g in grid])
+        pts = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")])
     else:
-        fixed = np.random.default_rng(20240611)
         corners = np.array(np.meshgrid(*[[low, high]] * min(n, 10), indexing="ij")).reshape(min(n, 10), -1)
         if n > 10:
-            corners = np.vstack([corners, np.full((n - 10, corners.shape[1]), 0.0)])
+            corners = np.vstack([corners, np.zeros((n - 10, corners.shape[1]))])
         pts = np.hstack([corners, fixed.uniform(low, high, size=(n, 4000))])
+    lo, hi = low - r, high + r  # rectangle R = [lo, hi] x [-r, r] in each coordinate
+    if n == 1:
+        edge = np.linspace(lo, hi, 241)
+        side = np.linspace(-r, r, 25)
+        cpts = np.concatenate([edge - 1j * r, edge + 1j * r, lo + 1j * side, hi + 1j * side])[None, :]
+    else:  # independent uniform points of the perimeter of R in each coordinate
+        t = fixed.uniform(0.0, 2 * (hi - lo) + 4 * r, size=(n, 3000))
+        w = hi - lo
+        cpts = np.where(
+            t < w,
+            lo + t - 1j * r,
+            np.where(
+                t < w + 2 * r,
+                hi + 1j * (t - w - r),
+                np.where(t < 2 * w + 2 * r, hi - (t - w - 2 * r) + 1j * r, lo - 1j * (t - 2 * w - 3 * r)),
+            ),
+        )
     pts.setflags(write=False)
-    return pts
+    cpts.setflags(write=False)
+    return pts, cpts
+
+
+class _Reject(Exception):
+    """Internal: the candidate (sub)expression violates a safety check; draw again."""
 
 
 class _Builder:
@@ -611,8 +717,8 @@ class _Builder:
         high: float,
     ) -> None:
         self.rng = rng
-        samples = _samples(len(symbols), low, high)
-        self.x = [_Node(s, samples[i]) for i, s in enumerate(symbols)]
+        real, cplx = _samples(len(symbols), low, high)
+        self.x = [_Node(_Lazy(lambda s: s, s), real[i], cplx[i]) for i, s in enumerate(symbols)]
         self.fs = functions
         self.variable_powers = variable_powers
 
@@ -641,36 +747,74 @@ class _Builder:
 
     # -- node constructors ------------------------------------------------ #
     @staticmethod
-    def func(name: str, u: _Node) -> _Node:
-        return _Node(_SYMPY_FUNCTIONS[name](u.expr), _NUMPY_FUNCTIONS[name](u.vals))
+    def require(ok: bool) -> None:
+        if not ok:
+            raise _Reject
+
+    def check_positive(self, p: _Node) -> None:
+        """``p > 0`` on the box and ``Re p >= _MIN_RE`` on the complex rectangle."""
+        self.require(
+            bool(np.all(np.isfinite(p.cvals)))
+            and float(np.min(p.vals)) > 0.0
+            and float(np.min(p.cvals.real)) >= _MIN_RE
+        )
+
+    def func(self, name: str, u: _Node) -> _Node:
+        """``name(u)``; raises ``_Reject`` where ``name`` would not be analytic on the rectangle."""
+        self.require(bool(np.all(np.isfinite(u.cvals))))
+        if name in ("log", "sqrt"):
+            self.check_positive(u)
+        elif name == "tan":
+            limit = np.pi / 2 - _POLE_MARGIN
+            self.require(float(np.max(np.abs(u.cvals.real))) <= limit and u.bound <= limit)
+        elif name == "tanh":
+            self.require(float(np.max(np.abs(u.cvals.imag))) <= np.pi / 2 - _POLE_MARGIN)
+        f = _NUMPY_FUNCTIONS[name]
+        return _Node(_Lazy(_SYMPY_FUNCTIONS[name], u.lazy), f(u.vals), f(u.cvals), name == "sqrt")
+
+    def retry(self, make: Callable[..., _Node], *args: Any, tries: int = 3) -> _Node:
+        """``make(*args)``, drawn again (at most ``tries`` times in all) while it raises ``_Reject``."""
+        for _ in range(tries - 1):
+            try:
+                return make(*args)
+            except _Reject:
+                pass
+        return make(*args)
 
     @staticmethod
     def add(a: _Node, b: _Node, sign: int = 1) -> _Node:
-        return _Node(a.expr + sign * b.expr, a.vals + sign * b.vals)
+        lazy = _Lazy(operator.add if sign == 1 else operator.sub, a.lazy, b.lazy)
+        return _Node(lazy, a.vals + sign * b.vals, a.cvals + sign * b.cvals)
 
     @staticmethod
     def mul(*factors: _Node) -> _Node:
-        expr = sympy.Mul(*[f.expr for f in factors])
-        vals = factors[0].vals
+        if len(factors) == 1:
+            return factors[0]
+        vals, cvals = factors[0].vals, factors[0].cvals
         for f in factors[1:]:
-            vals = vals * f.vals
-        return _Node(expr, vals)
+            vals, cvals = vals * f.vals, cvals * f.cvals
+        return _Node(_Lazy(sympy.Mul, *[f.lazy for f in factors]), vals, cvals)
 
     @staticmethod
     def scale(c: sympy.Rational, a: _Node) -> _Node:
-        return _Node(c * a.expr, float(c) * a.vals)
+        return _Node(_Lazy(operator.mul, c, a.lazy), float(c) * a.vals, float(c) * a.cvals)
 
     @staticmethod
     def shift(a: _Node, c: sympy.Rational) -> _Node:
-        return _Node(a.expr + c, a.vals + float(c))
+        return _Node(_Lazy(operator.add, a.lazy, c), a.vals + float(c), a.cvals + float(c))
 
     @staticmethod
     def power(a: _Node, k: int) -> _Node:
-        return _Node(a.expr ** sympy.Integer(k), a.vals ** float(k))
+        return _Node(_Lazy(operator.pow, a.lazy, sympy.Integer(k)), a.vals**k, a.cvals**k)
 
     @staticmethod
     def div(a: _Node, d: _Node) -> _Node:
-        return _Node(a.expr / d.expr, a.vals / d.vals)
+        return _Node(_Lazy(operator.truediv, a.lazy, d.lazy), a.vals / d.vals, a.cvals / d.cvals)
+
+    @staticmethod
+    def variable_power(base: _Node, expo: _Node) -> _Node:
+        lazy = _Lazy(operator.pow, base.lazy, expo.lazy)
+        return _Node(lazy, base.vals**expo.vals, base.cvals**expo.cvals)
 
     # -- grammar ------------------------------------------------------------ #
     def leaf1(self, i: int) -> _Node:
@@ -749,7 +893,7 @@ class _Builder:
             weights.append(2.0)
         kind = self.pick(kinds, weights)
         if kind == "unary":
-            return self.unary(self.pick(self.fs), vars_, depth - 1)
+            return self.retry(self.unary, self.pick(self.fs), vars_, depth - 1)
         if kind == "div":
             if len(vars_) > 1 and self.rng.random() < 0.7:
                 num_vars, den_vars = self.split(vars_, 2)
@@ -763,7 +907,7 @@ class _Builder:
         if kind == "pow":
             for _ in range(5):
                 u = self.gen(vars_, depth - 1)
-                if _is_root(u.expr):
+                if u.is_root:
                     continue
                 k = 3 if u.bound <= 2.5 and self.rng.random() < 0.4 else 2
                 if u.bound <= 6.0:
@@ -778,7 +922,7 @@ class _Builder:
             base_vars = exp_vars = vars_
         base = self.positive(base_vars, depth - 1, max_bound=6.0)
         expo = self.exponent(exp_vars, depth - 1)
-        return _Node(base.expr**expo.expr, base.vals**expo.vals)
+        return self.variable_power(base, expo)
 
     def arg(self, vars_: tuple[int, ...], depth: int, bound: float) -> _Node:
         """An expression of depth <= ``depth`` with ``|u| <= bound`` on the domain."""
@@ -810,14 +954,25 @@ class _Builder:
         if kind == "rational":
             u = self.leaf(vars_) if depth <= 0 or self.rng.random() < 0.7 else self.arg(vars_, depth - 1, 4.0)
             # |u / (u**2 + 1)| <= 1/2
-            return self.div(u, self.shift(self.power(u, 2), sympy.Integer(1)))
+            den = self.shift(self.power(u, 2), sympy.Integer(1))
+            self.check_positive(den)
+            return self.div(u, den)
         b = self.func(kind, self.arg(vars_, depth, _TRIG_ARG_BOUND))
         if half:
             b = self.scale(sympy.Rational(1, 2), b)
         return b
 
     def positive(self, vars_: tuple[int, ...], depth: int, max_bound: float = 50.0) -> _Node:
-        """An expression ``p >= 1`` on the domain (``u**2 + 1``, ``2 + sin(u)``, ``exp(b)``, ...)."""
+        """An expression ``p >= 1/e`` on the domain (``u**2 + 1``, ``2 + sin(u)``, ``exp(b)``, ...)
+        with ``Re p >= _MIN_RE`` on the complex rectangle."""
+        return self.retry(self._positive, vars_, depth, max_bound)
+
+    def _positive(self, vars_: tuple[int, ...], depth: int, max_bound: float) -> _Node:
+        p = self._positive_candidate(vars_, depth, max_bound)
+        self.check_positive(p)
+        return p
+
+    def _positive_candidate(self, vars_: tuple[int, ...], depth: int, max_bound: float) -> _Node:
         options = ["square"]
         weights = [3.0]
         for f in ("sin", "cos"):
@@ -847,9 +1002,7 @@ class _Builder:
     def exponent(self, vars_: tuple[int, ...], depth: int) -> _Node:
         """A bounded exponent for ``base**exponent``: ``|e| <= 2``."""
         if self.rng.random() < 0.35:
-            v = self.arg(vars_, 0, 2.0)
-            if not v.expr.is_Number:
-                return v
+            return self.arg(vars_, 0, 2.0)
         return self.bounded(vars_, depth)
 
     def unary(self, name: str, vars_: tuple[int, ...], depth: int) -> _Node:
@@ -868,10 +1021,6 @@ class _Builder:
         if u.bound > _EXP_ARG_BOUND:
             u = self.scale(sympy.Rational(1, 3), u)
         return self.func("exp", u)
-
-
-def _is_root(expr: sympy.Expr) -> bool:
-    return bool(expr.is_Pow and not expr.exp.is_Integer)
 
 
 def _well_formed(expr: sympy.Expr, variable_powers: bool) -> bool:
@@ -905,12 +1054,14 @@ def _acceptable(
     functions: tuple[str, ...],
     variable_powers: bool,
 ) -> bool:
-    expr = node.expr
     vals = node.vals
     if not np.all(np.isfinite(vals)) or node.bound > _VALUE_BOUND:
         return False
+    if node.complex_bound > _TUBE_BOUND:
+        return False
     if float(np.ptp(vals)) <= 1e-6 * (1.0 + node.bound):
         return False
+    expr = node.expr  # built only now
     if expr.free_symbols != set(symbols):
         return False
     if sympy.count_ops(expr) > _ops_limit(depth, len(symbols)):
@@ -923,9 +1074,7 @@ def _acceptable(
             names.add("sqrt")
         if not names & set(functions):
             return False
-    if variable_powers and depth >= 1 and not _has_variable_power(expr):
-        return False
-    return True
+    return not variable_powers or depth == 0 or _has_variable_power(expr)
 
 
 def _rng_from(seed: int | np.random.Generator) -> np.random.Generator:
@@ -983,10 +1132,14 @@ def random_expression(
     symbols = tuple(sympy.Symbol(f"x{i + 1}", real=True) for i in range(n_vars))
     builder = _Builder(rng, symbols, fs, bool(variable_powers), DEFAULT_LOW, DEFAULT_HIGH)
     all_vars = tuple(range(n_vars))
-    for _ in range(_MAX_ATTEMPTS):
-        node = builder.gen(all_vars, depth)
-        if _acceptable(node, symbols, depth, fs, bool(variable_powers)):
-            return RandomExpression(node.expr, symbols, DEFAULT_LOW, DEFAULT_HIGH)
+    with np.errstate(all="ignore"):  # overflow on the complex samples just rejects
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                node = builder.gen(all_vars, depth)
+            except _Reject:
+                continue
+            if _acceptable(node, symbols, depth, fs, bool(variable_powers)):
+                return RandomExpression(node.expr, symbols, DEFAULT_LOW, DEFAULT_HIGH)
     raise RuntimeError(
         f"no acceptable expression after {_MAX_ATTEMPTS} attempts "
         f"(n_vars={n_vars}, depth={depth}, functions={fs}, variable_powers={variable_powers})"
@@ -1012,13 +1165,13 @@ def random_vector_function(
         raise ValueError(f"n_outputs must be a positive int, got {n_outputs!r}")
     exprs: list[sympy.Expr] = []
     symbols: tuple[sympy.Symbol, ...] = ()
-    for _ in range(_MAX_ATTEMPTS):
-        if len(exprs) == n_outputs:
-            break
+    attempts = 0
+    while len(exprs) < n_outputs:
+        attempts += 1
+        if attempts > 10 * n_outputs + 100:
+            raise RuntimeError(f"could not draw {n_outputs} distinct components")
         comp = random_expression(rng, n_vars, depth, functions, variable_powers)
         symbols = comp.symbols
         if comp.expr not in exprs:
             exprs.append(comp.expr)
-    else:
-        raise RuntimeError("could not draw distinct components")
     return RandomVectorFunction(tuple(exprs), symbols, DEFAULT_LOW, DEFAULT_HIGH)

@@ -44,16 +44,23 @@ def _mp_function(symbols: tuple[sympy.Symbol, ...], expr: sympy.Expr) -> Callabl
 
 
 def taylor_coefficients(f: RandomExpression, x: Sequence[float], axis: int, order: int) -> list[float]:
-    """[f(x), d f/dx_i, ..., d^order f/dx_i^order / order!] along axis i at the real point x."""
-    point = [mpmath.mpf(float(v)) for v in x]
+    """[f(x), d f/dx_i, ..., d^order f/dx_i^order / order!] along axis i at the real point x.
+
+    Cached: the judge meets the same hidden cases in every submission of a class.
+    """
+    return list(_taylor(f, tuple(float(v) for v in x), axis, order))
+
+
+@lru_cache(maxsize=4096)
+def _taylor(f: RandomExpression, x: tuple[float, ...], axis: int, order: int) -> tuple[float, ...]:
+    point = [mpmath.mpf(v) for v in x]
     function = _mp_function(tuple(f.symbols), f.expr)
 
     def along(t: mpmath.mpf) -> mpmath.mpf:
         return function(*point[:axis], t, *point[axis + 1 :])
 
     with mpmath.workdps(DIGITS):
-        coefficients = mpmath.taylor(along, point[axis], order)
-        return [float(mpmath.re(c)) for c in coefficients]
+        return tuple(float(mpmath.re(c)) for c in mpmath.taylor(along, point[axis], order))
 
 
 def _series(f: RandomExpression, x: Sequence[float], h: float, method: str, axis: int, order: int) -> tuple[list[float], float]:

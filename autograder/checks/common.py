@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import sympy
 
 from autograder.compare import mismatch
 from autograder.feedback import show
-from autograder.sympy_oracle import RandomExpression
+from autograder.sympy_oracle import RandomExpression, random_expression
 
 
+@lru_cache(maxsize=1024)
+def random_case(seed: int, n_vars: int = 1, depth: int = 3) -> RandomExpression:
+    """`random_expression(seed, n_vars, depth)`, cached: every submission meets the same cases."""
+    return random_expression(seed, n_vars=n_vars, depth=depth)
+
+
+@lru_cache(maxsize=1024)
 def expression(text: str, low: float = -2.0, high: float = 2.0) -> RandomExpression:
     """A test function from a SymPy string such as "x1*x2 + sin(x1)"; variables sorted by name."""
     names = sorted({str(s) for s in sympy.sympify(text).free_symbols}, key=_natural)

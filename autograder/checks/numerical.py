@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call_text, describe, expression, first_mistake
+from autograder.checks.common import call_text, describe, expression, first_mistake, random_case
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure
+from autograder.feedback import failure, raised
 from autograder.inputs import Recorded, rng
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import RandomExpression, random_expression, random_vector_function
+from autograder.sympy_oracle import RandomExpression, random_vector_function
 from autograder.truncation import quotient, truncation_error
 
 EPS = float(np.finfo(float).eps)
@@ -37,7 +37,7 @@ def _cases(
     generator = rng(seed)
     cases = []
     for k in range(count):
-        g = random_expression(seed * 1000 + k, n_vars=n_vars, depth=depth)
+        g = random_case(seed * 1000 + k, n_vars, depth)
         point = g.point(generator)
         cases.append((g, float(point[0]) if n_vars == 1 else point))
     return cases
@@ -79,7 +79,7 @@ def _difference_check(
         call = call_text(name, "f", x) if h is None else call_text(name, "f", x, h)
         given = describe(f, x)
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given)
+            raise raised(call, obs.raised, given=given)
         got = real_scalar(obs.value["value"], call)
         want, neglected = quotient(f, [x], step, method)
         tolerance = _rounding(f, [x], step if method == "forward" else 2 * step) + neglected
@@ -176,7 +176,7 @@ def check_numerical_gradient(
         for k in range(count):
             shape = shapes[(seed + k) % len(shapes)]
             n = int(np.prod(shape))
-            g = random_expression(seed * 1000 + k, n_vars=n, depth=2)
+            g = random_case(seed * 1000 + k, n, 2)
             point = g.point(generator).reshape(shape)
             if k % 3 == 2:  # an integer point: x + h must not be truncated
                 point = np.clip(np.round(point), g.low, g.high).astype(int)
@@ -203,7 +203,7 @@ def _gradient_case(
         call = call_text("numerical_gradient", "f", x, **kwargs)
         given = describe(f, x)
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given)
+            raise raised(call, obs.raised, given=given)
         after = obs.value["x_after"]
         if not (isinstance(after, np.ndarray) and after.dtype == x.dtype and np.array_equal(after, x)):
             raise failure(
@@ -301,7 +301,7 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
         call = call_text("numerical_jacobian", "f", x, **kwargs)
         given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {list(x)}"
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given)
+            raise raised(call, obs.raised, given=given)
         if obs.value["value"] is not None and np.shape(obs.value["value"]) == (n, m) and n != m:
             raise failure(
                 call,
@@ -391,7 +391,7 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
     def judge(obs: Observation) -> None:
         call = call_text("relative_error", a, b)
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.")
+            raise raised(call, obs.raised)
         want = _exact_relative_error(a, b) if stated is None else stated
         got = real_scalar(obs.value["forward"], call)
         tolerance = 1e-12 * max(want, 1e-300) + 1e-15
@@ -443,7 +443,7 @@ def check_gradient_check(
         generator = rng(seed)
         cases = []
         for k in range(count):
-            g = random_expression(seed * 1000 + k, n_vars=2 + k % 2, depth=2)
+            g = random_case(seed * 1000 + k, 2 + k % 2, 2)
             for _ in range(100):  # entries of the gradient must not be tiny (relative error blows up)
                 point = g.point(generator)
                 if np.min(np.abs(g.gradient(point))) > 0.1:
@@ -470,7 +470,7 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
         call = call_text("gradient_check", "f", "grad_f", x)
         given = describe(f, x)
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given)
+            raise raised(call, obs.raised, given=given)
         good = real_scalar(obs.value["exact"], call)
         if not (0 <= good < 1e-7):
             raise failure(
@@ -523,7 +523,7 @@ def check_step_size_errors(
         call = call_text("step_size_errors", "f", "df", x, steps, method)
         given = f"f(x) = {g}, df its exact derivative, x = {x} and method = {method!r}"
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given)
+            raise raised(call, obs.raised, given=given)
         got = real_array(obs.value, steps.shape, call, "array of errors")
         if np.any(got < 0):
             raise failure(call, "returned negative errors.", got=got, given=given,
@@ -604,7 +604,7 @@ def check_best_step(best_step: Callable) -> None:
 
     def judge(obs: Observation) -> None:
         if obs.raised:
-            raise failure("best_step(method)", f"raised {obs.raised}.")
+            raise raised("best_step(method)", obs.raised)
         theory = {"forward": EPS**0.5, "central": EPS ** (1 / 3)}
         for method, target in theory.items():
             call = call_text("best_step", method)
@@ -660,8 +660,8 @@ def _complex_step_case(student: Callable, f: RandomExpression, x: float, h: floa
         call = call_text("complex_step", "f", x) if h is None else call_text("complex_step", "f", x, h)
         given = describe(f, x)
         if obs.raised:
-            raise failure(call, f"raised {obs.raised}.", given=given,
-                          mistake="pass x + 1j * h to f (a complex number); f works on complex input.")
+            hint = "pass x + 1j * h to f (a complex number); f works on complex input."
+            raise raised(call, obs.raised, given=given, mistake=hint if "complex" in obs.raised else None)
         got = real_scalar(obs.value["value"], call)
         want, neglected = quotient(f, [x], step, "complex")
         tolerance = 16 * EPS * (abs(want) + 1e-3) + neglected

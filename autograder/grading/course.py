@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import warnings
 from pathlib import Path
 
 from traitlets.config import Config
@@ -46,8 +48,11 @@ def nbgrader_api(root: Path, quiet: bool = True):  # -> nbgrader.apps.NbGraderAP
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    os.environ["PATH"] = os.pathsep.join([str(Path(os.sys.executable).parent), os.environ.get("PATH", "")])
+    # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every submission: noise.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     config = load_config(root)
+    (root / "exchange").mkdir(exist_ok=True)  # nbgrader's API complains at start-up without it
     log = logging.getLogger("nbgrader-course")
     log.setLevel(logging.ERROR if quiet else logging.INFO)
     coursedir = CourseDirectory(config=config)

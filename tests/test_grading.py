@@ -1,0 +1,50 @@
+"""Grading through nbgrader: reference solutions earn everything, stubs nothing, every named mistake
+loses points, correct alternatives lose none, and no tamper attack gains a point."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import UNITS, max_points
+
+MUTANTS = [(u.assignment, name, m) for u in UNITS for name, m in u.mutants.items()]
+ALTERNATIVES = [(u.assignment, name) for u in UNITS for name in u.alternatives]
+ATTACKS = [(u.assignment, name, a) for u in UNITS for name, a in u.attacks.items()]
+ASSIGNMENTS = [u.assignment for u in UNITS]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_earns_full_marks(graded, course, assignment):
+    row = graded[(assignment, "reference")]
+    points = max_points(course, assignment)
+    assert row.scores == points, f"lost points: { {k: (row.scores.get(k), v) for k, v in points.items()} }"
+    assert row.total == 100
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero_in_every_cell(graded, course, assignment):
+    row = graded[(assignment, "untouched")]
+    assert set(row.scores) == set(max_points(course, assignment))
+    assert all(score == 0 for score in row.scores.values()), row.scores
+
+
+@pytest.mark.parametrize(("assignment", "name", "mutant"), MUTANTS, ids=[f"{a}:{n}" for a, n, _ in MUTANTS])
+def test_named_mistake_loses_points(graded, course, assignment, name, mutant):
+    row = graded[(assignment, f"mutant-{name}")]
+    points = max_points(course, assignment)
+    for cell in mutant.loses:
+        assert row.scores[cell] < points[cell], f"{name} kept all {points[cell]} points of {cell}"
+
+
+@pytest.mark.parametrize(("assignment", "name"), ALTERNATIVES, ids=[f"{a}:{n}" for a, n in ALTERNATIVES])
+def test_correct_alternative_earns_full_marks(graded, course, assignment, name):
+    row = graded[(assignment, f"alternative-{name}")]
+    assert row.scores == max_points(course, assignment)
+
+
+@pytest.mark.parametrize(("assignment", "name", "attack"), ATTACKS, ids=[f"{a}:{n}" for a, n, _ in ATTACKS])
+def test_tamper_attack_gains_nothing(graded, assignment, name, attack):
+    row = graded[(assignment, f"attack-{name}")]
+    cells = attack.loses or tuple(row.scores)
+    gained = {cell: row.scores[cell] for cell in cells if row.scores[cell] != 0}
+    assert not gained, f"{name} earned points: {gained}"

@@ -1,0 +1,62 @@
+"""The project's own hygiene: dependencies agree, lint passes, the package holds no solution."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+
+import autograder
+from tests.conftest import REPO
+
+EXERCISES = (
+    "forward_difference central_difference numerical_gradient numerical_jacobian relative_error gradient_check "
+    "step_size_errors best_step complex_step derivative_rules gradient_expr jacobian_expr hessian_expr "
+    "logistic_map expression_swell to_function Dual derivative jvp jacobian_forward Var grad vjp "
+    "jacobian_reverse unbroadcast Tensor matmul_vjp linear_backward quadratic_form_grad softmax_cross_entropy "
+    "solve_vjp mlp_forward mlp_backward train hvp hessian newton_step no_grad checkpoint"
+).split()
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pip_side = {_name(r): r.replace(" ", "") for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    conda_side = {}
+    for line in (REPO / "environment.yml").read_text().splitlines():
+        item = line.strip()
+        if item.startswith("- ") and not item.startswith("- --") and not item.endswith(":"):
+            requirement = item[2:].strip()
+            if _name(requirement) not in ("python", "pip"):
+                conda_side[_name(requirement)] = requirement.replace(" ", "")
+    assert conda_side == pip_side
+
+
+def test_ruff_passes():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(REPO)],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_package_defines_no_graded_exercise():
+    """The installed package must not hand students a solution: no module defines an exercise's name."""
+    defined = []
+    for path in (REPO / "autograder").rglob("*.py"):
+        text = path.read_text()
+        for name in EXERCISES:
+            if re.search(rf"^(def|class) {name}\b", text, flags=re.MULTILINE):
+                defined.append(f"{path.relative_to(REPO)}: {name}")
+    assert defined == [], "the autograder package defines graded exercises"
+    assert autograder.__doc__
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    assert "make test" in readme and "make demo" in readme
+    first_commands = re.findall(r"^make \w+", readme, flags=re.MULTILINE)[:2]
+    assert first_commands == ["make demo", "make test"]
+    assert "make test" in (REPO / ".ci" / "run").read_text()

@@ -1,0 +1,1 @@
+"""Per-unit test data: named mutants (common mistakes), correct alternatives, tamper attacks."""
