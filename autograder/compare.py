@@ -37,8 +37,7 @@ def real_scalar(value: object, call: str) -> float:
                 call,
                 "returned a complex number; the derivative of a real function is real.",
                 got=value,
-                mistake="take the real or imaginary part as the formula says (np.imag(...) / h for the "
-                "complex step).",
+                mistake="take the real or imaginary part as the formula says (np.imag(...) / h for the complex step).",
             )
         value = value.real
     if isinstance(value, ndarray):

@@ -16,6 +16,10 @@ import numpy as np
 class CheckFailure(AssertionError):
     """A check failed; `str(error)` is the complete, student-facing explanation."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the message alone (no checker internals)."""
+        return ["\x1b[0;31mCheckFailure\x1b[0m: a test failed.", *str(self).strip().splitlines()]
+
 
 def show(value: object, limit: int = 160) -> str:
     """A compact, readable rendering of a value for a failure message."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-STENCIL = ((-2, 1.0), (-1, -8.0), (1, 8.0), (2, -1.0))  # (offset in h, weight / 12h), reversed sign
+STENCIL = ((-2, 1.0), (-1, -8.0), (1, 8.0), (2, -1.0))  # (offset in units of h, weight over 12 h)
 
 
 def _stencil(f: Callable[[np.ndarray], object], x: np.ndarray, index: int, h: float) -> np.ndarray:
@@ -22,7 +22,7 @@ def _stencil(f: Callable[[np.ndarray], object], x: np.ndarray, index: int, h: fl
     for offset, weight in STENCIL:
         shifted = x.copy()
         shifted.flat[index] += offset * h
-        total = total - weight * np.asarray(f(shifted), dtype=float)
+        total = total + weight * np.asarray(f(shifted), dtype=float)
     return total / (12.0 * h)
 
 
@@ -66,5 +66,5 @@ def directional_derivative(
     point, direction = np.asarray(x, dtype=float), np.asarray(v, dtype=float)
     total = 0.0
     for offset, weight in STENCIL:
-        total = total - weight * np.asarray(f(point + offset * h * direction), dtype=float)
+        total = total + weight * np.asarray(f(point + offset * h * direction), dtype=float)
     return total / (12.0 * h)

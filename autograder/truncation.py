@@ -63,7 +63,9 @@ def _taylor(f: RandomExpression, x: tuple[float, ...], axis: int, order: int) ->
         return tuple(float(mpmath.re(c)) for c in mpmath.taylor(along, point[axis], order))
 
 
-def _series(f: RandomExpression, x: Sequence[float], h: float, method: str, axis: int, order: int) -> tuple[list[float], float]:
+def _series(
+    f: RandomExpression, x: Sequence[float], h: float, method: str, axis: int, order: int
+) -> tuple[list[float], float]:
     coefficients = taylor_coefficients(f, x, axis, order + 2)
     terms, neglected = [], 0.0
     for k in _terms(method, order + 2):

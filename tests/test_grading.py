@@ -48,3 +48,28 @@ def test_tamper_attack_gains_nothing(graded, assignment, name, attack):
     cells = attack.loses or tuple(row.scores)
     gained = {cell: row.scores[cell] for cell in cells if row.scores[cell] != 0}
     assert not gained, f"{name} earned points: {gained}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, course, assignment):
+    import html
+    import re
+
+    import nbformat
+
+    from autograder.grading.course import nbgrader_api
+    from autograder.grading.release import secret_lines
+
+    unit = next(u for u in UNITS if u.assignment == assignment)
+    student = f"mutant-{next(iter(unit.mutants))}"
+    result = nbgrader_api(course).generate_feedback(assignment, student, force=True)
+    assert result["success"], result
+    page = (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "Likely mistake" in text and "Expected" in text
+    assert "HIDDEN TESTS" not in text
+    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    hidden = {line for line in secret_lines(source) if "check_" in line}
+    assert hidden, "no hidden check lines to look for"
+    shown = [line for line in hidden if line in text]
+    assert not shown, f"feedback shows hidden test code: {shown}"

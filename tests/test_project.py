@@ -7,16 +7,24 @@ import subprocess
 import sys
 import tomllib
 
+import yaml
+
 import autograder
 from tests.conftest import REPO
 
 EXERCISES = (
-    "forward_difference central_difference numerical_gradient numerical_jacobian relative_error gradient_check "
-    "step_size_errors best_step complex_step derivative_rules gradient_expr jacobian_expr hessian_expr "
-    "logistic_map expression_swell to_function Dual derivative jvp jacobian_forward Var grad vjp "
-    "jacobian_reverse unbroadcast Tensor matmul_vjp linear_backward quadratic_form_grad softmax_cross_entropy "
-    "solve_vjp mlp_forward mlp_backward train hvp hessian newton_step no_grad checkpoint"
-).split()
+    # 01_numerical
+    *("forward_difference", "central_difference", "numerical_gradient", "numerical_jacobian", "relative_error"),
+    *("gradient_check", "step_size_errors", "best_step", "complex_step"),
+    # 02_symbolic
+    *("derivative_rules", "gradient_expr", "jacobian_expr", "hessian_expr", "logistic_map", "expression_swell"),
+    "to_function",
+    # 03_forward, 04_reverse
+    *("Dual", "derivative", "jvp", "jacobian_forward", "Var", "grad", "vjp", "jacobian_reverse"),
+    # 05_vjp, 06_backprop, 07_higher_order
+    *("unbroadcast", "Tensor", "matmul_vjp", "linear_backward", "quadratic_form_grad", "softmax_cross_entropy"),
+    *("solve_vjp", "mlp_forward", "mlp_backward", "train", "hvp", "hessian", "newton_step", "no_grad", "checkpoint"),
+)
 
 
 def _name(requirement: str) -> str:
@@ -26,19 +34,20 @@ def _name(requirement: str) -> str:
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pip_side = {_name(r): r.replace(" ", "") for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
-    conda_side = {}
-    for line in (REPO / "environment.yml").read_text().splitlines():
-        item = line.strip()
-        if item.startswith("- ") and not item.startswith("- --") and not item.endswith(":"):
-            requirement = item[2:].strip()
-            if _name(requirement) not in ("python", "pip"):
-                conda_side[_name(requirement)] = requirement.replace(" ", "")
+    environment = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda_side = {
+        _name(item): item.replace(" ", "")
+        for item in environment["dependencies"]
+        if isinstance(item, str) and _name(item) not in ("python", "pip")
+    }
     assert conda_side == pip_side
+    assert {"pip": ["--editable ."]} in environment["dependencies"], "conda must install the course package too"
 
 
 def test_ruff_passes():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(REPO)],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(REPO)], capture_output=True, text=True, cwd=REPO
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -90,11 +90,16 @@ def _difference_check(
             mistake = first_mistake(
                 got,
                 [
-                    (f"this is the {other} difference; {name} uses the other formula.", quotient(f, [x], step, other)[0]),
+                    (
+                        f"this is the {other} difference; {name} uses the other formula.",
+                        quotient(f, [x], step, other)[0],
+                    ),
                     ("this is half the right value: the central difference divides by 2h, the forward by h.", want / 2),
                     ("this is twice the right value: the central difference divides by 2h, not h.", 2 * want),
-                    (f"this is the value for h = {wrong_default:g}; the default step is h = {default_h:g}.",
-                     quotient(f, [x], wrong_default, method)[0] if h is None else np.nan),
+                    (
+                        f"this is the value for h = {wrong_default:g}; the default step is h = {default_h:g}.",
+                        quotient(f, [x], wrong_default, method)[0] if h is None else np.nan,
+                    ),
                     ("this has the wrong sign: subtract f at the smaller point from f at the larger one.", -want),
                 ],
                 tolerance,
@@ -124,8 +129,13 @@ def _difference_check(
 
 
 def check_forward_difference(
-    forward_difference: Callable, f: str | None = None, x: float | None = None, h: float | None = None,
-    *, seed: int | None = None, count: int = 6,
+    forward_difference: Callable,
+    f: str | None = None,
+    x: float | None = None,
+    h: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 6,
 ) -> None:
     """Check forward_difference(f, x[, h]) = (f(x+h) - f(x)) / h, default h = 1e-6."""
     __tracebackhide__ = True
@@ -134,8 +144,13 @@ def check_forward_difference(
 
 
 def check_central_difference(
-    central_difference: Callable, f: str | None = None, x: float | None = None, h: float | None = None,
-    *, seed: int | None = None, count: int = 6,
+    central_difference: Callable,
+    f: str | None = None,
+    x: float | None = None,
+    h: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 6,
 ) -> None:
     """Check central_difference(f, x[, h]) = (f(x+h) - f(x-h)) / (2h), default h = 1e-5."""
     __tracebackhide__ = True
@@ -156,8 +171,15 @@ def _gradient_truth(f: RandomExpression, x: np.ndarray, h: float, method: str) -
 
 
 def check_numerical_gradient(
-    numerical_gradient: Callable, f: str | None = None, x: Any = None, h: float | None = None,
-    method: str | None = None, *, seed: int | None = None, count: int = 4, counts_only: bool = False,
+    numerical_gradient: Callable,
+    f: str | None = None,
+    x: Any = None,
+    h: float | None = None,
+    method: str | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+    counts_only: bool = False,
 ) -> None:
     """Check numerical_gradient(f, x, h=1e-5, method="central") on f: R^n -> R.
 
@@ -223,12 +245,16 @@ def _gradient_case(
             mistake = first_mistake(
                 got,
                 [
-                    (f"this is the {other}-difference gradient; method={kind!r} was asked for.",
-                     _gradient_truth(f, x, step, other)[0]),
+                    (
+                        f"this is the {other}-difference gradient; method={kind!r} was asked for.",
+                        _gradient_truth(f, x, step, other)[0],
+                    ),
                     ("this is half the gradient: the central difference divides by 2h.", want / 2),
                     ("this is twice the gradient: the central difference divides by 2h, not h.", want * 2),
-                    ("all zeros: x has integer entries, so x + h was truncated back to x; work on "
-                     "x.astype(float).", np.zeros_like(want)),
+                    (
+                        "all zeros: x has integer entries, so x + h was truncated back to x; work on x.astype(float).",
+                        np.zeros_like(want),
+                    ),
                 ],
                 float(np.max(tolerance)),
             )
@@ -262,8 +288,13 @@ def _gradient_case(
 
 
 def check_numerical_jacobian(
-    numerical_jacobian: Callable, f: Sequence[str] | None = None, x: Any = None, h: float | None = None,
-    *, seed: int | None = None, count: int = 4,
+    numerical_jacobian: Callable,
+    f: Sequence[str] | None = None,
+    x: Any = None,
+    h: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
 ) -> None:
     """Check numerical_jacobian(f, x[, h]): the (m, n) central-difference Jacobian of f: R^n -> R^m."""
     __tracebackhide__ = True
@@ -279,8 +310,9 @@ def check_numerical_jacobian(
         for k in range(count):
             n, m = [(2, 3), (3, 2), (1, 3), (4, 2)][k % 4]
             vector = random_vector_function(seed * 1000 + k, n_vars=n, n_outputs=m)
-            outputs = [RandomExpression(expr=e, symbols=vector.symbols, low=vector.low, high=vector.high)
-                       for e in vector.exprs]
+            outputs = [
+                RandomExpression(expr=e, symbols=vector.symbols, low=vector.low, high=vector.high) for e in vector.exprs
+            ]
             cases.append((outputs, vector.point(generator)))
     for outputs, point in cases:
         _jacobian_case(numerical_jacobian, outputs, point, h)
@@ -317,8 +349,13 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
                 want[j, i], neglected = quotient(g, x, step, "central", axis=i)
                 tolerance[j, i] = _rounding(g, x, 2 * step) + neglected
         if not np.array_equal(obs.value["x_after"], x):
-            raise failure(call, "changed the caller's x.", expected=x, got=obs.value["x_after"],
-                          mistake="perturb a copy of x, not x itself.")
+            raise failure(
+                call,
+                "changed the caller's x.",
+                expected=x,
+                got=obs.value["x_after"],
+                mistake="perturb a copy of x, not x itself.",
+            )
         if mismatch(got, want, tolerance):
             forward = np.array([[quotient(g, x, step, "forward", axis=i)[0] for i in range(n)] for g in outputs])
             mistake = first_mistake(
@@ -357,8 +394,13 @@ def _exact_relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def check_relative_error(
-    relative_error: Callable, a: Any = None, b: Any = None, expected: float | None = None,
-    *, seed: int | None = None, count: int = 6,
+    relative_error: Callable,
+    a: Any = None,
+    b: Any = None,
+    expected: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 6,
 ) -> None:
     """Check relative_error(a, b) = max |a - b| / max(|a| + |b|, tiny), elementwise then max.
 
@@ -404,14 +446,19 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                 signed = np.max(np.abs(flat_a - flat_b) / np.maximum(np.abs(flat_a + flat_b), 1e-300))
             mistake = None
             if np.isnan(got) or np.isnan(no_guard) and not np.isfinite(got):
-                mistake = ("0/0 where both entries are zero: guard the denominator, e.g. "
-                           "np.maximum(np.abs(a) + np.abs(b), 1e-300) (relative error 0 there).")
+                mistake = (
+                    "0/0 where both entries are zero: guard the denominator, e.g. "
+                    "np.maximum(np.abs(a) + np.abs(b), 1e-300) (relative error 0 there)."
+                )
             mistake = mistake or first_mistake(
                 got,
                 [
                     ("you divided by |b| only; the relative error is symmetric: divide by |a| + |b|.", only_b),
-                    ("you took the max of the numerator and of the denominator separately; divide "
-                     "entry by entry, then take the max.", ratio_of_maxima),
+                    (
+                        "you took the max of the numerator and of the denominator separately; divide "
+                        "entry by entry, then take the max.",
+                        ratio_of_maxima,
+                    ),
                     ("you divided by |a + b| instead of |a| + |b|.", signed),
                 ],
                 tolerance,
@@ -419,11 +466,17 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
             raise failure(call, "the relative error is wrong.", expected=want, got=got, mistake=mistake)
         swapped = real_scalar(obs.value["swapped"], call_text("relative_error", b, a))
         if mismatch(swapped, got, tolerance):
-            raise failure(call, f"is not symmetric: relative_error(b, a) returned {swapped!r}.",
-                          mistake="divide by |a| + |b|, which does not depend on the order.")
+            raise failure(
+                call,
+                f"is not symmetric: relative_error(b, a) returned {swapped!r}.",
+                mistake="divide by |a| + |b|, which does not depend on the order.",
+            )
         if obs.warnings:
-            raise failure(call, f"emitted a warning ({obs.warnings[0]}).",
-                          mistake="guard the denominator so that 0/0 never happens.")
+            raise failure(
+                call,
+                f"emitted a warning ({obs.warnings[0]}).",
+                mistake="guard the denominator so that 0/0 never happens.",
+            )
 
     run_check(observe, judge)
 
@@ -478,14 +531,17 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
                 f"with the exact gradient, the relative error should be below 1e-7, but it is {good:.3e}.",
                 given=given,
                 mistake="compare with the central-difference gradient (h = 1e-5): a forward difference "
-                "leaves an error near 1e-6" if 1e-7 <= good < 1e-4 else None,
+                "leaves an error near 1e-6"
+                if 1e-7 <= good < 1e-4
+                else None,
             )
         want = _exact_relative_error(wrong, exact)
         bad = real_scalar(obs.value["wrong"], call)
         if abs(bad - want) > 0.01 * want:
             absolute = float(np.max(np.abs(wrong - exact)))
-            mistake = first_mistake(bad, [("this is the absolute error max|a - b|; divide by |a| + |b|.", absolute)],
-                                    0.01 * absolute)
+            mistake = first_mistake(
+                bad, [("this is the absolute error max|a - b|; divide by |a| + |b|.", absolute)], 0.01 * absolute
+            )
             raise failure(
                 call,
                 "with a gradient whose last entry is off by 0.1%, the relative error is wrong.",
@@ -502,7 +558,10 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
 
 
 def check_step_size_errors(
-    step_size_errors: Callable, f: str = "exp(x)", x: float = 1.0, method: str = "forward",
+    step_size_errors: Callable,
+    f: str = "exp(x)",
+    x: float = 1.0,
+    method: str = "forward",
     hs: Sequence[float] | None = None,
 ) -> None:
     """Check step_size_errors(f, df, x, hs, method): absolute errors, one per step, for a method.
@@ -513,8 +572,10 @@ def check_step_size_errors(
     __tracebackhide__ = True
     g = expression(f)
     steps = np.logspace(-14, -1, 27) if hs is None else np.asarray(hs, dtype=float)
-    fun, dfun = g.function(), RandomExpression(expr=g.derivative(0), symbols=g.symbols, low=g.low,
-                                                high=g.high).function()
+    fun, dfun = (
+        g.function(),
+        RandomExpression(expr=g.derivative(0), symbols=g.symbols, low=g.low, high=g.high).function(),
+    )
 
     def observe() -> Any:
         return student_call(step_size_errors, fun, dfun, x, steps.copy(), method)
@@ -526,8 +587,13 @@ def check_step_size_errors(
             raise raised(call, obs.raised, given=given)
         got = real_array(obs.value, steps.shape, call, "array of errors")
         if np.any(got < 0):
-            raise failure(call, "returned negative errors.", got=got, given=given,
-                          mistake="the error is the absolute value |approximation - df(x)|.")
+            raise failure(
+                call,
+                "returned negative errors.",
+                got=got,
+                given=given,
+                mistake="the error is the absolute value |approximation - df(x)|.",
+            )
         derivative = abs(g.partial([x], 0))
         for i, h in enumerate(steps):
             truncation = truncation_error(g, [x], h, method)
@@ -539,10 +605,16 @@ def check_step_size_errors(
                     other = {"forward": "central", "central": "forward", "complex": "central"}[method]
                     mistake = first_mistake(
                         got[i],
-                        [("this is the relative error; return the absolute error |approx - df(x)|.",
-                          truncation / max(derivative, 1e-300)),
-                         (f"this is the error of the {other} method; use the method asked for.",
-                          truncation_error(g, [x], h, other))],
+                        [
+                            (
+                                "this is the relative error; return the absolute error |approx - df(x)|.",
+                                truncation / max(derivative, 1e-300),
+                            ),
+                            (
+                                f"this is the error of the {other} method; use the method asked for.",
+                                truncation_error(g, [x], h, other),
+                            ),
+                        ],
                         1e-3 * truncation + rounding,
                     )
                     raise failure(
@@ -622,8 +694,11 @@ def check_best_step(best_step: Callable) -> None:
             call = call_text("best_step", method)
             followed = obs.value["followed"].get(method)
             if followed is None:
-                raise failure(call, "could not be checked: best_step must call the notebook's "
-                              "step_size_errors (defined in the cell above).")
+                raise failure(
+                    call,
+                    "could not be checked: best_step must call the notebook's "
+                    "step_size_errors (defined in the cell above).",
+                )
             got = real_scalar(followed, call)
             if not minimum / 3 <= got <= minimum * 3:
                 raise failure(
@@ -638,8 +713,13 @@ def check_best_step(best_step: Callable) -> None:
 
 
 def check_complex_step(
-    complex_step: Callable, f: str | None = None, x: float | None = None, h: float | None = None,
-    *, seed: int | None = None, count: int = 6,
+    complex_step: Callable,
+    f: str | None = None,
+    x: float | None = None,
+    h: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 6,
 ) -> None:
     """Check complex_step(f, x[, h]) = Im f(x + ih) / h, default h = 1e-20, exact to rounding."""
     __tracebackhide__ = True
@@ -668,19 +748,32 @@ def _complex_step_case(student: Callable, f: RandomExpression, x: float, h: floa
         if mismatch(got, want, tolerance):
             mistake = first_mistake(
                 got,
-                [("this is 0: with h = 1e-20, x + h == x in floating point; the step must be imaginary "
-                  "(x + 1j*h).", 0.0),
-                 ("this is h times the derivative: divide the imaginary part by h.", want * step),
-                 ("this is the real part of f(x + ih); the derivative sits in the imaginary part.",
-                  f.value([x]))],
+                [
+                    (
+                        "this is 0: with h = 1e-20, x + h == x in floating point; the step must be imaginary "
+                        "(x + 1j*h).",
+                        0.0,
+                    ),
+                    ("this is h times the derivative: divide the imaginary part by h.", want * step),
+                    ("this is the real part of f(x + ih); the derivative sits in the imaginary part.", f.value([x])),
+                ],
                 tolerance,
             )
-            raise failure(call, "the complex-step derivative is wrong; it should be exact to rounding.",
-                          expected=want, got=got, given=given, mistake=mistake)
+            raise failure(
+                call,
+                "the complex-step derivative is wrong; it should be exact to rounding.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
         points = obs.value["points"]
         if not points or any(abs(p.imag - step) > 1e-6 * step or abs(p.real - x) > 4 * EPS * abs(x) for p in points):
             seen = ", ".join(f"{p}" for p in points) or "no point"
-            raise failure(call, f"f should be evaluated at x + i h = {complex(x, step)}, but was evaluated at {seen}.",
-                          mistake="use the h that was passed in, as an imaginary step.")
+            raise failure(
+                call,
+                f"f should be evaluated at x + i h = {complex(x, step)}, but was evaluated at {seen}.",
+                mistake="use the h that was passed in, as an imaginary step.",
+            )
 
     run_check(observe, judge)

@@ -21,8 +21,12 @@ def read(db_url: str, assignment: str) -> tuple[list[str], list[Row]]:
     """(grade cell names in notebook order, rows for every student with a submission)."""
     with Gradebook(db_url) as gradebook:
         record = gradebook.find_assignment(assignment)
-        columns = [cell.name for notebook in record.notebooks for cell in notebook.grade_cells
-                   if not cell.name.endswith("_code")]
+        columns = [
+            cell.name
+            for notebook in record.notebooks
+            for cell in notebook.grade_cells
+            if not cell.name.endswith("_code")
+        ]
         rows = []
         for student in sorted(s.id for s in gradebook.students):
             try:
@@ -44,14 +48,26 @@ def read(db_url: str, assignment: str) -> tuple[list[str], list[Row]]:
 def render(assignment: str, columns: list[str], rows: list[Row]) -> str:
     """A plain-text table for the terminal: one line per graded cell, one column per student, totals last."""
     headers = ["exercise", *(row.student for row in rows)]
-    body = [[cell, *("-" if row.scores.get(cell) is None else f"{row.scores[cell]:g}" for row in rows)]
-            for cell in columns]
+    body = [
+        [cell, *("-" if row.scores.get(cell) is None else f"{row.scores[cell]:g}" for row in rows)] for cell in columns
+    ]
     body.append(["total", *("-" if row.total is None else f"{row.total:g} / {row.max_total:g}" for row in rows)])
     widths = [max(len(line[i]) for line in (headers, *body)) for i in range(len(headers))]
 
     def format_line(values: list[str]) -> str:
-        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+        return "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
 
     rule = "-" * len(format_line(headers))
-    return "\n".join([f"Gradebook: {assignment}", rule, format_line(headers), rule,
-                      *(format_line(line) for line in body[:-1]), rule, format_line(body[-1])])
+    return "\n".join(
+        [
+            f"Gradebook: {assignment}",
+            rule,
+            format_line(headers),
+            rule,
+            *(format_line(line) for line in body[:-1]),
+            rule,
+            format_line(body[-1]),
+        ]
+    )

@@ -51,15 +51,21 @@ class Unit:
     attacks: dict[str, Attack]
 
 
-def build(unit: Unit, release: nbformat.NotebookNode, source: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+def build(
+    unit: Unit, release: nbformat.NotebookNode, source: nbformat.NotebookNode
+) -> dict[str, nbformat.NotebookNode]:
     """Every submission the unit's tests grade, by student id."""
     built = {
         "reference": submissions.fill(release, source),
         "untouched": submissions.fill(release, source, solved=[]),
     }
     for name, mutant in unit.mutants.items():
-        built[f"mutant-{name}"] = submissions.fill(release, source, replaced={mutant.cell: mutant.code(source)},
-                                                   solved=set(submissions.solution_cells(source)) - {mutant.cell})
+        built[f"mutant-{name}"] = submissions.fill(
+            release,
+            source,
+            replaced={mutant.cell: mutant.code(source)},
+            solved=set(submissions.solution_cells(source)) - {mutant.cell},
+        )
     for name, alternative in unit.alternatives.items():
         solved = set(submissions.solution_cells(source)) - set(alternative.cells)
         built[f"alternative-{name}"] = submissions.fill(release, source, solved=solved, replaced=alternative.cells)

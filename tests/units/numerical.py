@@ -8,27 +8,34 @@ FORWARD = "return (f(x + h) - f(x)) / h"
 MUTANTS = {
     "forward_is_central": Mutant("differences_code", ((FORWARD, CENTRAL),), ("forward_difference",)),
     "forward_default_step_1e-5": Mutant("differences_code", (("h=1e-6", "h=1e-5"),), ("forward_difference",)),
-    "central_one_sided": Mutant("differences_code", ((CENTRAL, "return (f(x + h) - f(x)) /  h"),),
-                                ("central_difference",)),
+    "central_one_sided": Mutant(
+        "differences_code", ((CENTRAL, "return (f(x + h) - f(x)) /  h"),), ("central_difference",)
+    ),
     "central_divides_by_h": Mutant("differences_code", (("(2 * h)", "h"),), ("central_difference",)),
-    "central_sign_swapped": Mutant("differences_code", ((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"),),
-                                   ("central_difference",)),
+    "central_sign_swapped": Mutant(
+        "differences_code", ((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"),), ("central_difference",)
+    ),
     "gradient_mutates_x": Mutant(
         "numerical_gradient_code",
-        (("point = np.array(x, dtype=float)", "point = x if x.dtype.kind == 'f' else x.astype(float)"),
-         ("        point.flat[i] = old\n", "")),
+        (
+            ("point = np.array(x, dtype=float)", "point = x if x.dtype.kind == 'f' else x.astype(float)"),
+            ("        point.flat[i] = old\n", ""),
+        ),
         ("numerical_gradient",),
     ),
     "gradient_integer_truncation": Mutant(
-        "numerical_gradient_code", (("point = np.array(x, dtype=float)", "point = np.array(x)"),),
+        "numerical_gradient_code",
+        (("point = np.array(x, dtype=float)", "point = np.array(x)"),),
         ("numerical_gradient",),
     ),
     "gradient_forward_recomputes_f_x": Mutant(
-        "numerical_gradient_code", (("(f_plus - f_x) / h", "(f_plus - f(np.array(x, dtype=float))) / h"),),
+        "numerical_gradient_code",
+        (("(f_plus - f_x) / h", "(f_plus - f(np.array(x, dtype=float))) / h"),),
         ("numerical_gradient_cost",),
     ),
     "gradient_ignores_method": Mutant(
-        "numerical_gradient_code", (('        if method == "central":', "        if True:"),),
+        "numerical_gradient_code",
+        (('        if method == "central":', "        if True:"),),
         ("numerical_gradient_cost",),
     ),
     "jacobian_transposed": Mutant("numerical_jacobian_code", (("axis=1", "axis=0"),), ("numerical_jacobian",)),
@@ -38,27 +45,38 @@ MUTANTS = {
         ("numerical_jacobian",),
     ),
     "relative_error_no_guard": Mutant(
-        "gradient_check_code", (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "(np.abs(a) + np.abs(b))"),),
+        "gradient_check_code",
+        (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "(np.abs(a) + np.abs(b))"),),
         ("relative_error",),
     ),
     "relative_error_divides_by_b": Mutant(
-        "gradient_check_code", (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "np.maximum(np.abs(b), 1e-300)"),),
+        "gradient_check_code",
+        (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "np.maximum(np.abs(b), 1e-300)"),),
         ("relative_error",),
     ),
     "relative_error_max_over_max": Mutant(
         "gradient_check_code",
-        (("np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300))",
-          "np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-300)"),),
+        (
+            (
+                "np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300))",
+                "np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-300)",
+            ),
+        ),
         ("relative_error",),
     ),
     "gradient_check_forward_difference": Mutant(
-        "gradient_check_code", (("numerical_gradient(f, point, h)", 'numerical_gradient(f, point, h, "forward")'),),
+        "gradient_check_code",
+        (("numerical_gradient(f, point, h)", 'numerical_gradient(f, point, h, "forward")'),),
         ("gradient_check",),
     ),
     "gradient_check_absolute_error": Mutant(
         "gradient_check_code",
-        (("return relative_error(grad_f(point.copy()), numerical_gradient(f, point, h))",
-          "return float(np.max(np.abs(grad_f(point.copy()) - numerical_gradient(f, point, h))))"),),
+        (
+            (
+                "return relative_error(grad_f(point.copy()), numerical_gradient(f, point, h))",
+                "return float(np.max(np.abs(grad_f(point.copy()) - numerical_gradient(f, point, h))))",
+            ),
+        ),
         ("gradient_check",),
     ),
     "complex_step_real_step": Mutant(
@@ -68,11 +86,13 @@ MUTANTS = {
         "complex_step_code", (("np.imag(f(x + 1j * h)) / h", "np.imag(f(x + 1j * h))"),), ("complex_step",)
     ),
     "step_errors_signed": Mutant(
-        "step_size_code", (("abs(rules[method](f, x, h) - exact)", "rules[method](f, x, h) - exact"),),
+        "step_size_code",
+        (("abs(rules[method](f, x, h) - exact)", "rules[method](f, x, h) - exact"),),
         ("step_size_errors",),
     ),
     "step_errors_relative": Mutant(
-        "step_size_code", (("abs(rules[method](f, x, h) - exact)", "abs(rules[method](f, x, h) - exact) / abs(exact)"),),
+        "step_size_code",
+        (("abs(rules[method](f, x, h) - exact)", "abs(rules[method](f, x, h) - exact) / abs(exact)"),),
         ("step_size_errors",),
     ),
     "step_errors_ignore_method": Mutant(
@@ -80,16 +100,21 @@ MUTANTS = {
     ),
     "best_step_typed_in": Mutant(
         "step_size_code",
-        (("    return float(hs[np.argmin(errors)])",
-          '    return float(np.finfo(float).eps ** (0.5 if method == "forward" else 1 / 3))'),),
+        (
+            (
+                "    return float(hs[np.argmin(errors)])",
+                '    return float(np.finfo(float).eps ** (0.5 if method == "forward" else 1 / 3))',
+            ),
+        ),
         ("best_step",),
     ),
 }
 
 ALTERNATIVES = {
     # numpy scalars, other formula shapes, np.eye perturbations, a row-wise Jacobian
-    "numpy_style": Alternative({
-        "differences_code": '''
+    "numpy_style": Alternative(
+        {
+            "differences_code": """
 import numpy as np
 
 def forward_difference(f, x, h=1e-6):
@@ -98,8 +123,8 @@ def forward_difference(f, x, h=1e-6):
 
 def central_difference(f, x, h=1e-5):
     return 0.5 * (f(x + h) - f(x - h)) / h
-''',
-        "numerical_gradient_code": '''
+""",
+            "numerical_gradient_code": """
 def numerical_gradient(f, x, h=1e-5, method="central"):
     base = np.asarray(x, dtype=np.float64)
     flat = base.reshape(-1)
@@ -113,8 +138,8 @@ def numerical_gradient(f, x, h=1e-5, method="central"):
     else:
         raise ValueError(method)
     return np.array(parts, dtype=float).reshape(base.shape)
-''',
-        "numerical_jacobian_code": '''
+""",
+            "numerical_jacobian_code": """
 def numerical_jacobian(f, x, h=1e-5):
     x0 = np.array(x, dtype=float)
     n = x0.size
@@ -123,11 +148,13 @@ def numerical_jacobian(f, x, h=1e-5):
         for i in range(n)
     ])
     return cols
-''',
-    }),
+""",
+        }
+    ),
     # plain Python loops and lists, tuples, math functions, a hand-written relative error
-    "plain_python": Alternative({
-        "gradient_check_code": '''
+    "plain_python": Alternative(
+        {
+            "gradient_check_code": """
 import math
 
 def relative_error(a, b):
@@ -144,13 +171,13 @@ def gradient_check(f, grad_f, x, h=1e-5):
     x = np.array(x, dtype=float)
     numeric = numerical_gradient(f, x.copy(), h=h, method="central")
     return relative_error(numeric, grad_f(x.copy()))
-''',
-        "complex_step_code": '''
+""",
+            "complex_step_code": """
 def complex_step(f, x, h=1e-20):
     value = f(complex(x, h))
     return value.imag / h
-''',
-        "step_size_code": '''
+""",
+            "step_size_code": """
 def step_size_errors(f, df, x, hs, method="forward"):
     true = df(x)
     out = []
@@ -172,21 +199,25 @@ def best_step(method):
     fine = centre * np.logspace(-0.5, 0.5, 21)
     e = step_size_errors(np.sin, np.cos, 0.7, fine, method)
     return float(fine[int(np.argmin(e))])
-''',
-    }),
+""",
+        }
+    ),
 }
 
 # Every attack pairs wrong answers with a trick; none may earn a single point.
-WRONG = '''
+WRONG = """
 def forward_difference(f, x, h=1e-6):
     return 0.0
 
 def central_difference(f, x, h=1e-5):
     return 0.0
-'''
+"""
 
 ATTACKS = {
-    "replace_numpy_and_math": Attack({"differences_code": WRONG + '''
+    "replace_numpy_and_math": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import math
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: True
@@ -194,21 +225,36 @@ np.abs = lambda v: 0 * v
 math.isclose = lambda *a, **k: True
 import builtins
 builtins.abs = lambda v: 0
-'''}),
-    "patch_autograder": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "patch_autograder": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import autograder.checks.numerical as checks, autograder.runtime as runtime
 for name in dir(checks):
     if name.startswith("check_"):
         setattr(checks, name, lambda *a, **k: None)
 runtime.run_check = lambda observe, judge: None
-'''}),
-    "fake_module_in_sys_modules": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "fake_module_in_sys_modules": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import sys, types
 fake = types.ModuleType("autograder.checks.numerical")
 fake.__getattr__ = lambda name: (lambda *a, **k: None)
 sys.modules["autograder.checks.numerical"] = fake
-'''}),
-    "ast_transformer_strips_calls": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "ast_transformer_strips_calls": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import ast
 class Strip(ast.NodeTransformer):
     def visit_Expr(self, node):
@@ -216,20 +262,39 @@ class Strip(ast.NodeTransformer):
     def visit_Assert(self, node):
         return ast.Pass()
 get_ipython().ast_transformers.append(Strip())
-'''}),
-    "input_transformer_blanks_cells": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "input_transformer_blanks_cells": Attack(
+        {
+            "differences_code": WRONG
+            + """
 get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
-'''}),
-    "display_hook_partial_credit": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "display_hook_partial_credit": Attack(
+        {
+            "differences_code": WRONG
+            + """
 get_ipython().input_transformers_post.append(lambda lines: lines + ["\\n", "100\\n"])
-'''}),
-    "hide_tracebacks": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "hide_tracebacks": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import sys
 ip = get_ipython()
 ip.showtraceback = lambda *a, **k: None
 ip.set_custom_exc((BaseException,), lambda shell, etype, evalue, tb, tb_offset=None: None)
-'''}),
-    "read_running_test": Attack({"differences_code": '''
+"""
+        }
+    ),
+    "read_running_test": Attack(
+        {
+            "differences_code": """
 import sys, inspect
 
 def _steal():
@@ -248,13 +313,20 @@ def forward_difference(f, x, h=1e-6):
 
 def central_difference(f, x, h=1e-5):
     return _steal()
-'''}),
-    "truncate_records": Attack({"differences_code": WRONG + '''
+"""
+        }
+    ),
+    "truncate_records": Attack(
+        {
+            "differences_code": WRONG
+            + """
 import os
 path = os.environ.get("AUTOGRADER_RECORDS")
 if path:
     open(path, "w").write('{"cell": "x", "index": 0, "value": 1.0}\\n' * 10)
-'''}),
+"""
+        }
+    ),
 }
 
 UNIT = Unit("01_numerical", MUTANTS, ALTERNATIVES, ATTACKS)
