@@ -14,44 +14,48 @@ ASSIGNMENTS = [u.assignment for u in UNITS]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_solution_earns_full_marks(graded, course, assignment):
-    row = graded[(assignment, "reference")]
-    points = max_points(course, assignment)
+def test_reference_solution_earns_full_marks(graded, assignment):
+    root, rows = graded[assignment]
+    row = rows["reference"]
+    points = max_points(root, assignment)
     assert row.scores == points, f"lost points: { {k: (row.scores.get(k), v) for k, v in points.items()} }"
     assert row.total == 100
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_untouched_release_scores_zero_in_every_cell(graded, course, assignment):
-    row = graded[(assignment, "untouched")]
-    assert set(row.scores) == set(max_points(course, assignment))
+def test_untouched_release_scores_zero_in_every_cell(graded, assignment):
+    root, rows = graded[assignment]
+    row = rows["untouched"]
+    assert set(row.scores) == set(max_points(root, assignment))
     assert all(score == 0 for score in row.scores.values()), row.scores
 
 
 @pytest.mark.parametrize(("assignment", "name", "mutant"), MUTANTS, ids=[f"{a}:{n}" for a, n, _ in MUTANTS])
-def test_named_mistake_loses_points(graded, course, assignment, name, mutant):
-    row = graded[(assignment, f"mutant-{name}")]
-    points = max_points(course, assignment)
+def test_named_mistake_loses_points(graded, assignment, name, mutant):
+    root, rows = graded[assignment]
+    row = rows[f"mutant-{name}"]
+    points = max_points(root, assignment)
     for cell in mutant.loses:
         assert row.scores[cell] < points[cell], f"{name} kept all {points[cell]} points of {cell}"
 
 
 @pytest.mark.parametrize(("assignment", "name"), ALTERNATIVES, ids=[f"{a}:{n}" for a, n in ALTERNATIVES])
-def test_correct_alternative_earns_full_marks(graded, course, assignment, name):
-    row = graded[(assignment, f"alternative-{name}")]
-    assert row.scores == max_points(course, assignment)
+def test_correct_alternative_earns_full_marks(graded, assignment, name):
+    root, rows = graded[assignment]
+    assert rows[f"alternative-{name}"].scores == max_points(root, assignment)
 
 
 @pytest.mark.parametrize(("assignment", "name", "attack"), ATTACKS, ids=[f"{a}:{n}" for a, n, _ in ATTACKS])
 def test_tamper_attack_gains_nothing(graded, assignment, name, attack):
-    row = graded[(assignment, f"attack-{name}")]
+    row = graded[assignment][1][f"attack-{name}"]
     cells = attack.loses or tuple(row.scores)
     gained = {cell: row.scores[cell] for cell in cells if row.scores[cell] != 0}
     assert not gained, f"{name} earned points: {gained}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, course, assignment):
+def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignment):
+    course = graded[assignment][0]
     import html
     import re
 
