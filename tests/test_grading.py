@@ -37,6 +37,8 @@ def test_named_mistake_loses_points(graded, assignment, name, mutant):
     points = max_points(root, assignment)
     for cell in mutant.loses:
         assert row.scores[cell] < points[cell], f"{name} kept all {points[cell]} points of {cell}"
+    for cell in mutant.keeps:
+        assert row.scores[cell] == points[cell], f"{name} lost points in {cell}, which does not depend on it"
 
 
 @pytest.mark.parametrize(("assignment", "name"), ALTERNATIVES, ids=[f"{a}:{n}" for a, n in ALTERNATIVES])
@@ -77,3 +79,14 @@ def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignme
     assert hidden, "no hidden check lines to look for"
     shown = [line for line in hidden if line in text]
     assert not shown, f"feedback shows hidden test code: {shown}"
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.assignment for u in UNITS])
+def test_every_test_cell_has_a_named_mistake_and_the_unit_two_alternatives(unit):
+    from tests.conftest import REPO
+
+    cells = set(max_points(REPO, unit.assignment))
+    caught = {cell for mutant in unit.mutants.values() for cell in mutant.loses}
+    assert cells - caught == set(), f"test cells without a named mistake: {sorted(cells - caught)}"
+    assert caught <= cells, f"mutants name unknown cells: {sorted(caught - cells)}"
+    assert len(unit.alternatives) >= 2

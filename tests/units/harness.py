@@ -1,7 +1,8 @@
 """The data every unit's test module provides, and how a submission is built from it.
 
 A `Mutant` is the reference solution with one named mistake made by text substitution in one
-solution cell; it must lose points in every test cell listed in `loses`. An `Alternative` replaces
+solution cell; it must lose points in every test cell listed in `loses`, and keep every point of
+the cells listed in `keeps` (a mistake costs the cells that depend on it, nothing else). An `Alternative` replaces
 whole solution cells with a correct implementation written differently; it must earn full marks.
 An `Attack` replaces solution cells with wrong code plus a trick; it must not gain any points.
 """
@@ -20,6 +21,7 @@ class Mutant:
     cell: str
     replace: tuple[tuple[str, str], ...]
     loses: tuple[str, ...]
+    keeps: tuple[str, ...] = ()
 
     def code(self, source: nbformat.NotebookNode) -> str:
         """The reference solution of `cell` with the substitutions made; each must apply exactly once."""

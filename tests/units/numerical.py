@@ -98,6 +98,12 @@ MUTANTS = {
     "step_errors_ignore_method": Mutant(
         "step_size_code", (("rules[method](f, x, h)", 'rules["forward"](f, x, h)'),), ("step_size_errors",)
     ),
+    "forward_difference_loops_forever": Mutant(
+        "differences_code",
+        ((FORWARD, "while True:\n        pass"),),
+        loses=("forward_difference", "step_size_errors", "best_step"),
+        keeps=("central_difference", "numerical_gradient", "numerical_jacobian", "complex_step"),
+    ),
     "best_step_typed_in": Mutant(
         "step_size_code",
         (
