@@ -116,6 +116,9 @@ class JudgeRecords(NbGraderPreprocessor):
 
     def _decide(self, cell: NotebookNode, cell_id: str, records: dict[str, list[runtime.Observation]]) -> None:
         outputs = [o for o in cell.get("outputs", []) if o.output_type != "execute_result"]
+        for output in outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                output.name = "stdout"
         errors = [o for o in outputs if o.output_type == "error"]
         for output in errors:
             output.traceback = [f"{output.ename}: {output.evalue}"]

@@ -335,4 +335,22 @@ if path:
     ),
 }
 
+ALTERNATIVES["noisy_but_right"] = Alternative(
+    {
+        "differences_code": """
+import sys
+import warnings
+
+def forward_difference(f, x, h=1e-6):
+    warnings.warn("a warning from a correct answer must not cost points")
+    print("debugging output on stderr", file=sys.stderr)
+    return (f(x + h) - f(x)) / h
+
+def central_difference(f, x, h=1e-5):
+    np.log(np.array([-1.0]))  # a numpy RuntimeWarning
+    return (f(x + h) - f(x - h)) / (2 * h)
+"""
+    }
+)
+
 UNIT = Unit("01_numerical", MUTANTS, ALTERNATIVES, ATTACKS)
