@@ -1,8 +1,8 @@
 """Shared fixtures: throw-away copies of the course, each unit graded once per test session.
 
-Every module in tests/units/ that defines `UNIT` is a unit under test. Units are graded in
-parallel, one worker process per unit (at most one per core), each in its own course copy and
-gradebook, so adding a unit adds its grading time to one core only.
+Every module in tests/units/ that defines `UNIT` is a unit under test. Its submissions are split
+into jobs of at most JOB_SIZE students; jobs run in parallel worker processes (one per core), each
+in its own course copy and gradebook.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pkgutil
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -57,16 +58,27 @@ def copy_course(target: Path) -> Path:
     return target
 
 
-def grade_unit(module: str, root: Path) -> dict[str, gradebook_table.Row]:
-    """In a fresh course at `root`: release the unit, write all its submissions, autograde them.
+JOB_SIZE = 12
 
-    Returns the gradebook rows by student. Runs in a worker process.
+
+@dataclass(frozen=True)
+class GradedUnit:
+    """A unit's gradebook rows by student, and the course folder where each student was graded."""
+
+    rows: dict[str, gradebook_table.Row]
+    where: dict[str, Path]
+
+
+def grade_job(module: str, part: int, parts: int, root: Path) -> dict[str, gradebook_table.Row]:
+    """In a fresh course at `root`: release the unit, write every `parts`-th of its submissions
+    (starting at `part`), autograde them. Returns the gradebook rows by student; runs in a worker.
     """
     unit = importlib.import_module(module).UNIT
     copy_course(root)
     release(root, [unit.assignment])
     released, source = submissions.load_pair(root, unit.assignment)
-    built = harness.build(unit, released, source)
+    everything = harness.build(unit, released, source)
+    built = {student: everything[student] for student in list(everything)[part::parts]}
     for student, notebook in built.items():
         submissions.write(root, unit.assignment, student, notebook)
     outcomes = autograde(root, unit.assignment, built, feedback=False, progress=lambda line: None)
@@ -86,20 +98,27 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, gradebook_table.Row]]]:
-    """Every unit's submissions (reference, untouched, mutants, alternatives, attacks), autograded once.
-
-    Returns, by assignment, the unit's course folder and its gradebook rows by student.
-    """
-    roots = {module: tmp_path_factory.mktemp(module.rsplit(".", 1)[-1]) / "course" for module in UNIT_MODULES}
-    workers = max(1, min(len(roots), os.cpu_count() or 1))
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradedUnit]:
+    """Every unit's submissions (reference, untouched, mutants, alternatives, attacks), autograded once."""
+    jobs = []
+    for module, unit in zip(UNIT_MODULES, UNITS, strict=True):
+        count = 2 + len(unit.mutants) + len(unit.alternatives) + len(unit.attacks)
+        parts = max(1, -(-count // JOB_SIZE))
+        for part in range(parts):
+            root = tmp_path_factory.mktemp(f"{module.rsplit('.', 1)[-1]}-{part}") / "course"
+            jobs.append((module, part, parts, root))
+    results: dict[str, GradedUnit] = {unit.assignment: GradedUnit({}, {}) for unit in UNITS}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {module: pool.submit(grade_unit, module, root) for module, root in roots.items()}
-        results = {module: future.result() for module, future in futures.items()}
-    return {
-        importlib.import_module(module).UNIT.assignment: (roots[module], results[module]) for module in UNIT_MODULES
-    }
+    with ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), mp_context=context) as pool:
+        futures = [
+            (module, root, pool.submit(grade_job, module, part, parts, root)) for module, part, parts, root in jobs
+        ]
+        for module, root, future in futures:
+            unit = importlib.import_module(module).UNIT
+            for student, row in future.result().items():
+                results[unit.assignment].rows[student] = row
+                results[unit.assignment].where[student] = root
+    return results
 
 
 def max_points(root: Path, assignment: str) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import UNITS, max_points
+from tests.conftest import REPO, UNITS, max_points
 
 MUTANTS = [(u.assignment, name, m) for u in UNITS for name, m in u.mutants.items()]
 ALTERNATIVES = [(u.assignment, name) for u in UNITS for name in u.alternatives]
@@ -15,26 +15,23 @@ ASSIGNMENTS = [u.assignment for u in UNITS]
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_earns_full_marks(graded, assignment):
-    root, rows = graded[assignment]
-    row = rows["reference"]
-    points = max_points(root, assignment)
+    row = graded[assignment].rows["reference"]
+    points = max_points(REPO, assignment)
     assert row.scores == points, f"lost points: { {k: (row.scores.get(k), v) for k, v in points.items()} }"
     assert row.total == 100
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_scores_zero_in_every_cell(graded, assignment):
-    root, rows = graded[assignment]
-    row = rows["untouched"]
-    assert set(row.scores) == set(max_points(root, assignment))
+    row = graded[assignment].rows["untouched"]
+    assert set(row.scores) == set(max_points(REPO, assignment))
     assert all(score == 0 for score in row.scores.values()), row.scores
 
 
 @pytest.mark.parametrize(("assignment", "name", "mutant"), MUTANTS, ids=[f"{a}:{n}" for a, n, _ in MUTANTS])
 def test_named_mistake_loses_points(graded, assignment, name, mutant):
-    root, rows = graded[assignment]
-    row = rows[f"mutant-{name}"]
-    points = max_points(root, assignment)
+    row = graded[assignment].rows[f"mutant-{name}"]
+    points = max_points(REPO, assignment)
     for cell in mutant.loses:
         assert row.scores[cell] < points[cell], f"{name} kept all {points[cell]} points of {cell}"
     for cell in mutant.keeps:
@@ -43,13 +40,12 @@ def test_named_mistake_loses_points(graded, assignment, name, mutant):
 
 @pytest.mark.parametrize(("assignment", "name"), ALTERNATIVES, ids=[f"{a}:{n}" for a, n in ALTERNATIVES])
 def test_correct_alternative_earns_full_marks(graded, assignment, name):
-    root, rows = graded[assignment]
-    assert rows[f"alternative-{name}"].scores == max_points(root, assignment)
+    assert graded[assignment].rows[f"alternative-{name}"].scores == max_points(REPO, assignment)
 
 
 @pytest.mark.parametrize(("assignment", "name", "attack"), ATTACKS, ids=[f"{a}:{n}" for a, n, _ in ATTACKS])
 def test_tamper_attack_gains_nothing(graded, assignment, name, attack):
-    row = graded[assignment][1][f"attack-{name}"]
+    row = graded[assignment].rows[f"attack-{name}"]
     cells = attack.loses or tuple(row.scores)
     gained = {cell: row.scores[cell] for cell in cells if row.scores[cell] != 0}
     assert not gained, f"{name} earned points: {gained}"
@@ -57,7 +53,6 @@ def test_tamper_attack_gains_nothing(graded, assignment, name, attack):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignment):
-    course = graded[assignment][0]
     import html
     import re
 
@@ -68,6 +63,7 @@ def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignme
 
     unit = next(u for u in UNITS if u.assignment == assignment)
     student = f"mutant-{next(iter(unit.mutants))}"
+    course = graded[assignment].where[student]
     result = nbgrader_api(course).generate_feedback(assignment, student, force=True)
     assert result["success"], result
     page = (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
@@ -83,8 +79,6 @@ def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignme
 
 @pytest.mark.parametrize("unit", UNITS, ids=[u.assignment for u in UNITS])
 def test_every_test_cell_has_a_named_mistake_and_the_unit_two_alternatives(unit):
-    from tests.conftest import REPO
-
     cells = set(max_points(REPO, unit.assignment))
     caught = {cell for mutant in unit.mutants.values() for cell in mutant.loses}
     assert cells - caught == set(), f"test cells without a named mistake: {sorted(cells - caught)}"
