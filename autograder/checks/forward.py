@@ -1,0 +1,1048 @@
+"""Checks for unit 03, forward mode with dual numbers.
+
+The student's `Dual` is driven by small Python expressions ("3 - x", "x**y") and by random SymPy
+expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's functions.
+The truth is always SymPy's: the value of the expression and its exact gradient dotted with the
+seed tangents, in 30-digit arithmetic (`autograder.sympy_oracle`). Programs with loops, which
+SymPy cannot take, are checked against fourth-order central differences. How often `f` is called,
+and with what, is observed with `Recorded`: forward mode is one pass per seed direction.
+
+A `Dual` is not plain data, so observers read `.value` and `.tangent` in the student's kernel and
+hand over numbers (see `autograder.runtime`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from autograder.checks.common import expression, random_case
+from autograder.compare import largest_gap, mismatch, real_array, real_scalar
+from autograder.feedback import CheckFailure, failure, raised, show
+from autograder.finite_differences import central_jacobian
+from autograder.inputs import Recorded, rng
+from autograder.observations import Foreign
+from autograder.runtime import Observation, run_check
+from autograder.sympy_oracle import (
+    ELEMENTARY,
+    RandomExpression,
+    RandomVectorFunction,
+    random_expression,
+    random_vector_function,
+)
+
+Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
+RELATIVE = 1e-9  # forward mode is exact up to rounding: a few ulps per operation, generously
+NUMPY_FUNCTIONS = {name: getattr(np, name) for name in ELEMENTARY}
+
+# --- reading the student's objects (runs in the observing half only) --------------------------------
+
+
+def _dual_data(obj: Any) -> dict:
+    """What a result of the student's Dual code is: a dual (value and tangent) or something plain."""
+    try:
+        if hasattr(obj, "value") and hasattr(obj, "tangent"):
+            return {"dual": True, "type": type(obj).__name__, "value": obj.value, "tangent": obj.tangent}
+    except Exception:  # a hostile attribute: report it as a plain object
+        pass
+    return {"dual": False, "type": type(obj).__name__, "value": obj}
+
+
+def _seed_data(args: Sequence[Any]) -> list[dict]:
+    """How f was called: for each argument, whether it is a dual and its value and tangent."""
+    return [_dual_data(a) for a in args]
+
+
+def _attempt(compute: Callable[[], Any]) -> dict:
+    """Run one operation of the student's code; an exception is an answer too (its description)."""
+    try:
+        return {"result": _dual_data(compute())}
+    except Exception as error:
+        return {"raised": f"{type(error).__name__}: {error}"[:300]}
+
+
+# --- comparing ---------------------------------------------------------------------------------------
+
+
+def _tolerance(want: Any, relative: float = RELATIVE) -> Any:
+    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))
+
+
+def _number(value: Any, call: str, what: str) -> float:
+    """A float read from an observation, or a failure that names what came back."""
+    if isinstance(value, Foreign) and value.type_name in ("Dual", "ForwardDiff"):
+        raise failure(
+            call,
+            f"the {what} is a {value.type_name} ({value.text}), not a number.",
+            mistake="a Dual holds numbers: build Dual(value, tangent) from the values and tangents of "
+            "the operands, and never wrap a Dual in another Dual (lift only numbers).",
+        )
+    return real_scalar(value, f"{call} ({what})")
+
+
+def _numbers(value: Any, shape: tuple[int, ...], call: str, what: str) -> np.ndarray:
+    if shape == ():
+        return np.asarray(_number(value, call, what))
+    return real_array(value, shape, call, what)
+
+
+def _dual_text(pair: Sequence[Any]) -> str:
+    return f"Dual({show(pair[0], 60)}, {show(pair[1], 60)})"
+
+
+# --- operators: + - * / ** on both sides -------------------------------------------------------------
+
+X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
+
+ARITHMETIC = (
+    "x + y",
+    "x + 3",
+    "3 + x",
+    "x - y",
+    "x - 3",
+    "3 - x",
+    "-x",
+    "x * y",
+    "x * 3",
+    "3 * x",
+    "x * x",
+    "x / y",
+    "x / 3",
+    "3 / x",
+    "x * y - 3 / y + x / 2",
+)
+"""The operations `check_dual_arithmetic` tries by default, as Python source in x and y."""
+
+INTEGER_POWERS = ("x**2", "x**3", "x**1", "x**0", "x**-2")
+ZERO_BASE_POWERS = ("x**2", "x**3", "x**1")
+REAL_POWERS = ("x**(1/2)", "x**(5/2)", "x**y", "y**x", "2**x", "(1/2)**x", "(x*y)**(x - y)")
+
+# What each dunder is for, when an operation raises.
+_DUNDER_HINTS = {
+    "3 + x": "`3 + x` calls int.__add__ first, which gives up, then Dual.__radd__(x, 3): define __radd__.",
+    "3 - x": "`3 - x` is Dual.__rsub__(x, 3): define __rsub__ (it computes 3 - x, not x - 3).",
+    "3 * x": "`3 * x` is Dual.__rmul__(x, 3): define __rmul__.",
+    "3 / x": "`3 / x` is Dual.__rtruediv__(x, 3): define __rtruediv__ (it computes 3 / x, not x / 3).",
+    "-x": "`-x` is Dual.__neg__(x): define __neg__.",
+    "2**x": "`2**x` is Dual.__rpow__(x, 2): define __rpow__ (d(c^x) = c^x log(c) x').",
+    "(1/2)**x": "`0.5**x` is Dual.__rpow__(x, 0.5): define __rpow__ (d(c^x) = c^x log(c) x').",
+}
+
+
+def _wrong_tangents(op: str, a: float, da: float, b: float, db: float) -> list[tuple[str, float, float]]:
+    """(likely mistake, wrong value, wrong tangent) for common mistakes in one operation."""
+    product = (
+        "the tangent of a product is ẋ y + x ẏ (product rule); ",
+        [
+            ("you multiplied the tangents, ẋ ẏ.", da * db),
+            ("the term x ẏ is missing.", da * b),
+            ("the term ẋ y is missing.", a * db),
+        ],
+    )
+    table: dict[str, list[tuple[str, float, float]]] = {
+        "x * y": [(product[0] + m, a * b, t) for m, t in product[1]],
+        "x * x": [(product[0] + m, a * a, t) for m, t in [("you multiplied the tangents, ẋ ẋ.", da * da)]],
+        "x / y": [
+            (
+                "quotient rule: the tangent of x / y is (ẋ y - x ẏ) / y², with a minus sign.",
+                a / b,
+                (da * b + a * db) / b**2,
+            ),
+            ("quotient rule: the numerator is ẋ y - x ẏ, not x ẏ - ẋ y.", a / b, (a * db - da * b) / b**2),
+            ("quotient rule: divide by y², not y.", a / b, (da * b - a * db) / b),
+        ],
+        "3 - x": [("__rsub__(self, other) computes other - self = 3 - x, not x - 3.", a - 3, da)],
+        "3 / x": [
+            ("__rtruediv__(self, other) computes other / self = 3 / x, not x / 3.", a / 3, da / 3),
+            ("the tangent of 3 / x is -3 ẋ / x², with a minus sign.", 3 / a, 3 * da / a**2),
+        ],
+        "-x": [("negate the tangent as well as the value.", -a, da)],
+        "x + y": [("add the tangents: ẋ + ẏ.", a + b, da * db)],
+        "x - y": [("subtract the tangents: ẋ - ẏ.", a - b, da + db)],
+    }
+    return table.get(op, [])
+
+
+def _wrong_powers(op: str, a: float, da: float, b: float, db: float) -> list[tuple[str, float, float]]:
+    out: list[tuple[str, float, float]] = []
+    with np.errstate(all="ignore"):
+        for n in (2, 3, 1, -2):
+            if op == f"x**{n}":
+                out.append(
+                    ("the power rule needs the chain factor: n x^(n-1) ẋ, not n x^(n-1).", a**n, n * a ** (n - 1))
+                )
+                out.append(("the power rule is n x^(n-1) ẋ, not x^n ẋ.", a**n, a**n * da))
+        if op in ("2**x", "(1/2)**x"):
+            c = 2.0 if op == "2**x" else 0.5
+            out.append(("d(c^x) = c^x log(c) ẋ: the factor log(c) is missing.", c**a, c**a * da))
+            out.append(
+                (
+                    "d(c^x) = c^x log(c) ẋ, not x c^(x-1) ẋ (that is the rule for a constant exponent).",
+                    c**a,
+                    a * c ** (a - 1) * da,
+                )
+            )
+        if op == "x**y":
+            out.append(
+                (
+                    "x**y with both Dual: the tangent is x^y (ẏ log x + y ẋ / x); the term ẏ log x is missing.",
+                    a**b,
+                    b * a ** (b - 1) * da,
+                )
+            )
+    return out
+
+
+@lru_cache(maxsize=256)
+def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
+    """The Python function `lambda x, y: <text>` and the SymPy truth of the same text."""
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
+    return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
+
+
+def _exact(op: str, a: float, da: float, b: float, db: float) -> tuple[float, float]:
+    _, truth = _operation(op)
+    value = truth.value([a, b])
+    gradient = truth.gradient([a, b])
+    return value, float(gradient[0] * da + gradient[1] * db)
+
+
+def _operations_case(
+    name: str, student: Callable, ops: Sequence[str], x: tuple[float, float], y: tuple[float, float]
+) -> None:
+    """One run_check: every operation in `ops` on Dual(*x) and Dual(*y)."""
+
+    def observe() -> list:
+        results = []
+        for op in ops:
+            function = _operation(op)[0]
+            results.append(_attempt(lambda function=function: function(student(*x), student(*y))))
+        return results
+
+    def judge(obs: Observation) -> None:
+        given = f"x = {_dual_text(x)} and y = {_dual_text(y)}"
+        if obs.raised:
+            raise raised(f"{name}: Dual(...)", obs.raised, given=given)
+        if not isinstance(obs.value, list) or len(obs.value) != len(ops):
+            raise failure(name, "the observation of the operations is missing or damaged.")
+        for op, outcome in zip(ops, obs.value, strict=True):
+            _judge_operation(op, outcome, x, y, given)
+
+    run_check(observe, judge)
+
+
+def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> None:
+    if "y" not in op:
+        given = f"x = {_dual_text(x)}"
+    call = f"`{op}`"
+    a, da = (float(v) for v in x)
+    b, db = (float(v) for v in y)
+    if not isinstance(outcome, dict):
+        raise failure(call, "was not observed.", given=given)
+    if "raised" in outcome:
+        raise raised(call, str(outcome["raised"]), given=given, mistake=_DUNDER_HINTS.get(op))
+    result = outcome.get("result") or {}
+    if not result.get("dual"):
+        raise failure(
+            call,
+            f"returned a {result.get('type')} ({show(result.get('value'), 60)}), not a Dual: an operation "
+            "with a Dual operand returns a Dual.",
+            given=given,
+            mistake="lift a number operand to Dual(number, 0.0) and return Dual(value, tangent).",
+        )
+    want_value, want_tangent = _exact(op, a, da, b, db)
+    got_value = _number(result.get("value"), call, "value")
+    got_tangent = _number(result.get("tangent"), call, "tangent")
+    value_wrong = mismatch(got_value, want_value, _tolerance(want_value))
+    tangent_wrong = mismatch(got_tangent, want_tangent, _tolerance(want_tangent))
+    if not (value_wrong or tangent_wrong):
+        return
+    candidates = _wrong_tangents(op, a, da, b, db) + _wrong_powers(op, a, da, b, db)
+    mistake = None
+    for text, value, tangent in candidates:
+        if not mismatch([got_value, got_tangent], [value, tangent], _tolerance([value, tangent])):
+            mistake = text
+            break
+    if mistake is None and op.startswith("x**") and a <= 0 and not np.isfinite(got_tangent + got_value):
+        mistake = (
+            "x**n as exp(n log x) fails for x <= 0 (log of a negative number or of 0); for a constant "
+            "exponent use the power rule n x^(n-1) ẋ, which works for every x."
+        )
+    what = "value" if value_wrong else "tangent"
+    raise failure(
+        call,
+        f"the {what} is wrong; the result should be Dual({want_value:.12g}, {want_tangent:.12g}).",
+        expected=want_value if value_wrong else want_tangent,
+        got=got_value if value_wrong else got_tangent,
+        given=given,
+        mistake=mistake,
+    )
+
+
+def _pair(p: Any) -> tuple[float, float]:
+    value, tangent = p
+    return (value, tangent)
+
+
+def check_dual_arithmetic(
+    Dual: Callable,  # noqa: N803 - the student's class, under its contract name
+    ops: str | Sequence[str] | None = None,
+    x: tuple[float, float] = (1.5, 0.5),
+    y: tuple[float, float] = (-2.5, 2.0),
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check `+ - * /` and unary minus of Dual(value, tangent), with a Dual or a number on either side.
+
+    Each operation in `ops` (Python source in x and y, default `ARITHMETIC`) is run on
+    x = Dual(*x) and y = Dual(*y); the value and tangent must be SymPy's value and directional
+    derivative. With a seed, `count` random pairs of duals are tried (tangents neither 0 nor 1).
+    """
+    __tracebackhide__ = True
+    chosen = ARITHMETIC if ops is None else (ops,) if isinstance(ops, str) else tuple(ops)
+    for first, second in _random_pairs(x, y, seed, count, positive=False):
+        _operations_case("Dual arithmetic", Dual, chosen, first, second)
+
+
+def _random_pairs(
+    x: tuple, y: tuple, seed: int | None, count: int, positive: bool
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    if seed is None:
+        return [(_pair(x), _pair(y))]
+    generator = rng(seed)
+    pairs = []
+    for _ in range(count):
+        low = 0.3 if positive else 0.5
+        values = generator.uniform(low, 2.0, size=2) * (1 if positive else generator.choice([-1, 1], size=2))
+        tangents = generator.uniform(1.2, 2.5, size=2) * generator.choice([-1, 1], size=2)
+        pairs.append(((float(values[0]), float(tangents[0])), (float(values[1]), float(tangents[1]))))
+    return pairs
+
+
+def check_dual_powers(
+    Dual: Callable,  # noqa: N803
+    ops: str | Sequence[str] | None = None,
+    x: tuple[float, float] | None = None,
+    y: tuple[float, float] = (1.5, -0.5),
+    *,
+    seed: int | None = None,
+    count: int = 3,
+) -> None:
+    """Check `**` of Dual: constant exponents at negative bases and at 0, x**y with both Dual, c**x.
+
+    With `ops` and `x`, those powers at that point. With a seed: integer powers (`INTEGER_POWERS`)
+    at a negative base, `ZERO_BASE_POWERS` at x = 0, and `REAL_POWERS` at positive x and y.
+    """
+    __tracebackhide__ = True
+    if seed is None:
+        chosen = REAL_POWERS if ops is None else (ops,) if isinstance(ops, str) else tuple(ops)
+        _operations_case("Dual powers", Dual, chosen, _pair(x if x is not None else (1.5, 0.5)), _pair(y))
+        return
+    generator = rng(seed)
+    for _ in range(count):
+        negative = (float(-generator.uniform(0.5, 2.0)), float(generator.uniform(1.2, 2.5)))
+        zero = (0.0, float(generator.uniform(1.2, 2.5)))
+        positive, other = _random_pairs(x or (1.0, 1.0), y, int(generator.integers(1 << 30)), 1, positive=True)[0]
+        _operations_case("Dual powers", Dual, INTEGER_POWERS, negative, other)
+        _operations_case("Dual powers", Dual, ZERO_BASE_POWERS, zero, other)
+        _operations_case("Dual powers", Dual, REAL_POWERS, positive, other)
+
+
+# --- elementary functions ----------------------------------------------------------------------------
+
+
+def _functions_data(functions: Mapping[str, Callable] | Sequence[Callable]) -> dict:
+    """The student's elementary functions by name, for lambdify (observing half only).
+
+    `functions` is a dict by name or a sequence in the order of `ELEMENTARY`:
+    (sin, cos, tan, exp, log, sqrt, tanh).
+    """
+    if not isinstance(functions, Mapping):
+        functions = dict(zip(ELEMENTARY, functions, strict=False))
+    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
+
+
+def check_elementary(
+    Dual: Callable,  # noqa: N803
+    functions: Functions,
+    x: float = 0.7,
+    tangent: float = 2.5,
+    names: Sequence[str] = ELEMENTARY,
+) -> None:
+    """Check each of `sin, cos, tan, exp, log, sqrt, tanh` on Dual(x, tangent) (the chain rule:
+    tangent g'(x) * tangent) and on the plain numbers x (a float) and 1 (an int)."""
+    __tracebackhide__ = True
+    for name in names:
+        _elementary_case(Dual, functions, name, float(x), float(tangent))
+
+
+def _elementary_case(student: Callable, functions: Functions, name: str, x: float, t: float) -> None:
+    def observe() -> dict:
+        function = _functions_data(functions).get(name)
+        if function is None:
+            return {"missing": True}
+        return {
+            "dual": _attempt(lambda: function(student(x, t))),
+            "float": _attempt(lambda: function(x)),
+            "int": _attempt(lambda: function(1)),
+        }
+
+    def judge(obs: Observation) -> None:
+        call = f"{name}(Dual({x!r}, {t!r}))"
+        if obs.raised:
+            raise raised(call, obs.raised)
+        if obs.value.get("missing"):
+            raise failure(call, f"there is no function {name} in the dictionary of functions the test received.")
+        g = RandomExpression(expr=getattr(sympy, name)(X), symbols=(X,), low=-1e9, high=1e9)
+        want_value, want_slope = g.value([x]), float(g.gradient([x])[0])
+        outcome = obs.value["dual"]
+        if "raised" in outcome:
+            raise raised(call, outcome["raised"])
+        result = outcome["result"]
+        if not result["dual"]:
+            raise failure(
+                call,
+                f"returned a {result['type']} ({show(result['value'], 60)}), not a Dual.",
+                mistake=f"for a Dual argument return Dual({name}(a), {name}'(a) * ȧ).",
+            )
+        got_value = _number(result["value"], call, "value")
+        got_tangent = _number(result["tangent"], call, "tangent")
+        if mismatch(got_value, want_value, _tolerance(want_value)):
+            raise failure(call, "the value is wrong.", expected=want_value, got=got_value)
+        want = want_slope * t
+        if mismatch(got_tangent, want, _tolerance(want)):
+            mistake = None
+            if not mismatch(got_tangent, want_slope, _tolerance(want_slope)):
+                mistake = (
+                    f"this is {name}'(x) alone: the chain rule multiplies by the tangent of the argument, "
+                    f"{name}'(a) * ȧ."
+                )
+            elif not mismatch(got_tangent, -want, _tolerance(want)):
+                mistake = "the sign is wrong (d cos(a) = -sin(a) ȧ)."
+            raise failure(
+                call,
+                f"the tangent is wrong: it should be {name}'({x}) * {t}.",
+                expected=want,
+                got=got_tangent,
+                mistake=mistake,
+            )
+        for kind, point in (("float", x), ("int", 1)):
+            plain_call = f"{name}({point!r})"
+            outcome = obs.value[kind]
+            if "raised" in outcome:
+                raise raised(
+                    plain_call,
+                    outcome["raised"],
+                    mistake="the functions must also accept a plain number (return e.g. np.sin(x) for it).",
+                )
+            result = outcome["result"]
+            if result["dual"]:
+                raise failure(plain_call, "returned a Dual for a plain number; return a plain number.", mistake=None)
+            got = _number(result["value"], plain_call, "result")
+            truth = g.value([float(point)])
+            if mismatch(got, truth, _tolerance(truth)):
+                raise failure(plain_call, "is wrong.", expected=truth, got=got)
+
+    run_check(observe, judge)
+
+
+def check_dual_expression(
+    Dual: Callable,  # noqa: N803
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    tangent: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+    depth: int = 3,
+) -> None:
+    """Check a whole expression on duals: f(Dual(x1, t1), ..., Dual(xn, tn)) has value f(x) and
+    tangent ∇f(x)·t. `f` is SymPy source (the student's functions stand in for SymPy's); with a
+    seed, random expressions of 1 to 3 variables (some with x**y) at random points and tangents."""
+    __tracebackhide__ = True
+    if seed is None:
+        g = expression(f, 0.05, 100.0)
+        cases = [(g, np.atleast_1d(np.array(x, dtype=float)), np.atleast_1d(np.array(tangent, dtype=float)))]
+    else:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            n = 1 + k % 3
+            g = _random(seed * 100 + k, n, depth, variable_powers=k % 2 == 1)
+            cases.append((g, g.point(generator), generator.uniform(1.2, 2.5, size=n) * generator.choice([-1, 1], n)))
+    for g, point, direction in cases:
+        _expression_case(Dual, functions, g, point, direction)
+
+
+@lru_cache(maxsize=256)
+def _random(seed: int, n: int, depth: int, variable_powers: bool = False) -> RandomExpression:
+    if not variable_powers:
+        return random_case(seed, n, depth)
+    return random_expression(seed, n_vars=n, depth=depth, variable_powers=True)
+
+
+def _expression_case(
+    student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, t: np.ndarray
+) -> None:
+    def observe() -> dict:
+        fun = g.function(_functions_data(functions))
+        return _attempt(lambda: fun(*[student(v, d) for v, d in zip(x.tolist(), t.tolist(), strict=True)]))
+
+    def judge(obs: Observation) -> None:
+        variables = ", ".join(f"Dual({v!r}, {d!r})" for v, d in zip(x.tolist(), t.tolist(), strict=True))
+        call = f"f({variables})"
+        given = f"f({', '.join(map(str, g.symbols))}) = {g}, built with your Dual and your functions"
+        _judge_dual_result(call, given, obs, g.value(x), float(g.gradient(x) @ t))
+
+    run_check(observe, judge)
+
+
+def _judge_dual_result(call: str, given: str, obs: Observation, want_value: Any, want_tangent: Any) -> None:
+    if obs.raised:
+        raise raised(call, obs.raised, given=given)
+    outcome = obs.value
+    if "raised" in outcome:
+        raise raised(call, outcome["raised"], given=given)
+    result = outcome["result"]
+    if not result["dual"]:
+        raise failure(call, f"returned a {result['type']}, not a Dual.", given=given)
+    shape = np.shape(want_value)
+    got_value = _numbers(result["value"], shape, call, "value")
+    got_tangent = _numbers(result["tangent"], shape, call, "tangent")
+    if mismatch(got_value, want_value, _tolerance(want_value)):
+        raise failure(call, "the value is wrong.", expected=want_value, got=got_value, given=given)
+    if mismatch(got_tangent, want_tangent, _tolerance(want_tangent)):
+        raise failure(
+            call,
+            f"the tangent is wrong by up to {largest_gap(got_tangent, want_tangent):.3e}.",
+            expected=want_tangent,
+            got=got_tangent,
+            given=given,
+            mistake="the checks above test each operation and function alone; a mistake that shows only "
+            "in combination is often a missing chain factor (the tangent of the argument) or a number "
+            "operand handled as if it were the Dual.",
+        )
+
+
+# --- vectorized duals --------------------------------------------------------------------------------
+
+
+def check_dual_vectorized(
+    Dual: Callable,  # noqa: N803
+    functions: Functions,
+    *,
+    seed: int = 0,
+    count: int = 2,
+) -> None:
+    """Check duals whose value and tangent are numpy arrays: every operation works elementwise.
+
+    Powers at an array of bases with negative entries and a 0 (x**2, x**3), reflected operators,
+    each elementary function on an array dual and on a plain array, and random expressions.
+    """
+    __tracebackhide__ = True
+    generator = rng(seed)
+    bases = np.array([-2.0, -0.5, 0.0, 0.5, 1.5])
+    seeds = generator.uniform(1.2, 2.5, size=bases.size)
+    for op in ("x**2", "x**3", "3 - x", "3 / (x + 3)"):
+        _vector_case(Dual, functions, _array_expression(op), op, bases, seeds)
+    positive = np.linspace(0.3, 1.4, bases.size)
+    for name in ELEMENTARY:
+        _vector_case(Dual, functions, _array_expression(f"{name}(x)"), None, positive, seeds, plain=name)
+    for k in range(count):
+        g = random_case(seed * 100 + k, 1, 2)
+        points = np.sort(generator.uniform(g.low, g.high, size=bases.size))
+        _vector_case(Dual, functions, g, None, points, generator.uniform(1.2, 2.5, size=bases.size))
+
+
+@lru_cache(maxsize=64)
+def _array_expression(text: str) -> RandomExpression:
+    return RandomExpression(expr=sympy.sympify(text, locals={"x": X}), symbols=(X,), low=-1e9, high=1e9)
+
+
+def _vector_case(
+    student: Callable,
+    functions: Functions,
+    g: RandomExpression,
+    python: str | None,
+    x: np.ndarray,
+    t: np.ndarray,
+    plain: str | None = None,
+) -> None:
+    """f(Dual(x, t)) for arrays x and t; `python` is f as Python source (else f is lambdified)."""
+    text = python or str(g.expr)
+    hint = (
+        "use numpy's functions (np.sin, np.log, ...), which work elementwise, not math's; no `if` on a "
+        "value (an array has no single truth value); no float(...) of a value."
+    )
+
+    def observe() -> dict:
+        fun = _operation(python)[0] if python else g.function(_functions_data(functions))
+        out = {
+            "dual": _attempt(
+                lambda: fun(student(x.copy(), t.copy())) if not python else fun(student(x.copy(), t.copy()), None)
+            )
+        }
+        if plain:
+            out["plain"] = _attempt(lambda: _functions_data(functions)[plain](x.copy()))
+        return out
+
+    def judge(obs: Observation) -> None:
+        call = f"f(Dual(x, t)) with the arrays x = {show(x, 80)} and t = {show(t, 80)}"
+        given = f"f(x) = {text}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        want_value = np.array([g.value([v]) for v in x])
+        want_tangent = np.array([g.gradient([v])[0] for v in x]) * t
+        try:
+            _judge_dual_result(call, given, Observation(value=obs.value["dual"]), want_value, want_tangent)
+        except CheckFailure as error:
+            raise failure(call, str(error).strip().split(": ", 1)[-1], mistake=hint) from None
+        if plain:
+            plain_call = f"{plain}(x) for the plain array x = {show(x, 80)}"
+            outcome = obs.value["plain"]
+            if "raised" in outcome:
+                raise raised(plain_call, outcome["raised"], mistake=hint)
+            got = real_array(outcome["result"]["value"], x.shape, plain_call, "result")
+            if mismatch(got, want_value, _tolerance(want_value)):
+                raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
+
+    run_check(observe, judge)
+
+
+# --- the forward trace of the lecture ----------------------------------------------------------------
+
+X1, X2 = sympy.Symbol("x1", real=True), sympy.Symbol("x2", real=True)
+TRACE = {
+    "v_-1": X1,
+    "v_0": X2,
+    "v_1": sympy.log(X1),
+    "v_2": X1 * X2,
+    "v_3": sympy.sin(X2),
+    "v_4": sympy.log(X1) + X1 * X2,
+    "v_5": sympy.log(X1) + X1 * X2 - sympy.sin(X2),
+    "y_1": sympy.log(X1) + X1 * X2 - sympy.sin(X2),
+}
+"""The lecture's trace of f(x1, x2) = ln(x1) + x1 x2 - sin(x2): the key of v̇_i is "v_i"."""
+
+_TRACE_HINTS = {
+    "v_1": ("v̇1 = v̇-1 / v-1 (the chain rule for ln).", lambda x1, x2, d1, d2: 1 / x1),
+    "v_2": ("v̇2 = v̇-1 v0 + v̇0 v-1: both terms of the product rule.", lambda x1, x2, d1, d2: d1 * x2),
+    "v_3": ("v̇3 = v̇0 cos(v0): the chain factor v̇0 is missing.", lambda x1, x2, d1, d2: np.cos(x2)),
+    "v_5": ("v5 = v4 - v3, so v̇5 = v̇4 - v̇3.", lambda x1, x2, d1, d2: d1 / x1 + d1 * x2 + d2 * x1 + d2 * np.cos(x2)),
+}
+
+
+def _trace_truth(x: tuple[float, float], dx: tuple[float, float]) -> dict[str, float]:
+    truth = {}
+    for key, expr in TRACE.items():
+        g = RandomExpression(expr=expr, symbols=(X1, X2), low=1e-9, high=1e9)
+        truth[key] = float(g.gradient(list(x)) @ np.array(dx, dtype=float))
+    return truth
+
+
+def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float, float]) -> None:
+    want = _trace_truth(x, dx)
+    if not isinstance(trace, dict):
+        raise failure(
+            call,
+            f"should be a dict from the names {list(TRACE)} to the tangents v̇_i, but it is {show(trace, 80)}.",
+        )
+    missing = [k for k in TRACE if k not in trace]
+    if missing:
+        raise failure(
+            call,
+            f"has no entry for {', '.join(missing)}; the keys are {', '.join(TRACE)} (the key of v̇_i is "
+            f"'v_i', and 'y_1' holds ẏ1), but it has {', '.join(map(str, list(trace)[:10]))}.",
+        )
+    for key, value in want.items():
+        got = _number(trace[key], call, f"entry {key!r}")
+        if mismatch(got, value, _tolerance(value)):
+            hint = _TRACE_HINTS.get(key)
+            mistake = None
+            if hint is not None:
+                wrong = float(hint[1](*x, *dx))
+                if not mismatch(got, wrong, _tolerance(wrong)):
+                    mistake = hint[0]
+            raise failure(
+                call,
+                f"the tangent {key} is wrong.",
+                expected=value,
+                got=got,
+                given=f"f(x1, x2) = ln(x1) + x1 x2 - sin(x2) at (x1, x2) = {x} with seed (ẋ1, ẋ2) = {dx}",
+                mistake=mistake,
+            )
+
+
+def check_forward_trace(forward_trace: Any) -> None:
+    """Check the dict `forward_trace`: the lecture's tangent trace at (2, 5) seeded with x1
+    (v̇-1 = 1, v̇0 = 0, v̇1 = 0.5, v̇2 = 5, v̇3 = 0, v̇4 = 5.5, v̇5 = 5.5, ẏ1 = 5.5)."""
+    __tracebackhide__ = True
+
+    def observe() -> Any:
+        if isinstance(forward_trace, dict):
+            return {str(k): v for k, v in forward_trace.items()}
+        return forward_trace
+
+    def judge(obs: Observation) -> None:
+        if obs.raised:
+            raise raised("forward_trace", obs.raised)
+        _judge_trace("forward_trace", obs.value, (2.0, 5.0), (1.0, 0.0))
+
+    run_check(observe, judge)
+
+
+def check_tangent_trace(
+    tangent_trace: Callable,
+    x: tuple[float, float] | None = None,
+    dx: tuple[float, float] | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 3,
+) -> None:
+    """Check tangent_trace(x1, x2, dx1, dx2): the dict of tangents v̇_i for any point and seed."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(tuple(map(float, x)), tuple(map(float, dx)))]
+    else:
+        generator = rng(seed)
+        cases = [
+            (
+                (float(generator.uniform(0.3, 3.0)), float(generator.uniform(-3.0, 3.0))),
+                (float(generator.uniform(-2.0, 2.0)), float(generator.uniform(1.2, 2.5))),
+            )
+            for _ in range(count)
+        ]
+    for point, direction in cases:
+
+        def observe(point: tuple = point, direction: tuple = direction) -> Any:
+            trace = tangent_trace(*point, *direction)
+            return {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+
+        def judge(obs: Observation, point: tuple = point, direction: tuple = direction) -> None:
+            call = f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})"
+            if obs.raised:
+                raise raised(call, obs.raised)
+            _judge_trace(call, obs.value, point, direction)
+
+        run_check(observe, judge)
+
+
+# --- drivers: derivative, jvp, jacobian_forward ------------------------------------------------------
+
+PROGRAMS = {
+    "loop": (
+        "def f(x1, x2):\n"
+        "    y = x1\n"
+        "    for _ in range(4):\n"
+        "        y = y * x2 / 2 + sin(y)\n"
+        "    return [y, exp(x1 - y / 4), x2 * 2]\n"
+    ),
+    "constant_output": ("def f(x1, x2, x3):\n    return (x1 * x2 - sqrt(x3**2 + 1), 2.5)\n"),
+}
+"""Python programs f(x1, ..., xn) -> list of outputs, with a loop or a constant output; run with the
+student's functions (the truth: fourth-order central differences of the numpy version)."""
+
+PROGRAM_TEXT = {
+    "loop": "f(x1, x2): y = x1; 4 times y = y*x2/2 + sin(y); return [y, exp(x1 - y/4), x2*2]",
+    "constant_output": "f(x1, x2, x3) = (x1*x2 - sqrt(x3**2 + 1), 2.5), whose second output is a plain float",
+}
+
+
+def _program(name: str, functions: Functions) -> Callable:
+    namespace: dict[str, Any] = _functions_data(functions)
+    exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["f"]
+
+
+class _Case:
+    """One test function for a driver: its description, n, m (None for a scalar f) and its truth."""
+
+    def __init__(self, kind: str, payload: Any) -> None:
+        self.kind, self.payload = kind, payload
+        if kind == "scalar":
+            self.n, self.m, self.text = payload.n_vars, None, str(payload)
+            self.variables = ", ".join(map(str, payload.symbols))
+        elif kind == "vector":
+            self.n, self.m = payload.n_vars, payload.n_outputs
+            self.text = "(" + ", ".join(str(e) for e in payload.exprs) + ")"
+            self.variables = ", ".join(map(str, payload.symbols))
+        else:
+            source = PROGRAMS[payload]
+            header = source.split("\n", 1)[0]
+            self.n = header.count("x")
+            self.m = len(_program(payload, NUMPY_FUNCTIONS)(*[0.5] * self.n))
+            self.text = PROGRAM_TEXT[payload]
+            self.variables = header[len("def f(") : -2]
+
+    def function(self, functions: Functions) -> Callable:
+        if self.kind == "program":
+            return _program(self.payload, functions)
+        return self.payload.function(_functions_data(functions))
+
+    def value(self, x: np.ndarray) -> Any:
+        if self.kind == "scalar":
+            return self.payload.value(x)
+        if self.kind == "vector":
+            return self.payload.value(x)
+        return np.array(_program(self.payload, NUMPY_FUNCTIONS)(*x), dtype=float)
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """(m, n), or (n,) for a scalar f."""
+        if self.kind == "scalar":
+            return self.payload.gradient(x)
+        if self.kind == "vector":
+            return self.payload.jacobian(x)
+        program = _program(self.payload, NUMPY_FUNCTIONS)
+        return central_jacobian(lambda v: np.array(program(*v), dtype=float), x, h=1e-3)
+
+    @property
+    def relative(self) -> float:
+        return 1e-7 if self.kind == "program" else RELATIVE
+
+    def given(self, x: Any) -> str:
+        if self.kind == "program":
+            return f"f is the program {self.text}, at x = {show(x, 80)}"
+        return f"f({self.variables}) = {self.text} and x = {show(x, 80)}"
+
+
+def _driver_cases(
+    f: str | Sequence[str] | None, x: Any, seed: int | None, count: int, shapes: Sequence[tuple[int, int | None]]
+) -> list[tuple[_Case, Any]]:
+    if seed is None:
+        if isinstance(f, str) and f in PROGRAMS:
+            return [(_Case("program", f), x)]
+        if isinstance(f, str):
+            return [(_Case("scalar", expression(f, 0.05, 100.0)), x)]
+        rows = [expression(text, 0.05, 100.0) for text in f]
+        names = sorted({str(s) for r in rows for s in r.symbols})
+        symbols = tuple(next(s for r in rows for s in r.symbols if str(s) == name) for name in names)
+        return [(_Case("vector", RandomVectorFunction(tuple(r.expr for r in rows), symbols, 0.05, 100.0)), x)]
+    generator = rng(seed)
+    cases = []
+    for k in range(count):
+        n, m = shapes[k % len(shapes)]
+        if m is None:
+            g = _random(seed * 100 + k, n, 2, variable_powers=k % 3 == 2)
+            case = _Case("scalar", g)
+        else:
+            case = _Case("vector", random_vector_function(seed * 100 + k, n_vars=n, n_outputs=m))
+        point = generator.uniform(-2.0, 2.0, size=n)
+        form = k % 3  # the point as a list, a tuple or an array: all are sequences of n numbers
+        cases.append((case, point.tolist() if form == 0 else tuple(point.tolist()) if form == 1 else point))
+    return cases
+
+
+def _call_data(recorded: Recorded) -> dict:
+    return {"calls": recorded.calls, "first": _seed_data(recorded.arguments[0]) if recorded.arguments else []}
+
+
+def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> None:
+    calls = obs.get("calls")
+    if calls != needed:
+        raise failure(
+            call,
+            f"f was called {calls} times; {what} takes exactly {needed} forward pass"
+            f"{'es' if needed != 1 else ''} (calls of f).",
+            given=given,
+            mistake="call f with duals, once per seed direction, and read every result from those calls "
+            "(finite differences or an extra call of f for the value are not forward mode).",
+        )
+    first = obs.get("first") or []
+    plain = [a for a in first if not a.get("dual")]
+    if plain:
+        raise failure(
+            call,
+            f"f was called with a {plain[0].get('type')} ({show(plain[0].get('value'), 40)}), not a Dual.",
+            given=given,
+            mistake="seed each input as Dual(x_i, tangent_i) and call f on the duals: forward mode "
+            "evaluates f once on dual numbers.",
+        )
+
+
+def check_derivative(
+    derivative: Callable,
+    functions: Functions,
+    f: str | None = None,
+    x: float | None = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check derivative(f, x) = f'(x) for a scalar f of one variable, with exactly one call of f on a Dual."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(_Case("scalar", expression(f, 0.05, 100.0)), x)]
+    else:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            g = _random(seed * 100 + k, 1, 3, variable_powers=k % 2 == 1)
+            cases.append((_Case("scalar", g), float(generator.uniform(-2.0, 2.0))))
+    for case, point in cases:
+        _derivative_case(derivative, functions, case, point)
+
+
+def _derivative_case(student: Callable, functions: Functions, case: _Case, x: float) -> None:
+    def observe() -> dict:
+        recorded = Recorded(case.function(functions))
+        out = student(recorded, x)
+        return {"value": out, **_call_data(recorded)}
+
+    def judge(obs: Observation) -> None:
+        call = f"derivative(f, {x!r})"
+        given = case.given(x)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        got = _number(obs.value["value"], call, "result")
+        want = float(case.jacobian(np.array([x]))[0])
+        if mismatch(got, want, _tolerance(want)):
+            value = case.value(np.array([x]))
+            mistake = None
+            if not mismatch(got, value, _tolerance(value)):
+                mistake = "this is f(x), the value of the dual; the derivative is its tangent."
+            elif got == 0:
+                mistake = "seed the input with tangent 1: Dual(x, 1.0)."
+            raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
+        _judge_calls(call, obs.value, 1, "derivative", given)
+
+    run_check(observe, judge)
+
+
+def check_jvp(
+    jvp: Callable,
+    functions: Functions,
+    f: str | Sequence[str] | None = None,
+    x: Any = None,
+    v: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check jvp(f, x, v) = (f(x), J v) in one forward pass: floats for a scalar f, (m,) arrays else.
+
+    `f` is SymPy source (one string: scalar f; a list: f returns a list) or a name in `PROGRAMS`.
+    """
+    __tracebackhide__ = True
+    shapes = [(2, None), (3, 2), (2, 3), (1, 2)]
+    cases = _driver_cases(f, x, seed, count, shapes)
+    if seed is None:
+        directions = [np.array(v, dtype=float)]
+    else:
+        generator = rng(seed + 1)
+        directions = [generator.uniform(1.2, 2.5, size=c.n) * generator.choice([-1, 1], c.n) for c, _ in cases]
+        if count >= 4:
+            cases.append((_Case("program", "loop"), [0.7, -0.4]))
+            directions.append(np.array([1.5, -2.0]))
+    for (case, point), direction in zip(cases, directions, strict=True):
+        _jvp_case(jvp, functions, case, point, direction)
+
+
+def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: np.ndarray) -> None:
+    def observe() -> dict:
+        recorded = Recorded(case.function(functions))
+        given_x = x.copy() if isinstance(x, np.ndarray) else x
+        out = student(recorded, given_x, v.tolist())
+        return {"value": out, **_call_data(recorded)}
+
+    def judge(obs: Observation) -> None:
+        point = np.array(x, dtype=float)
+        call = f"jvp(f, {show(x, 60)}, {show(v, 60)})"
+        given = case.given(x)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        out = obs.value["value"]
+        if not (isinstance(out, list | tuple) and len(out) == 2):
+            raise failure(
+                call,
+                f"should return a pair (f(x), J v), but returned {show(out, 80)}.",
+                given=given,
+                mistake="return value, tangent: both from the one call of f on the duals.",
+            )
+        shape = () if case.m is None else (case.m,)
+        value = case.value(point)
+        jv = case.jacobian(point) @ v
+        got_value = _numbers(out[0], shape, call, "value f(x)")
+        got_jv = _numbers(out[1], shape, call, "product J v")
+        if mismatch(got_value, value, _tolerance(value, case.relative)):
+            raise failure(call, "f(x), the first entry, is wrong.", expected=value, got=got_value, given=given)
+        if mismatch(got_jv, jv, _tolerance(jv, case.relative)):
+            mistake = None
+            if not mismatch(got_jv, case.jacobian(point) @ np.ones_like(v), _tolerance(jv)):
+                mistake = "this is J times a vector of ones: seed input i with tangent v[i]."
+            raise failure(
+                call, "J v, the second entry, is wrong.", expected=jv, got=got_jv, given=given, mistake=mistake
+            )
+        _judge_calls(call, obs.value, 1, "jvp", given)
+
+    run_check(observe, judge)
+
+
+def check_jacobian_forward(
+    jacobian_forward: Callable,
+    functions: Functions,
+    f: str | Sequence[str] | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check jacobian_forward(f, x): the (m, n) Jacobian ((1, n) or (n,) for a scalar f) with
+    exactly n calls of f, each on duals. `f` as in `check_jvp`."""
+    __tracebackhide__ = True
+    cases = _driver_cases(f, x, seed, count, [(2, 3), (3, 2), (3, None), (1, 2)])
+    if seed is not None and count >= 4:
+        cases += [(_Case("program", "loop"), [0.7, -0.4]), (_Case("program", "constant_output"), [0.3, -1.1, 0.8])]
+    for case, point in cases:
+        _jacobian_case(jacobian_forward, functions, case, point)
+
+
+def _jacobian_case(student: Callable, functions: Functions, case: _Case, x: Any) -> None:
+    def observe() -> dict:
+        recorded = Recorded(case.function(functions))
+        given_x = x.copy() if isinstance(x, np.ndarray) else x
+        out = student(recorded, given_x)
+        return {"value": out, **_call_data(recorded)}
+
+    def judge(obs: Observation) -> None:
+        point = np.array(x, dtype=float)
+        n, m = case.n, case.m
+        call = f"jacobian_forward(f, {show(x, 60)})"
+        given = case.given(x) + f", so n = {n} and m = {m or 1}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        out = obs.value["value"]
+        rows = 1 if m is None else m
+        if out is not None and not isinstance(out, Foreign) and np.shape(out) == (n, rows) and n != rows:
+            raise failure(
+                call,
+                f"returned an array of shape ({n}, {rows}): the Jacobian is transposed.",
+                given=given,
+                mistake="forward pass i (seed e_i) gives column i of J, the derivatives of all m outputs "
+                "with respect to x_i: stack the columns with axis=1 (np.column_stack) into shape (m, n).",
+            )
+        want = case.jacobian(point).reshape(rows, n)
+        if m is None and np.shape(out) == (n,):
+            out = np.reshape(np.asarray(out, dtype=float), (1, n))
+        got = real_array(out, (rows, n), call, "Jacobian")
+        if mismatch(got, want, _tolerance(want, case.relative)):
+            mistake = None
+            if n == rows and not mismatch(got, want.T, _tolerance(want.T, case.relative)):
+                mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
+            raise failure(
+                call,
+                f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+        _judge_calls(call, obs.value, n, f"the Jacobian in n = {n} inputs", given)
+
+    run_check(observe, judge)

@@ -1,0 +1,97 @@
+"""Unit 03's checks on their own, in one process: the reference passes, named mistakes fail with a
+readable diagnosis, and every check runs the same number of observations whatever the student's code."""
+
+from __future__ import annotations
+
+import contextlib
+
+import nbformat
+import pytest
+
+import autograder.checks.forward as checks
+from autograder.feedback import CheckFailure
+from autograder.grading import submissions
+from tests.conftest import REPO
+from tests.units.forward import MUTANTS
+
+SOURCE = nbformat.read(REPO / "source" / "03_forward" / "03_forward.ipynb", as_version=4)
+CELLS = ("dual_code", "functions_code", "trace_code", "derivative_code", "jvp_code", "jacobian_code")
+NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh")
+
+
+def solution(replaced: dict[str, str] | None = None) -> dict:
+    """The namespace of the source notebook's solution cells (with some cells replaced)."""
+    namespace: dict = {}
+    answers = submissions.solution_cells(SOURCE)
+    for cell in CELLS:
+        code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])
+        exec(compile(code, cell, "exec"), namespace)
+    return namespace
+
+
+def functions(ns: dict) -> tuple:
+    return tuple(ns[name] for name in NAMES)
+
+
+def run_all(ns: dict) -> None:
+    """The checks of the hidden suite, in a few cases each."""
+    checks.check_dual_arithmetic(ns["Dual"], seed=1, count=2)
+    checks.check_dual_powers(ns["Dual"], seed=1, count=1)
+    checks.check_elementary(ns["Dual"], functions(ns), x=1.1, tangent=-1.5)
+    checks.check_dual_expression(ns["Dual"], functions(ns), seed=1, count=3)
+    checks.check_dual_vectorized(ns["Dual"], functions(ns), seed=1, count=1)
+    try:
+        trace = ns["tangent_trace"](2.0, 5.0)
+    except NotImplementedError:
+        trace = None
+    checks.check_forward_trace(trace)
+    checks.check_tangent_trace(ns["tangent_trace"], seed=1, count=2)
+    checks.check_derivative(ns["derivative"], functions(ns), seed=1, count=2)
+    checks.check_jvp(ns["jvp"], functions(ns), seed=1, count=4)
+    checks.check_jacobian_forward(ns["jacobian_forward"], functions(ns), seed=1, count=4)
+
+
+def test_reference_solution_passes_every_check():
+    run_all(solution())
+
+
+@pytest.mark.parametrize(
+    ("mutant", "phrase"),
+    [
+        ("product_multiplies_tangents", "product rule"),
+        ("quotient_rule_sign", "quotient rule"),
+        ("rsub_direction", "__rsub__"),
+        ("rtruediv_direction", "__rtruediv__"),
+        ("missing_radd", "__radd__"),
+        ("pow_via_exp_log", "exp(n log x)"),
+        ("sin_missing_chain_factor", "chain rule"),
+        ("trace_product_missing_term", "product rule"),
+        ("jacobian_transposed", "transposed"),
+        ("jvp_extra_call_for_the_value", "called 2 times"),
+        ("derivative_by_central_difference", "f was called"),
+    ],
+)
+def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
+    m = MUTANTS[mutant]
+    ns = solution({m.cell: m.code(SOURCE)})
+    with pytest.raises(CheckFailure) as caught:
+        run_all(ns)
+    assert phrase in " ".join(str(caught.value).split()), str(caught.value)
+
+
+def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypatch):
+    counts = []
+
+    def counting(observe, judge):
+        counts[-1] += 1
+        with contextlib.suppress(Exception):  # the student's code raised: in the runtime, an observation
+            observe()
+
+    monkeypatch.setattr(checks, "run_check", counting)
+    stub = "raise NotImplementedError()"
+    for ns in (solution(), {name: (lambda *a, **k: exec(stub)) for name in (*NAMES, "Dual", "derivative", "jvp")}):
+        ns.setdefault("tangent_trace", lambda *a: exec(stub))
+        ns.setdefault("jacobian_forward", lambda *a: exec(stub))
+        counts.append(0)
+        run_all(ns)
+    assert counts[0] == counts[1] > 0
