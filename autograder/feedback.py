@@ -8,6 +8,7 @@ a hidden test.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
@@ -38,7 +39,7 @@ def show(value: object, limit: int = 160) -> str:
 
 def raised(call: str, description: str, given: str | None = None, mistake: str | None = None) -> CheckFailure:
     """The failure for a student function that raised (`description` as "TypeError: ... (in f, line 3)")."""
-    if description.startswith("NotImplementedError"):
+    if re.fullmatch(r"NotImplementedError: \s*(\(in .*\))?", description):  # the stub's bare raise
         return failure(call, "is not implemented yet: replace `raise NotImplementedError()` with your code.")
     return failure(call, f"raised {description}.", given=given, mistake=mistake)
 
