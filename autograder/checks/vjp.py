@@ -1,0 +1,865 @@
+"""Checks for unit 05, vector-Jacobian products and matrix calculus.
+
+The truth is never a second implementation of an exercise. Gradients of small cases come from the
+fourth-order central differences of `autograder.finite_differences` applied to the *forward*
+function (for bilinear and quadratic functions these are exact to rounding); large cases use the
+dot-product test: for a random direction U, the recorded inner product <VJP, U> must equal the
+directional derivative of <G, f(X)> along U, one stencil of four evaluations. `unbroadcast` is the
+adjoint of `np.broadcast_to`, so its oracle is <unbroadcast(g), u> = <g, broadcast_to(u)>. The
+softmax cross-entropy oracle evaluates the loss in 30-digit arithmetic (mpmath), with no shift
+trick. Cases with integer-valued inputs must be exact: there the oracle is the identity of calculus
+(e.g. Xᵀ G) evaluated in exact integer arithmetic, and a finite-difference answer is off by far more
+than rounding (see `EXACT`).
+
+Observers copy every input they hand to the student's code and record whether it changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from autograder.compare import largest_gap, mismatch, real_array, real_scalar
+from autograder.feedback import failure, raised, show
+from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
+from autograder.inputs import random_point, rng
+from autograder.observations import Foreign
+from autograder.runtime import Observation, run_check
+
+RELATIVE = 1e-7  # against finite differences of smooth functions, scaled by the size of the answer
+EXACT = 1e-12  # integer-valued inputs: the product rules are exact in floating point
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _tolerance(want: Any, relative: float = RELATIVE) -> float:
+    return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
+
+
+def _changed(copies: dict[str, np.ndarray], given: dict[str, Any]) -> list[str]:
+    return [name for name, before in copies.items() if not np.array_equal(np.asarray(given[name]), before)]
+
+
+def _judge_unchanged(call: str, changed: Any) -> None:
+    if changed:
+        raise failure(
+            call,
+            f"modified its input {', '.join(map(str, changed))} in place.",
+            mistake="compute new arrays (g = g.sum(...), A.T, a + b) instead of writing into the "
+            "arguments (`+=`, `[...] =`, `.sort()`): the caller still needs them.",
+        )
+
+
+def _pair(out: Any, call: str, names: Sequence[str]) -> Sequence[Any]:
+    if isinstance(out, list | tuple) and len(out) == len(names):
+        return out
+    raise failure(
+        call,
+        f"should return a tuple ({', '.join(names)}), but returned {show(out, 100)}.",
+        mistake=f"end with `return {', '.join(names)}`.",
+    )
+
+
+def _compare(
+    call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Sequence[tuple[str, Any]], relative: float
+) -> None:
+    """`got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`."""
+    shape = np.shape(want)
+    if not isinstance(got, Foreign) and got is not None and np.shape(got) != shape:
+        for mistake, value in wrong:
+            if np.shape(value) == np.shape(got) and not mismatch(got, value, _tolerance(value, relative)):
+                raise failure(
+                    call,
+                    f"{what} has shape {np.shape(got)}, but it must have the shape of its input, {shape}.",
+                    given=given,
+                    mistake=mistake,
+                )
+    array = real_array(got, shape, call, what)
+    if mismatch(array, want, _tolerance(want, relative)):
+        mistake = None
+        for text, value in wrong:
+            if np.shape(value) == shape and not mismatch(array, value, _tolerance(value, relative)):
+                mistake = text
+                break
+        raise failure(
+            call,
+            f"{what} is wrong by up to {largest_gap(array, want):.3g}.",
+            expected=want,
+            got=array,
+            given=given,
+            mistake=mistake,
+        )
+
+
+def _exactness(call: str, what: str, got: Any, want: np.ndarray, given: str) -> None:
+    array = real_array(got, np.shape(want), call, what)
+    if mismatch(array, want, EXACT * (1.0 + np.abs(want))):
+        raise failure(
+            call,
+            f"{what} is off by up to {largest_gap(array, want):.3g} on integer-valued inputs, where the matrix "
+            "formula is exact in floating point (every sum of products of these integers is below 2^53).",
+            expected=want,
+            got=array,
+            given=given,
+            mistake="finite differences are approximate (their rounding error grows with the size of the "
+            "function value); a VJP is a product of matrices, exact here: use the formula.",
+        )
+
+
+def _observe_call(student: Callable, arrays: dict[str, Any]) -> dict:
+    copies = {k: np.array(v, copy=True) for k, v in arrays.items() if isinstance(v, np.ndarray)}
+    out = student(*arrays.values())
+    return {"out": out, "changed": _changed(copies, arrays)}
+
+
+def _integers(generator: np.random.Generator, shape: tuple[int, ...], size: int) -> np.ndarray:
+    return generator.integers(-size, size + 1, size=shape).astype(float)
+
+
+# --- unbroadcast ------------------------------------------------------------------------------------
+
+UNBROADCAST_CASES = (
+    ((2, 3), (3,)),
+    ((2, 3), (1, 3)),
+    ((2, 3), (2, 1)),
+    ((4, 2, 3), (2, 1)),
+    ((4, 2, 3), (3,)),
+    ((4, 2, 3), (4, 1, 3)),
+    ((4, 2, 3), (1, 1, 1)),
+    ((5, 1, 3), (1, 3)),
+    ((2, 3), ()),
+    ((2, 3), (1,)),
+    ((2, 3), (2, 3)),
+    ((3,), (1,)),
+)
+"""(shape of g, target shape) pairs the hidden test tries: prepended axes, size-1 axes, scalars."""
+
+
+def _adjoint_of_broadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Entry i is <g, broadcast_to(e_i, g.shape)>: the definition of the adjoint, entry by entry."""
+    out = np.zeros(shape)
+    for i in range(out.size):
+        unit = np.zeros(shape)
+        unit.flat[i] = 1.0
+        out.flat[i] = np.sum(g * np.broadcast_to(unit, g.shape))
+    return out
+
+
+def check_unbroadcast(
+    unbroadcast: Callable, g_shape: tuple | None = None, shape: tuple | None = None, *, seed: int | None = None
+) -> None:
+    """Check unbroadcast(g, shape): the sum of g over the axes broadcasting added or stretched.
+
+    With a seed, every pattern of `UNBROADCAST_CASES` and one large case (by the dot-product test).
+    """
+    __tracebackhide__ = True
+    cases = [(tuple(g_shape), tuple(shape))] if seed is None else list(UNBROADCAST_CASES)
+    base = 0 if seed is None else seed
+    for k, (gs, s) in enumerate(cases):
+        _unbroadcast_case(unbroadcast, gs, s, base * 100 + k)
+    if seed is not None:
+        _unbroadcast_large(unbroadcast, (64, 32, 16), (32, 1), seed)
+
+
+def _unbroadcast_case(student: Callable, g_shape: tuple, shape: tuple, seed: int) -> None:
+    g = np.round(rng(seed).uniform(-2, 2, size=g_shape), 3)
+
+    def observe() -> dict:
+        return _observe_call(lambda a, s: student(a, s), {"g": g.copy(), "shape": shape})
+
+    def judge(obs: Observation) -> None:
+        call = f"unbroadcast(g, {shape})"
+        given = f"g has shape {g_shape}: {show(g, 120)}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        want = _adjoint_of_broadcast(g, shape)
+        wrong = []
+        if len(shape) <= len(g_shape):
+            lead = g.sum(axis=tuple(range(len(g_shape) - len(shape)))) if len(g_shape) > len(shape) else g
+            wrong.append(
+                (
+                    "only the prepended (leading) axes were summed; also sum, with keepdims=True, every "
+                    "axis where shape has size 1 and g does not.",
+                    lead,
+                )
+            )
+        wrong.append(("the sum is missing: g itself came back.", g))
+        _compare(call, "the result", obs.value["out"], want, given, wrong, 1e-12)
+
+    run_check(observe, judge)
+
+
+def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: int) -> None:
+    def arrays() -> tuple[np.ndarray, np.ndarray]:
+        generator = rng(seed + 7)
+        return generator.normal(size=g_shape), generator.normal(size=shape)
+
+    def observe() -> dict:
+        g, u = arrays()
+        out = np.asarray(student(g, shape), dtype=float)
+        return {"shape": list(out.shape), "inner": float(np.sum(out * u)) if out.shape == shape else None}
+
+    def judge(obs: Observation) -> None:
+        call = f"unbroadcast(g, {shape})"
+        given = f"g is a random array of shape {g_shape}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        got_shape = tuple(obs.value["shape"])
+        if got_shape != shape:
+            raise failure(call, f"returned shape {got_shape}, not {shape}.", given=given)
+        g, u = arrays()
+        want = float(np.sum(g * np.broadcast_to(u, g_shape)))  # the adjoint: <g, broadcast(u)>
+        got = real_scalar(obs.value["inner"], call)
+        if mismatch(got, want, 1e-9 * (1 + abs(want))):
+            raise failure(
+                call,
+                "fails the dot-product test <unbroadcast(g), u> = <g, broadcast_to(u, g.shape)> for a random u.",
+                expected=want,
+                got=got,
+                given=given,
+            )
+
+    run_check(observe, judge)
+
+
+# --- Tensor -----------------------------------------------------------------------------------------
+
+
+class _Plain:
+    """The forward evaluation of a Tensor expression on plain numpy arrays (for the oracle)."""
+
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any) -> None:
+        self.data = np.asarray(data, dtype=float)
+
+    @staticmethod
+    def _d(other: Any) -> Any:
+        return other.data if isinstance(other, _Plain) else other
+
+    def __add__(self, o: Any) -> _Plain:
+        return _Plain(self.data + self._d(o))
+
+    def __radd__(self, o: Any) -> _Plain:
+        return _Plain(self._d(o) + self.data)
+
+    def __sub__(self, o: Any) -> _Plain:
+        return _Plain(self.data - self._d(o))
+
+    def __rsub__(self, o: Any) -> _Plain:
+        return _Plain(self._d(o) - self.data)
+
+    def __mul__(self, o: Any) -> _Plain:
+        return _Plain(self.data * self._d(o))
+
+    def __rmul__(self, o: Any) -> _Plain:
+        return _Plain(self._d(o) * self.data)
+
+    def __truediv__(self, o: Any) -> _Plain:
+        return _Plain(self.data / self._d(o))
+
+    def __rtruediv__(self, o: Any) -> _Plain:
+        return _Plain(self._d(o) / self.data)
+
+    def __matmul__(self, o: Any) -> _Plain:
+        return _Plain(self.data @ self._d(o))
+
+    def __neg__(self) -> _Plain:
+        return _Plain(-self.data)
+
+    def sum(self, axis: int | None = None) -> _Plain:
+        return _Plain(self.data.sum(axis=axis))
+
+    def mean(self) -> _Plain:
+        return _Plain(self.data.mean())
+
+    def exp(self) -> _Plain:
+        return _Plain(np.exp(self.data))
+
+    def log(self) -> _Plain:
+        return _Plain(np.log(self.data))
+
+    def tanh(self) -> _Plain:
+        return _Plain(np.tanh(self.data))
+
+    def relu(self) -> _Plain:
+        return _Plain(np.maximum(self.data, 0.0))
+
+    def reshape(self, *shape: Any) -> _Plain:
+        return _Plain(self.data.reshape(*shape))
+
+    @property
+    def T(self) -> _Plain:  # noqa: N802 - numpy's name
+        return _Plain(self.data.T)
+
+
+TENSOR_CASES = (
+    ("(a * b - c).sum()", {"a": (2, 3), "b": (1, 3), "c": (2, 1)}),
+    ("(a * b).mean()", {"a": (4, 2, 3), "b": (2, 1)}),
+    ("(a * b).sum()", {"a": (), "b": (2, 3)}),
+    ("(a / (b * b + 1)).sum()", {"a": (3, 1), "b": (1, 4)}),
+    ("(2.5 * a + 1 - a / 4 + 3 - a + 2 / (a * a + 1)).sum()", {"a": (3,)}),
+    ("(a * a * a).sum()", {"a": (2, 2)}),
+    ("((x @ w + b).tanh() * c).sum()", {"x": (4, 3), "w": (3, 2), "b": (2,), "c": (4, 2)}),
+    ("(a.exp() + (b * b + 1).log()).sum(axis=0).sum()", {"a": (2, 3), "b": (2, 3)}),
+    ("(a.sum(axis=1) * b).sum()", {"a": (3, 4), "b": (3,)}),
+    ("(a.relu() * b).sum()", {"a": (2, 3), "b": (2, 3)}),
+    ("(a.reshape((3, 2)).T @ b).mean()", {"a": (6,), "b": (3, 4)}),
+    ("(a.T * b).sum()", {"a": (3, 2), "b": (2, 3)}),
+)
+"""(expression, shapes of its variables) the hidden test differentiates with the student's Tensor."""
+
+
+def _expression(text: str, names: Sequence[str]) -> Callable:
+    return eval(compile(f"lambda {', '.join(names)}: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+
+
+def check_tensor(
+    Tensor: Callable, expr: str | None = None, shapes: dict | None = None, *, seed: int | None = None
+) -> None:  # noqa: N803
+    """Check Tensor: build each variable as Tensor(data, requires_grad=True), evaluate `expr`, call
+    backward() on the scalar result; every variable's .grad must have its shape and equal the
+    finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`."""
+    __tracebackhide__ = True
+    cases = [(expr, dict(shapes or {}))] if seed is None else list(TENSOR_CASES)
+    base = 0 if seed is None else seed
+    for k, (text, sizes) in enumerate(cases):
+        _tensor_case(Tensor, text, sizes, base * 100 + k)
+
+
+def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
+    names = list(shapes)
+    generator = rng(seed)
+    values = {n: np.round(random_point(generator, shapes[n], -2.0, 2.0, avoid=(0.0,), margin=0.2), 3) for n in names}
+    function = _expression(text, names)
+
+    def observe() -> dict:
+        leaves = [student(values[n].copy(), requires_grad=True) for n in names]
+        out = function(*leaves)
+        out.backward()
+        grads = [None if leaf.grad is None else np.asarray(leaf.grad) for leaf in leaves]
+        return {
+            "value": np.asarray(out.data),
+            "grads": grads,
+            "changed": [n for n, leaf in zip(names, leaves, strict=True) if not np.array_equal(leaf.data, values[n])],
+        }
+
+    def judge(obs: Observation) -> None:
+        call = f"{text}.backward()"
+        given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        value = float(function(*[_Plain(values[n]) for n in names]).data)
+        got_value = real_scalar(obs.value["value"], f"{text} (its .data)")
+        if mismatch(got_value, value, _tolerance(value, 1e-10)):
+            raise failure(f"{text}", "the forward value (.data) is wrong.", expected=value, got=got_value, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        for i, n in enumerate(names):
+
+            def partial(v: np.ndarray, i: int = i) -> float:
+                args = [_Plain(v if j == i else values[m]) for j, m in enumerate(names)]
+                return float(function(*args).data)
+
+            want = central_gradient(partial, values[n], h=1e-4)
+            got = obs.value["grads"][i]
+            if got is None:
+                raise failure(call, f"{n}.grad is None after backward().", given=given)
+            mistake = None
+            if np.shape(got) != np.shape(want):
+                mistake = (
+                    f"{n} has shape {np.shape(want)} and was broadcast in the expression: the gradient that "
+                    "reaches it must be summed back to its shape, unbroadcast(g, shape)."
+                )
+                raise failure(
+                    call,
+                    f"{n}.grad has shape {np.shape(got)}, not the shape of {n}.data, {np.shape(want)}.",
+                    given=given,
+                    mistake=mistake,
+                )
+            _compare(call, f"{n}.grad", got, want, given, [], 1e-7)
+
+    run_check(observe, judge)
+
+
+# --- matmul_vjp and linear_backward ----------------------------------------------------------------
+
+
+def _random_arrays(seed: int, shapes: dict[str, tuple], integer: bool = False) -> dict[str, np.ndarray]:
+    generator = rng(seed)
+    if integer:
+        return {n: _integers(generator, s, 9999) for n, s in shapes.items()}
+    return {n: np.round(generator.normal(size=s), 3) for n, s in shapes.items()}
+
+
+def check_matmul_vjp(
+    matmul_vjp: Callable,
+    X: Any = None,
+    W: Any = None,
+    G: Any = None,
+    *,
+    seed: int | None = None,  # noqa: N803
+) -> None:
+    """Check matmul_vjp(X, W, G) = (G Wᵀ, Xᵀ G) for Y = X W: small cases against finite differences
+    of <G, X W>, an integer case exactly, a layer of realistic size by the dot-product test."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [{"X": np.asarray(X, float), "W": np.asarray(W, float), "G": np.asarray(G, float)}]
+        integer = [False]
+    else:
+        dims = [(1, 3, 2), (4, 2, 5), (3, 3, 3), (5, 4, 1)]
+        cases = [
+            _random_arrays(seed * 10 + k, {"X": (n, k_), "W": (k_, m), "G": (n, m)})
+            for k, (n, k_, m) in enumerate(dims)
+        ]
+        cases.append(_random_arrays(seed * 10 + 9, {"X": (6, 5), "W": (5, 4), "G": (6, 4)}, integer=True))
+        integer = [False] * len(dims) + [True]
+    for arrays, exact in zip(cases, integer, strict=True):
+        _matmul_case(matmul_vjp, arrays, exact)
+    if seed is not None:
+        _large_case("matmul_vjp", matmul_vjp, {"X": (128, 256), "W": (256, 64), "G": (128, 64)}, seed)
+
+
+def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
+    X, W, G = arrays["X"], arrays["W"], arrays["G"]  # noqa: N806
+
+    def observe() -> dict:
+        return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+
+    def judge(obs: Observation) -> None:
+        call = "matmul_vjp(X, W, G)"
+        given = f"X = {show(X, 80)}, W = {show(W, 80)}, G = {show(G, 80)}, Y = X W has shape {G.shape}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))  # noqa: N806
+        if exact:
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))  # noqa: N806
+            _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
+            _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
+            return
+        want_x = central_gradient(lambda x: float(np.sum(G * (x @ W))), X)
+        want_w = central_gradient(lambda w: float(np.sum(G * (X @ w))), W)
+        _compare(
+            call,
+            "dX (the first entry)",
+            dX,
+            want_x,
+            given,
+            [("dX is G Wᵀ: a (n, m) by (m, k) product.", G @ W)] if G.shape[1] == W.shape[0] else [],
+            RELATIVE,
+        )
+        wrong_w = [("dW is transposed: it is Xᵀ G, of the shape of W; Gᵀ X has the shape of Wᵀ.", (X.T @ G).T)]
+        _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
+
+    run_check(observe, judge)
+
+
+def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: int) -> None:
+    """The dot-product test on a layer of realistic size: <dIn, U> = d/dt <G, f(In + t U)>."""
+    inputs = [n for n in shapes if n not in ("G", "dY")]
+    upstream = "G" if "G" in shapes else "dY"
+
+    def arrays() -> tuple[dict, dict]:
+        given = _random_arrays(seed + 5, shapes)
+        directions = _random_arrays(seed + 6, {n: shapes[n] for n in inputs})
+        return given, directions
+
+    def observe() -> dict:
+        given, directions = arrays()
+        result = _observe_call(student, given)
+        out = result["out"]
+        shapes_out = [list(np.shape(o)) for o in out] if isinstance(out, list | tuple) else None
+        inner = None
+        if shapes_out is not None and len(out) == len(inputs):
+            inner = [
+                float(np.sum(np.asarray(o, dtype=float) * directions[n])) if np.shape(o) == shapes[n] else None
+                for o, n in zip(out, inputs, strict=True)
+            ]
+        return {"shapes": shapes_out, "inner": inner, "changed": result["changed"]}
+
+    def forward(values: dict) -> np.ndarray:
+        y = values["X"] @ values["W"]
+        return y + values["b"] if "b" in values else y
+
+    def judge(obs: Observation) -> None:
+        call = f"{name}({', '.join(shapes)})"
+        given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        got_shapes = obs.value["shapes"]
+        if got_shapes is None or len(got_shapes) != len(inputs):
+            raise failure(
+                call,
+                f"should return a tuple of {len(inputs)} arrays ({', '.join('d' + n for n in inputs)}).",
+                given=given,
+            )
+        for n, s in zip(inputs, got_shapes, strict=True):
+            if tuple(s) != shapes[n]:
+                raise failure(call, f"d{n} has shape {tuple(s)}, but {n} has shape {shapes[n]}.", given=given)
+        values, directions = arrays()
+        for n, got in zip(inputs, obs.value["inner"], strict=True):
+
+            def along(t_values: np.ndarray, n: str = n) -> float:
+                return float(np.sum(values[upstream] * forward({**values, n: t_values})))
+
+            want = float(directional_derivative(along, values[n], directions[n]))
+            got_value = real_scalar(got, call)
+            if mismatch(got_value, want, 1e-8 * (1 + abs(want))):
+                raise failure(
+                    call,
+                    f"fails the dot-product test for d{n}: <d{n}, U> must equal the directional derivative of "
+                    f"<{upstream}, Y> along a random U.",
+                    expected=want,
+                    got=got_value,
+                    given=given,
+                )
+
+    run_check(observe, judge)
+
+
+def check_linear_backward(
+    linear_backward: Callable,
+    X: Any = None,
+    W: Any = None,
+    b: Any = None,
+    dY: Any = None,
+    *,
+    seed: int | None = None,  # noqa: N803
+) -> None:
+    """Check linear_backward(X, W, b, dY) = (dX, dW, db) for Y = X W + b, b of shape (m,) broadcast
+    over the batch: finite differences of <dY, X W + b>, an integer case exactly, and a large layer."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [({k: np.asarray(v, float) for k, v in {"X": X, "W": W, "b": b, "dY": dY}.items()}, False)]
+    else:
+        dims = [(1, 3, 2), (5, 4, 3), (3, 3, 3), (4, 2, 6)]
+        cases = [
+            (_random_arrays(seed * 10 + k, {"X": (n, i), "W": (i, o), "b": (o,), "dY": (n, o)}), False)
+            for k, (n, i, o) in enumerate(dims)
+        ]
+        cases.append((_random_arrays(seed * 10 + 9, {"X": (6, 5), "W": (5, 4), "b": (4,), "dY": (6, 4)}, True), True))
+    for arrays, exact in cases:
+        _linear_case(linear_backward, arrays, exact)
+    if seed is not None:
+        _large_case(
+            "linear_backward", linear_backward, {"X": (128, 256), "W": (256, 64), "b": (64,), "dY": (128, 64)}, seed + 1
+        )
+
+
+def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
+    X, W, b, dY = arrays["X"], arrays["W"], arrays["b"], arrays["dY"]  # noqa: N806
+
+    def observe() -> dict:
+        return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+
+    def judge(obs: Observation) -> None:
+        call = "linear_backward(X, W, b, dY)"
+        given = f"X = {show(X, 70)}, W = {show(W, 70)}, b = {show(b, 40)}, dY = {show(dY, 70)}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))  # noqa: N806
+        if exact:
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))  # noqa: N806
+            _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
+            _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
+            _exactness(call, "db", db, Gi.sum(axis=0).astype(float), given)
+            return
+
+        def loss(x: np.ndarray = X, w: np.ndarray = W, c: np.ndarray = b) -> float:
+            return float(np.sum(dY * (x @ w + c)))
+
+        _compare(call, "dX", dX, central_gradient(lambda x: loss(x=x), X), given, [], RELATIVE)
+        wrong_w = [("dW is transposed: it is Xᵀ dY, of the shape of W.", (X.T @ dY).T)]
+        _compare(call, "dW", dW, central_gradient(lambda w: loss(w=w), W), given, wrong_w, RELATIVE)
+        wrong_b = [
+            (
+                "b was broadcast over the batch (every row of Y adds the same b), so db sums dY over the "
+                "batch axis: dY.sum(axis=0).",
+                dY,
+            ),
+            ("db is the sum over the batch, not the mean.", dY.mean(axis=0)),
+        ]
+        _compare(call, "db", db, central_gradient(lambda c: loss(c=c), b), given, wrong_b, RELATIVE)
+
+    run_check(observe, judge)
+
+
+# --- quadratic_form_grad ---------------------------------------------------------------------------
+
+
+def check_quadratic_form_grad(
+    quadratic_form_grad: Callable, A: Any = None, x: Any = None, *, seed: int | None = None
+) -> None:  # noqa: N803
+    """Check quadratic_form_grad(A, x) = ∇(xᵀ A x) = (A + Aᵀ) x for non-symmetric A: finite differences
+    on small cases, exactly on an integer case."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [({"A": np.asarray(A, float), "x": np.asarray(x, float)}, False)]
+    else:
+        cases = [(_random_arrays(seed * 10 + k, {"A": (n, n), "x": (n,)}), False) for k, n in enumerate((1, 3, 5))]
+        cases.append((_random_arrays(seed * 10 + 9, {"A": (30, 30), "x": (30,)}, True), True))
+    for arrays, exact in cases:
+        _quadratic_case(quadratic_form_grad, arrays, exact)
+
+
+def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
+    A, x = arrays["A"], arrays["x"]  # noqa: N806
+
+    def observe() -> dict:
+        return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+
+    def judge(obs: Observation) -> None:
+        call = "quadratic_form_grad(A, x)"
+        given = f"A = {show(A, 90)} (not symmetric), x = {show(x, 60)}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        if exact:
+            Ai, xi = A.astype(np.int64), x.astype(np.int64)  # noqa: N806
+            _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given)
+            return
+        want = central_gradient(lambda v: float(v @ A @ v), x)
+        wrong = [
+            ("2 A x is the gradient only for a symmetric A; for any A it is (A + Aᵀ) x.", 2 * A @ x),
+            ("A x is half of the symmetric case; the gradient is (A + Aᵀ) x.", A @ x),
+        ]
+        _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
+
+    run_check(observe, judge)
+
+
+# --- softmax cross-entropy -------------------------------------------------------------------------
+
+SOFTMAX_CASES = ((3, 5, 1.0), (4, 10, 1000.0), (1, 7, 1000.0), (5, 3, 50.0), (2, 4, 0.0))
+"""(batch B, classes C, scale of the logits) of the hidden cases; scale 1000 overflows exp."""
+
+
+def _mp_loss(logits: np.ndarray, labels: Sequence[int]) -> Any:
+    """The mean cross-entropy in 30-digit arithmetic, straight from the definition (no shift)."""
+    with mpmath.workdps(30):
+        total = mpmath.mpf(0)
+        for row, label in zip(logits, labels, strict=True):
+            entries = [mpmath.mpf(float(v)) for v in row]
+            total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
+        return total / len(labels)
+
+
+def _mp_gradient(logits: np.ndarray, labels: Sequence[int], h: float = 1e-4) -> np.ndarray:
+    """The gradient of `_mp_loss` by the fourth-order stencil, in 30-digit arithmetic."""
+    grad = np.empty(logits.shape)
+    with mpmath.workdps(30):
+        for i in range(logits.size):
+            total = mpmath.mpf(0)
+            for offset, weight in STENCIL:
+                shifted = logits.astype(object)
+                shifted.flat[i] = mpmath.mpf(float(logits.flat[i])) + offset * mpmath.mpf(h)
+                total += weight * _mp_loss_objects(shifted, labels)
+            grad.flat[i] = float(total / (12 * mpmath.mpf(h)))
+    return grad
+
+
+def _mp_loss_objects(logits: np.ndarray, labels: Sequence[int]) -> Any:
+    total = mpmath.mpf(0)
+    for row, label in zip(logits, labels, strict=True):
+        entries = [mpmath.mpf(v) for v in row]
+        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
+    return total / len(labels)
+
+
+def check_softmax_cross_entropy(
+    softmax_cross_entropy: Callable,
+    softmax_cross_entropy_vjp: Callable,
+    logits: Any = None,
+    labels: Any = None,
+    *,
+    seed: int | None = None,
+) -> None:
+    """Check the mean softmax cross-entropy and its gradient (softmax - onehot) / B against a
+    30-digit evaluation of the definition; logits of size 1000 must give finite values, no warning."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(np.asarray(logits, dtype=float), [int(v) for v in labels])]
+    else:
+        cases = []
+        for k, (batch, classes, scale) in enumerate(SOFTMAX_CASES):
+            generator = rng(seed * 10 + k)
+            z = np.round(generator.uniform(-scale, scale, size=(batch, classes)), 3)
+            y = generator.integers(0, classes, size=batch)
+            cases.append((z, y.tolist() if k % 2 else y))
+    for z, y in cases:
+        _softmax_case(softmax_cross_entropy, softmax_cross_entropy_vjp, z, y)
+
+
+def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any) -> None:
+    def observe() -> dict:
+        z = logits.copy()
+        y = labels.copy() if isinstance(labels, np.ndarray) else list(labels)
+        value = loss(z, y)
+        grad = vjp(z, y)
+        changed = not np.array_equal(z, logits) or not np.array_equal(np.asarray(y), np.asarray(labels))
+        return {"loss": value, "grad": grad, "changed": ["logits or labels"] if changed else []}
+
+    def judge(obs: Observation) -> None:
+        batch = logits.shape[0]
+        given = f"logits = {show(logits, 110)} (shape {logits.shape}), labels = {show(labels, 40)}"
+        call = "softmax_cross_entropy(logits, labels)"
+        if obs.raised:
+            raise raised("softmax_cross_entropy / softmax_cross_entropy_vjp", obs.raised, given=given)
+        if obs.warnings:
+            raise failure(
+                call,
+                f"raised a warning: {obs.warnings[0]}.",
+                given=given,
+                mistake="subtract the row maximum before exp: exp(1000) overflows.",
+            )
+        _judge_unchanged(call, obs.value["changed"])
+        want = float(_mp_loss(logits, labels))
+        got = real_scalar(obs.value["loss"], call)
+        if mismatch(got, want, 1e-9 * (1 + abs(want))):
+            mistake = None
+            if not np.isfinite(got):
+                mistake = (
+                    "exp of large logits overflows to inf (inf / inf = nan): subtract each row's maximum "
+                    "first, softmax(z) = softmax(z - max z), and compute log-softmax as "
+                    "(z - m) - log(sum(exp(z - m)))."
+                )
+            elif batch > 1 and abs(got - want * batch) < 1e-9 * (1 + abs(want * batch)):
+                mistake = "this is the sum over the batch; the loss is the mean."
+            raise failure(call, "the loss is wrong.", expected=want, got=got, given=given, mistake=mistake)
+        call = "softmax_cross_entropy_vjp(logits, labels)"
+        want_grad = _mp_gradient(logits, labels)
+        onehot = np.zeros_like(logits)
+        onehot[np.arange(batch), np.asarray(labels)] = 1.0
+        value = obs.value["grad"]
+        if not isinstance(value, Foreign) and value is not None and np.shape(value) == logits.shape:
+            array = np.asarray(value, dtype=float)
+            if not np.all(np.isfinite(array)):
+                raise failure(
+                    call,
+                    "returned nan or inf.",
+                    got=array,
+                    given=given,
+                    mistake="subtract each row's maximum before exp: softmax(z) = softmax(z - max z).",
+                )
+        wrong = [
+            ("divide by the batch size B: the loss is a mean.", want_grad * batch),
+            ("the sign is reversed: the gradient is softmax - onehot.", -want_grad),
+            ("subtract the one-hot labels: the gradient is (softmax - onehot) / B.", want_grad + onehot / batch),
+        ]
+        _compare(call, "the gradient", value, want_grad, given, wrong, 1e-8)
+
+    run_check(observe, judge)
+
+
+# --- solve_vjp --------------------------------------------------------------------------------------
+
+
+def _system(seed: int, n: int) -> dict[str, np.ndarray]:
+    generator = rng(seed)
+    A = generator.normal(size=(n, n)) + 2.0 * np.sqrt(n) * np.eye(n)  # noqa: N806 - well conditioned, not symmetric
+    b = generator.normal(size=n)
+    return {"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": generator.normal(size=n)}
+
+
+def check_solve_vjp(
+    solve_vjp: Callable,
+    A: Any = None,
+    b: Any = None,
+    gx: Any = None,
+    *,
+    seed: int | None = None,  # noqa: N803
+) -> None:
+    """Check solve_vjp(A, b, x, gx) = (dA, db) = (-A⁻ᵀ gx xᵀ, A⁻ᵀ gx) for x = A⁻¹ b: finite
+    differences of <gx, solve(A, b)> on small systems, the dot-product test on a large one."""
+    __tracebackhide__ = True
+    if seed is None:
+        A, b = np.asarray(A, float), np.asarray(b, float)  # noqa: N806
+        cases = [{"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": np.asarray(gx, float)}]
+    else:
+        cases = [_system(seed * 10 + k, n) for k, n in enumerate((1, 2, 4, 6))]
+    for arrays in cases:
+        _solve_case(solve_vjp, arrays)
+    if seed is not None:
+        _solve_large(solve_vjp, seed, 200)
+
+
+def _solve_case(student: Callable, arrays: dict) -> None:
+    A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]  # noqa: N806
+
+    def observe() -> dict:
+        return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+
+    def judge(obs: Observation) -> None:
+        call = "solve_vjp(A, b, x, gx)"
+        given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        dA, db = _pair(obs.value["out"], call, ("dA", "db"))  # noqa: N806
+        want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
+        want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
+        lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
+        wrong_b = [("solve with Aᵀ: db = A⁻ᵀ gx is np.linalg.solve(A.T, gx), not np.linalg.solve(A, gx).", lam)]
+        _compare(call, "db (the second entry)", db, want_b, given, wrong_b, 1e-7)
+        wrong_a = [
+            ("solve with Aᵀ: dA = -(A⁻ᵀ gx) xᵀ uses np.linalg.solve(A.T, gx).", -np.outer(lam, x)),
+            ("the sign: dA = -(A⁻ᵀ gx) xᵀ, with a minus.", -want_a),
+            ("dA = -(A⁻ᵀ gx) xᵀ, not its transpose -x (A⁻ᵀ gx)ᵀ.", want_a.T),
+        ]
+        _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
+
+    run_check(observe, judge)
+
+
+def _solve_large(student: Callable, seed: int, n: int) -> None:
+    def arrays() -> tuple[dict, np.ndarray, np.ndarray]:
+        system = _system(seed + 11, n)
+        generator = rng(seed + 12)
+        return system, generator.normal(size=(n, n)), generator.normal(size=n)
+
+    def observe() -> dict:
+        system, U, u = arrays()  # noqa: N806
+        result = _observe_call(student, system)
+        out = result["out"]
+        shapes = [list(np.shape(o)) for o in out] if isinstance(out, list | tuple) and len(out) == 2 else None
+        inner = None
+        if shapes == [[n, n], [n]]:
+            inner = [float(np.sum(np.asarray(out[0], float) * U)), float(np.sum(np.asarray(out[1], float) * u))]
+        return {"shapes": shapes, "inner": inner, "changed": result["changed"]}
+
+    def judge(obs: Observation) -> None:
+        call = "solve_vjp(A, b, x, gx)"
+        given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _judge_unchanged(call, obs.value["changed"])
+        if obs.value["shapes"] != [[n, n], [n]]:
+            raise failure(
+                call,
+                f"should return (dA, db) of shapes ({n}, {n}) and ({n},), got shapes {obs.value['shapes']}.",
+                given=given,
+            )
+        system, U, u = arrays()  # noqa: N806
+        A, b, gx = system["A"], system["b"], system["gx"]  # noqa: N806
+        want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
+        want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
+        for what, got, want in (("dA", obs.value["inner"][0], want_a), ("db", obs.value["inner"][1], want_b)):
+            got_value = real_scalar(got, call)
+            if mismatch(got_value, want, 1e-6 * (1 + abs(want))):
+                raise failure(
+                    call,
+                    f"fails the dot-product test for {what}: <{what}, U> must equal the directional derivative of "
+                    "<gx, A⁻¹ b> along a random U.",
+                    expected=want,
+                    got=got_value,
+                    given=given,
+                    mistake="with a non-symmetric A the transpose matters: solve with A.T." if what else None,
+                )
+
+    run_check(observe, judge)

@@ -1,0 +1,254 @@
+# ruff: noqa: E501 - alternative solutions are kept as students would write them
+"""Unit 05 (vector-Jacobian products and matrix calculus): named mistakes, correct alternatives and attacks."""
+
+from tests.units.harness import Alternative, Attack, Mutant, Unit
+
+MUTANTS = {
+    "quadratic_2Ax": Mutant(
+        "quadratic_code", (("return (A + A.T) @ x", "return 2 * A @ x"),), ("quadratic_form_grad",)
+    ),
+    "unbroadcast_leading_axes_only": Mutant(
+        "unbroadcast_code",
+        (("            g = g.sum(axis=axis, keepdims=True)", "            pass"),),
+        ("unbroadcast", "tensor"),
+    ),
+    "tensor_mul_without_unbroadcast": Mutant(
+        "tensor_code",
+        (
+            (
+                "vjp=lambda g: (unbroadcast(g * other.data, self.shape), unbroadcast(g * self.data, other.shape)),",
+                "vjp=lambda g: (g * other.data, g * self.data),",
+            ),
+        ),
+        ("tensor",),
+    ),
+    "matmul_transposed_dW": Mutant("matmul_code", (("dW = X.T @ G", "dW = G.T @ X"),), ("matmul_vjp",)),
+    "linear_bias_not_summed": Mutant("linear_code", (("db = dY.sum(axis=0)", "db = dY"),), ("linear_backward",)),
+    "softmax_without_max_subtraction": Mutant(
+        "softmax_code", (("return z - z.max(axis=1, keepdims=True)", "return z"),), ("softmax_cross_entropy",)
+    ),
+    "solve_missing_transpose": Mutant(
+        "solve_code", (("np.linalg.solve(A.T, gx)", "np.linalg.solve(A, gx)"),), ("solve_vjp",)
+    ),
+}
+
+ALTERNATIVES = {
+    # Loops instead of vectorized sums, einsum instead of @, a second-order log-sum-exp written out.
+    "loops_and_einsum": Alternative(
+        {
+            "unbroadcast_code": """
+import numpy as np
+
+
+def unbroadcast(g, shape):
+    out = np.array(g, dtype=float)
+    extra = out.ndim - len(shape)
+    axes = [i for i in range(out.ndim) if i < extra or shape[i - extra] == 1 and out.shape[i] != 1]
+    for axis in reversed(axes):
+        out = np.sum(out, axis=axis, keepdims=True)
+    return np.reshape(out, shape)
+""",
+            "matmul_code": """
+def matmul_vjp(X, W, G):
+    return np.einsum("bm,nm->bn", G, W), np.einsum("bn,bm->nm", X, G)
+""",
+            "linear_code": """
+def linear_backward(X, W, b, dY):
+    dX = np.einsum("bo,io->bi", dY, W)
+    dW = np.einsum("bi,bo->io", X, dY)
+    db = np.zeros_like(np.asarray(b, dtype=float))
+    for row in dY:
+        db = db + row
+    return (dX, dW, db)
+""",
+            "quadratic_code": """
+def quadratic_form_grad(A, x):
+    return A @ x + A.T @ x
+""",
+            "softmax_code": """
+def softmax_cross_entropy(logits, labels):
+    total = 0.0
+    for row, label in zip(np.asarray(logits, dtype=float), labels):
+        m = row.max()
+        total += m + np.log(np.sum(np.exp(row - m))) - row[int(label)]
+    return total / len(labels)
+
+
+def softmax_cross_entropy_vjp(logits, labels):
+    z = np.asarray(logits, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    onehot = np.eye(z.shape[1])[np.asarray(labels)]
+    return (e / e.sum(axis=-1, keepdims=True) - onehot) / z.shape[0]
+""",
+            "solve_code": """
+def solve_vjp(A, b, x, gx):
+    db = np.linalg.solve(np.transpose(A), gx)
+    dA = -db[:, None] * x[None, :]
+    return [dA, db]
+""",
+        }
+    ),
+    # A Tensor written differently: grads accumulated on every node, a stack-based topological
+    # order, operations through one helper, numbers lifted inline.
+    "tensor_with_node_grads": Alternative(
+        {
+            "tensor_code": """
+class Tensor:
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False):
+        self.data = np.array(data, dtype=float)
+        self.requires_grad = requires_grad
+        self.grad = None
+        self._prev = []
+        self._back = None
+
+    @staticmethod
+    def _make(data, prev, back):
+        t = Tensor(data)
+        t._prev, t._back = prev, back
+        return t
+
+    @staticmethod
+    def _t(o):
+        return o if isinstance(o, Tensor) else Tensor(o)
+
+    def __add__(self, o):
+        o = Tensor._t(o)
+        return Tensor._make(self.data + o.data, [self, o], lambda g: [unbroadcast(g, self.data.shape), unbroadcast(g, o.data.shape)])
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        o = Tensor._t(o)
+        return Tensor._make(self.data - o.data, [self, o], lambda g: [unbroadcast(g, self.data.shape), unbroadcast(-g, o.data.shape)])
+
+    def __rsub__(self, o):
+        return Tensor._t(o) - self
+
+    def __mul__(self, o):
+        o = Tensor._t(o)
+        return Tensor._make(self.data * o.data, [self, o], lambda g: [unbroadcast(g * o.data, self.data.shape), unbroadcast(g * self.data, o.data.shape)])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return self * Tensor._t(o) ** -1
+
+    def __rtruediv__(self, o):
+        return Tensor._t(o) * self ** -1
+
+    def __pow__(self, n):
+        return Tensor._make(self.data**n, [self], lambda g: [g * n * self.data ** (n - 1)])
+
+    def __matmul__(self, o):
+        return Tensor._make(np.einsum("ij,jk->ik", self.data, o.data), [self, o], lambda g: [np.einsum("ik,jk->ij", g, o.data), np.einsum("ij,ik->jk", self.data, g)])
+
+    def sum(self, axis=None):
+        def back(g):
+            return [np.broadcast_to(g if axis is None else np.expand_dims(g, axis), self.data.shape).copy()]
+        return Tensor._make(np.sum(self.data, axis=axis), [self], back)
+
+    def mean(self):
+        return self.sum() * (1.0 / self.data.size)
+
+    def exp(self):
+        e = np.exp(self.data)
+        return Tensor._make(e, [self], lambda g: [g * e])
+
+    def log(self):
+        return Tensor._make(np.log(self.data), [self], lambda g: [g / self.data])
+
+    def tanh(self):
+        t = np.tanh(self.data)
+        return Tensor._make(t, [self], lambda g: [g / np.cosh(self.data) ** 2])
+
+    def relu(self):
+        return Tensor._make(np.where(self.data > 0, self.data, 0.0), [self], lambda g: [np.where(self.data > 0, g, 0.0)])
+
+    def reshape(self, shape):
+        return Tensor._make(self.data.reshape(shape), [self], lambda g: [g.reshape(self.data.shape)])
+
+    @property
+    def T(self):
+        return Tensor._make(np.transpose(self.data), [self], lambda g: [np.transpose(g)])
+
+    def backward(self):
+        order, seen, stack = [], set(), [(self, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node._prev)
+        for node in order:
+            node.grad = None
+        self.grad = np.ones_like(self.data)
+        for node in reversed(order):
+            if node._back is None or node.grad is None:
+                continue
+            for p, g in zip(node._prev, node._back(node.grad)):
+                p.grad = g if p.grad is None else p.grad + g
+""",
+        }
+    ),
+}
+
+ATTACKS = {
+    # Correct-looking answers from the grader's own finite differences: they fail the exactness
+    # criterion (integer-valued inputs, where the matrix formulas are exact in floating point and
+    # fourth-order differences are off by the rounding error of f divided by h).
+    "finite_differences_instead_of_formulas": Attack(
+        {
+            "matmul_code": """
+from autograder.finite_differences import central_gradient
+
+
+def matmul_vjp(X, W, G):
+    return (central_gradient(lambda x: np.sum(G * (x @ W)), X), central_gradient(lambda w: np.sum(G * (X @ w)), W))
+""",
+            "linear_code": """
+from autograder.finite_differences import central_gradient
+
+
+def linear_backward(X, W, b, dY):
+    f = lambda x, w, c: np.sum(dY * (x @ w + c))
+    return (
+        central_gradient(lambda x: f(x, W, b), X),
+        central_gradient(lambda w: f(X, w, b), W),
+        central_gradient(lambda c: f(X, W, c), b),
+    )
+""",
+            "quadratic_code": """
+from autograder.finite_differences import central_gradient
+
+
+def quadratic_form_grad(A, x):
+    return central_gradient(lambda v: v @ A @ v, x)
+""",
+        },
+        "VJPs by autograder.finite_differences.central_gradient instead of the matrix formulas",
+    ),
+    "patch_vjp_checks": Attack(
+        {
+            "unbroadcast_code": """
+import numpy as np
+import autograder.checks.vjp as checks
+import autograder.runtime as runtime
+for name in dir(checks):
+    if name.startswith("check_"):
+        setattr(checks, name, lambda *a, **k: None)
+runtime.run_check = lambda observe, judge: None
+
+
+def unbroadcast(g, shape):
+    return np.zeros(shape)
+""",
+        },
+        "the checks of this unit replaced by no-ops",
+    ),
+}
+
+UNIT = Unit("05_vjp", MUTANTS, ALTERNATIVES, ATTACKS)
