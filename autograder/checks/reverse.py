@@ -1,0 +1,1044 @@
+"""Checks for unit 04, reverse mode on scalars (backpropagation).
+
+The student's `Var` is driven by small Python expressions ("3 - x", "x * y") and by random SymPy
+expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's
+functions; after `backward()` the `.grad` of every input must be SymPy's exact partial derivative.
+Graphs built by plain Python loops (a deep diamond, a long chain) are checked against the
+derivative of the same loop computed alongside it in floats. How often `f` is called and how many
+reverse passes (calls of `backward`) a driver makes are observed.
+
+A `Var` is not plain data, so observers read `.value` and `.grad` in the student's kernel and hand
+over numbers (see `autograder.runtime`). The student's `backward` runs under a wall-clock guard
+(SIGALRM): an exponential backward costs the check, not the whole cell's time limit.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from autograder.checks.common import expression, random_case
+from autograder.checks.forward import ARITHMETIC
+from autograder.compare import largest_gap, mismatch, real_array, real_scalar
+from autograder.feedback import failure, raised, show
+from autograder.inputs import Recorded, rng
+from autograder.observations import Foreign
+from autograder.runtime import Observation, run_check
+from autograder.sympy_oracle import ELEMENTARY, RandomExpression, random_vector_function
+
+Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
+RELATIVE = 1e-9  # reverse mode is exact up to rounding
+GUARD_SECONDS = 3.0  # wall-clock limit of one guarded backward pass
+POWERS = ("x**2", "x**3", "x**-1", "x**(1/2)", "2**x", "x**y")
+
+# --- running the student's code (observing half only) ------------------------------------------------
+
+
+class _TimedOut(BaseException):  # noqa: N818 - a BaseException, so that `except Exception` in student code lets it pass
+    """Raised by the alarm inside a guarded call."""
+
+
+def _guarded(compute: Callable[[], Any], seconds: float = GUARD_SECONDS) -> dict:
+    """{"result": compute()} or {"timed_out": True} or {"raised": description}; SIGALRM-guarded.
+
+    The alarm is one-shot and may fire anywhere inside the outer `try`, even while the timer is
+    being cancelled: it is always caught here, and the previous handler is always restored.
+    """
+    guard = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous = None
+    if guard:
+
+        def alarm(signum: int, frame: Any) -> None:
+            raise _TimedOut
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        try:
+            if guard:
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+            try:
+                return {"result": compute()}
+            finally:
+                if guard:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except _TimedOut:
+            return {"timed_out": seconds}
+        except RecursionError as error:
+            return {"raised": f"RecursionError: {error}"[:300], "recursion": True}
+        except Exception as error:
+            return {"raised": f"{type(error).__name__}: {error}"[:300]}
+    finally:
+        if guard:
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _read(node: Any, attribute: str) -> Any:
+    try:
+        return getattr(node, attribute)
+    except Exception as error:
+        return f"<no {attribute}: {type(error).__name__}>"
+
+
+def _is_var(obj: Any) -> bool:
+    try:
+        return hasattr(obj, "value") and hasattr(obj, "grad") and hasattr(obj, "backward")
+    except Exception:
+        return False
+
+
+def _functions_data(functions: Functions) -> dict:
+    if not isinstance(functions, Mapping):
+        functions = dict(zip((*ELEMENTARY, "relu"), functions, strict=False))
+    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
+
+
+# --- comparing ---------------------------------------------------------------------------------------
+
+
+def _tolerance(want: Any, relative: float = RELATIVE) -> Any:
+    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))
+
+
+def _number(value: Any, call: str, what: str) -> float:
+    if isinstance(value, Foreign) and value.type_name in ("Var", "ReverseDiff"):
+        raise failure(
+            call,
+            f"the {what} is a {value.type_name} ({value.text}), not a number.",
+            mistake="a Var holds numbers: its value and its grad are floats; never store a Var in .grad "
+            "or in .value (multiply numbers, the values of the nodes, in backward).",
+        )
+    if value is None:
+        raise failure(
+            call,
+            f"the {what} is None.",
+            mistake="start every grad at 0.0 and add to it in backward (a node that got no gradient keeps 0.0).",
+        )
+    return real_scalar(value, f"{call} ({what})")
+
+
+def _guarded_failure(call: str, outcome: dict, given: str) -> None:
+    if outcome.get("timed_out"):
+        raise failure(
+            call,
+            f"did not finish within {outcome['timed_out']:g} s.",
+            given=given,
+            mistake="backward calls backward on its parents recursively, so a node reached by k paths is "
+            "visited k times: exponential work on shared sub-expressions. Sort the graph once "
+            "(topologically) and visit every node once, in reverse order.",
+        )
+    if outcome.get("recursion"):
+        raise raised(
+            call,
+            outcome["raised"],
+            given=given,
+            mistake="backward (or the topological sort) is recursive, and a chain of 100 000 operations "
+            "is deeper than Python's recursion limit: build the order with a loop and an explicit stack "
+            "(or Kahn's algorithm).",
+        )
+    if "raised" in outcome:
+        raise raised(call, outcome["raised"], given=given)
+
+
+# --- operators ---------------------------------------------------------------------------------------
+
+X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
+
+
+@lru_cache(maxsize=256)
+def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
+    return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
+
+
+def _op_hints(op: str, a: float, b: float) -> list[tuple[str, float, float]]:
+    """(likely mistake, wrong x.grad, wrong y.grad)."""
+    return {
+        "x * y": [("the local derivatives of x * y are swapped: x̄ += ȳ·y and ȳ_y += ȳ·x.", a, b)],
+        "x * x": [
+            (
+                "x is used twice by x * x, so its grad was overwritten (=) instead of accumulated (+=): "
+                "each use adds its share, 2x in all.",
+                a,
+                0.0,
+            )
+        ],
+        "x - y": [("the local derivative of x - y with respect to y is -1, not +1.", 1.0, 1.0)],
+        "x / y": [
+            ("d(x / y)/dy is -x / y², with a minus sign.", 1 / b, a / b**2),
+            ("d(x / y)/dx is 1 / y, not y.", b, -a / b**2),
+        ],
+        "3 / x": [("__rtruediv__ computes 3 / x (local derivative -3 / x²), not x / 3.", 1 / 3, 0.0)],
+        "3 - x": [("__rsub__ computes 3 - x (local derivative -1), not x - 3.", 1.0, 0.0)],
+    }.get(op, [])
+
+
+def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: float) -> None:
+    def observe() -> list:
+        results = []
+        for op in ops:
+            function = _operation(op)[0]
+
+            def run(function: Callable = function) -> dict:
+                vx, vy = student(x), student(y)
+                out = function(vx, vy)
+                if not _is_var(out):
+                    return {"var": False, "type": type(out).__name__}
+                out.backward()
+                return {"var": True, "value": out.value, "gx": _read(vx, "grad"), "gy": _read(vy, "grad")}
+
+            results.append(_guarded(run))
+        return results
+
+    def judge(obs: Observation) -> None:
+        given = f"x = Var({x!r}) and y = Var({y!r}), then out.backward()"
+        if obs.raised:
+            raise raised(f"{name}: Var(...)", obs.raised, given=given)
+        if not isinstance(obs.value, list) or len(obs.value) != len(ops):
+            raise failure(name, "the observation of the operations is missing or damaged.")
+        for op, outcome in zip(ops, obs.value, strict=True):
+            call = f"out = {op}; out.backward()"
+            _guarded_failure(call, outcome, given)
+            result = outcome["result"]
+            if not result.get("var"):
+                raise failure(
+                    call,
+                    f"`{op}` returned a {result.get('type')}, not a Var.",
+                    given=given,
+                    mistake="an operation with a Var operand returns a new Var that remembers its parents.",
+                )
+            truth = _operation(op)[1]
+            want_value = truth.value([x, y])
+            gradient = truth.gradient([x, y])
+            got_value = _number(result["value"], call, "value of out")
+            if mismatch(got_value, want_value, _tolerance(want_value)):
+                raise failure(call, "the value of out is wrong.", expected=want_value, got=got_value, given=given)
+            used = ["x"] + (["y"] if "y" in op else [])
+            got = [_number(result["g" + v], call, f"{v}.grad") for v in used]
+            want = [float(gradient[0]), float(gradient[1])][: len(used)]
+            if mismatch(np.array(got), np.array(want), _tolerance(want)):
+                mistake = None
+                for text, gx, gy in _op_hints(op, x, y):
+                    guess = np.array([gx, gy][: len(used)])
+                    if not mismatch(np.array(got), guess, _tolerance(guess)):
+                        mistake = text
+                        break
+                raise failure(
+                    call,
+                    f"the gradients are wrong: ({', '.join(v + '.grad' for v in used)}) should be {show(want)}.",
+                    expected=want,
+                    got=got,
+                    given=given,
+                    mistake=mistake,
+                )
+
+    run_check(observe, judge)
+
+
+def check_var_arithmetic(
+    Var: Callable,  # noqa: N803 - the student's class, under its contract name
+    ops: str | Sequence[str] | None = None,
+    x: float = 1.5,
+    y: float = -2.5,
+    *,
+    seed: int | None = None,
+    count: int = 3,
+) -> None:
+    """Check `+ - * / **` on Var with a Var or a number on either side: after out.backward(),
+    x.grad and y.grad are SymPy's partial derivatives of out (default ops: `ARITHMETIC`; powers
+    are tried at positive x). With a seed, `count` random pairs (x, y)."""
+    __tracebackhide__ = True
+    chosen = ARITHMETIC if ops is None else (ops,) if isinstance(ops, str) else tuple(ops)
+    if seed is None:
+        _ops_case("Var arithmetic", Var, chosen, float(x), float(y))
+        return
+    generator = rng(seed)
+    for _ in range(count):
+        a, b = generator.uniform(0.5, 2.0, size=2) * generator.choice([-1, 1], size=2)
+        _ops_case("Var arithmetic", Var, chosen, float(a), float(b))
+        _ops_case("Var powers", Var, POWERS, float(abs(a)), float(b))
+
+
+# --- elementary functions and whole expressions ------------------------------------------------------
+
+
+def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, relu: Callable | None = None) -> None:  # noqa: N803
+    """Check each of sin, cos, tan, exp, log, sqrt, tanh (and relu) on Var(x): out = g(3 x) and
+    x.grad = 3 g'(3 x) (the chain rule), and g on the plain float x."""
+    __tracebackhide__ = True
+    for name in ELEMENTARY:
+        _function_case(Var, functions, name, float(x))
+    if relu is not None:
+        _relu_case(Var, relu, float(x))
+
+
+def _function_case(student: Callable, functions: Functions, name: str, x: float) -> None:
+    def observe() -> dict:
+        function = _functions_data(functions).get(name)
+        if function is None:
+            return {"missing": True}
+
+        def run() -> dict:
+            v = student(x)
+            out = function(v * 3)
+            if not _is_var(out):
+                return {"var": False, "type": type(out).__name__}
+            out.backward()
+            return {"var": True, "value": out.value, "grad": _read(v, "grad")}
+
+        plain = _guarded(lambda: function(x))
+        if "result" in plain and _is_var(plain["result"]):
+            plain = {"result": None, "var": True}
+        return {"var": _guarded(run), "plain": plain}
+
+    def judge(obs: Observation) -> None:
+        call = f"out = {name}(x * 3); out.backward()"
+        given = f"x = Var({x!r})"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        if obs.value.get("missing"):
+            raise failure(call, f"there is no function {name} in the functions the test received.")
+        g = RandomExpression(expr=getattr(sympy, name)(3 * X), symbols=(X,), low=-1e9, high=1e9)
+        outcome = obs.value["var"]
+        _guarded_failure(call, outcome, given)
+        result = outcome["result"]
+        if not result.get("var"):
+            raise failure(call, f"{name} of a Var returned a {result.get('type')}, not a Var.", given=given)
+        value = _number(result["value"], call, "value")
+        if mismatch(value, g.value([x]), _tolerance(g.value([x]))):
+            raise failure(call, "the value is wrong.", expected=g.value([x]), got=value, given=given)
+        want = float(g.gradient([x])[0])
+        got = _number(result["grad"], call, "x.grad")
+        if mismatch(got, want, _tolerance(want)):
+            slope = want / 3
+            mistake = None
+            if not mismatch(got, slope, _tolerance(slope)):
+                mistake = f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u)."
+            elif not mismatch(got, -want, _tolerance(want)):
+                mistake = f"the sign of the local derivative of {name} is wrong."
+            else:
+                mistake = f"the local derivative of {name} is wrong (see the table above the exercise)."
+            raise failure(
+                call,
+                f"x.grad should be 3 {name}'(3x).",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+        plain = obs.value["plain"]
+        plain_call = f"{name}({x!r})"
+        if plain.get("var"):
+            raise failure(plain_call, "returned a Var for a plain number; return a plain number.")
+        if "raised" in plain:
+            raise raised(plain_call, plain["raised"], mistake="the functions must also accept a plain number.")
+        truth = g.value([x / 3])
+        got_plain = _number(plain["result"], plain_call, "result")
+        if mismatch(got_plain, truth, _tolerance(truth)):
+            raise failure(plain_call, "is wrong.", expected=truth, got=got_plain)
+
+    run_check(observe, judge)
+
+
+def _relu_case(student: Callable, relu: Callable, x: float) -> None:
+    points = (abs(x), -abs(x))
+
+    def observe() -> list:
+        out = []
+        for p in points:
+
+            def run(p: float = p) -> dict:
+                v = student(p)
+                y = relu(v * 2)
+                y.backward()
+                return {"value": y.value, "grad": _read(v, "grad")}
+
+            out.append(_guarded(run))
+        return out
+
+    def judge(obs: Observation) -> None:
+        if obs.raised:
+            raise raised("relu", obs.raised)
+        for p, outcome in zip(points, obs.value, strict=True):
+            call = "out = relu(x * 2); out.backward()"
+            given = f"x = Var({p!r})"
+            _guarded_failure(call, outcome, given)
+            want = (2 * p, 2.0) if p > 0 else (0.0, 0.0)
+            got = (
+                _number(outcome["result"]["value"], call, "value"),
+                _number(outcome["result"]["grad"], call, "x.grad"),
+            )
+            if mismatch(np.array(got), np.array(want), _tolerance(want)):
+                raise failure(
+                    call,
+                    "(value, x.grad) is wrong: relu(u) = max(u, 0) with local derivative 1 for u > 0, else 0.",
+                    expected=want,
+                    got=got,
+                    given=given,
+                )
+
+    run_check(observe, judge)
+
+
+def check_var_expression(
+    Var: Callable,  # noqa: N803
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check a whole expression: out = f(Var(x1), ..., Var(xn)); out.backward(); the grads of the
+    inputs are SymPy's exact gradient. With a seed, random expressions of 1 to 3 variables."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(expression(f, 0.05, 100.0), np.atleast_1d(np.array(x, dtype=float)))]
+    else:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            g = random_case(seed * 100 + k, 1 + k % 3, 3)
+            cases.append((g, g.point(generator)))
+    for g, point in cases:
+        _expression_case(Var, functions, g, point)
+
+
+def _expression_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
+    def observe() -> dict:
+        fun = g.function(_functions_data(functions))
+
+        def run() -> dict:
+            leaves = [student(v) for v in x.tolist()]
+            out = fun(*leaves)
+            if not _is_var(out):
+                return {"var": False, "type": type(out).__name__}
+            out.backward()
+            return {"var": True, "value": out.value, "grads": [_read(v, "grad") for v in leaves]}
+
+        return _guarded(run)
+
+    def judge(obs: Observation) -> None:
+        variables = ", ".join(f"Var({v!r})" for v in x.tolist())
+        call = f"out = f({variables}); out.backward()"
+        given = f"f({', '.join(map(str, g.symbols))}) = {g}, built with your Var and your functions"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        result = obs.value["result"]
+        if not result.get("var"):
+            raise failure(call, f"f returned a {result.get('type')}, not a Var.", given=given)
+        value = _number(result["value"], call, "value")
+        if mismatch(value, g.value(x), _tolerance(g.value(x))):
+            raise failure(call, "the value is wrong.", expected=g.value(x), got=value, given=given)
+        want = g.gradient(x)
+        got = np.array([_number(v, call, f"x{i + 1}.grad") for i, v in enumerate(result["grads"])])
+        if mismatch(got, want, _tolerance(want)):
+            raise failure(
+                call,
+                f"the gradient (the grads of the inputs) is wrong by up to {largest_gap(got, want):.3e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake="the checks above test each operation alone; a mistake that shows only in "
+                "combination is often a gradient overwritten (=) instead of accumulated (+=) where a node "
+                "is used twice, or a node processed before all of its children.",
+            )
+
+    run_check(observe, judge)
+
+
+# --- the graph: shared nodes, a deep diamond, a long chain, accumulation -----------------------------
+
+GRAPHS = ("shared", "diamond", "chain", "accumulate")
+DIAMOND_DEPTH = 40
+CHAIN_LENGTH = 100_000
+CHAIN_FACTOR = 1.00001
+CHAIN_SECONDS = 30.0  # the chain is linear for a correct backward: a generous guard against a hang
+
+
+def _diamond_truth(a: float) -> tuple[float, float]:
+    """y <- 0.75 y + 0.1 y y, DIAMOND_DEPTH times: the value and dy/da, in floats."""
+    y, dy = a, 1.0
+    for _ in range(DIAMOND_DEPTH):
+        y, dy = 0.75 * y + 0.1 * y * y, (0.75 + 0.2 * y) * dy
+    return y, dy
+
+
+def _deep_observe(student: Callable, graph: str, a: float) -> dict:
+    """Build the diamond or the chain (unguarded), then run backward under the wall-clock guard.
+
+    The cyclic garbage collector is paused meanwhile: it would rescan the 10^5 fresh nodes many
+    times and make a linear backward look slow on a busy machine.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        va = student(a)
+        y = va
+        if graph == "diamond":
+            for _ in range(DIAMOND_DEPTH):
+                y = y * 0.75 + y * y * 0.1
+        else:
+            for _ in range(CHAIN_LENGTH):
+                y = y * CHAIN_FACTOR
+        outcome = _guarded(y.backward, GUARD_SECONDS if graph == "diamond" else CHAIN_SECONDS)
+        if "result" in outcome:
+            outcome = {"result": {"value": y.value, "a": _read(va, "grad")}}
+        return outcome
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _graph_observe(student: Callable, graph: str, a: float) -> dict:
+    if graph == "shared":
+
+        def run() -> dict:
+            va = student(a)
+            b = va * 3
+            d = b * b + b
+            d.backward()
+            return {"value": d.value, "a": _read(va, "grad"), "b": _read(b, "grad"), "d": _read(d, "grad")}
+
+    elif graph in ("diamond", "chain"):
+        return _deep_observe(student, graph, a)
+    else:
+
+        def run() -> dict:
+            va = student(a)
+            b = va * 3
+            d = b * b + b
+            d.backward()
+            d.backward()
+            twice = _read(va, "grad")
+            d.zero_grad()
+            zeroed = (_read(va, "grad"), _read(b, "grad"))
+            d.backward(2.0)
+            return {"twice": twice, "zeroed": list(zeroed), "after": _read(va, "grad"), "b": _read(b, "grad")}
+
+    return _guarded(run)
+
+
+def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:  # noqa: N803
+    """Check `backward` on graphs built with `*` and `+` from a = Var(a):
+
+    - "shared": b = 3a; d = b*b + b: a.grad = 3(2b + 1), b.grad = 2b + 1, d.grad = 1;
+    - "diamond": y = 0.75 y + 0.1 y y, 40 times (every node used three times: a backward that
+      follows every path takes 3^40 steps; this one is stopped after a few seconds);
+    - "chain": y = 1.00001 y, 100 000 times (a recursive backward hits the recursion limit);
+    - "accumulate": two d.backward() add up in a.grad; d.zero_grad() sets every grad of the graph to
+      0; then d.backward(2.0) gives twice the gradient.
+    """
+    __tracebackhide__ = True
+    for graph in (graphs,) if isinstance(graphs, str) else tuple(graphs):
+        _graph_case(Var, graph, float(a))
+
+
+def _graph_case(student: Callable, graph: str, a: float) -> None:
+    def observe() -> dict:
+        return _graph_observe(student, graph, a)
+
+    def judge(obs: Observation) -> None:
+        b = 3 * a
+        calls = {
+            "shared": ("b = a * 3; d = b * b + b; d.backward()", f"a = Var({a!r})"),
+            "diamond": (
+                f"y = a; {DIAMOND_DEPTH} times y = y * 0.75 + y * y * 0.1; y.backward()",
+                f"a = Var({a!r}); every node is used three times by the next level",
+            ),
+            "chain": (
+                f"y = a; {CHAIN_LENGTH} times y = y * {CHAIN_FACTOR}; y.backward()",
+                f"a = Var({a!r}), a chain of {CHAIN_LENGTH} operations",
+            ),
+            "accumulate": (
+                "b = a * 3; d = b * b + b; d.backward(); d.backward(); d.zero_grad(); d.backward(2.0)",
+                f"a = Var({a!r})",
+            ),
+        }
+        call, given = calls[graph]
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        result = obs.value["result"]
+        if graph == "shared":
+            want = {"a": 3 * (2 * b + 1), "b": 2 * b + 1, "d": 1.0}
+            for key, value in want.items():
+                got = _number(result[key], call, f"{key}.grad")
+                if mismatch(got, value, _tolerance(value)):
+                    mistake = None
+                    if key == "a" and not mismatch(got, 3.0, _tolerance(3.0)):
+                        mistake = (
+                            "the gradient of b was overwritten (=) instead of accumulated (+=): b is used "
+                            "by b*b and by + b, and each use adds its share (the multivariate chain rule)."
+                        )
+                    elif key == "a":
+                        mistake = (
+                            "a node's grad must be complete (all of its children done) before it is passed "
+                            "on: process the nodes in reverse topological order, and add (+=) into grads."
+                        )
+                    raise failure(call, f"{key}.grad is wrong.", expected=value, got=got, given=given, mistake=mistake)
+        elif graph in ("diamond", "chain"):
+            if graph == "diamond":
+                value, slope = _diamond_truth(a)
+            else:
+                value, slope = a * CHAIN_FACTOR**CHAIN_LENGTH, CHAIN_FACTOR**CHAIN_LENGTH
+            got_value = _number(result["value"], call, "value")
+            if mismatch(got_value, value, _tolerance(value, 1e-7)):
+                raise failure(call, "the value is wrong.", expected=value, got=got_value, given=given)
+            got = _number(result["a"], call, "a.grad")
+            if mismatch(got, slope, _tolerance(slope, 1e-7)):
+                raise failure(
+                    call,
+                    "a.grad is wrong.",
+                    expected=slope,
+                    got=got,
+                    given=given,
+                    mistake="every node used several times must add up the contributions of all its uses "
+                    "(+=), and pass its grad on only once, after all of them arrived.",
+                )
+        else:
+            once = 3 * (2 * b + 1)
+            twice = _number(result["twice"], call, "a.grad after two backward calls")
+            if mismatch(twice, 2 * once, _tolerance(2 * once)):
+                mistake = None
+                if not mismatch(twice, once, _tolerance(once)):
+                    mistake = (
+                        "backward reset the leaves' grads: as in PyTorch, a second backward adds to the "
+                        "leaves' grads (zero_grad is how to reset them)."
+                    )
+                elif abs(twice) > abs(2 * once):
+                    mistake = (
+                        "the inner nodes kept their grads from the first pass and passed them on again: "
+                        "reset the grads of the inner (non-leaf) nodes at the start of every backward."
+                    )
+                raise failure(
+                    call,
+                    f"after two d.backward(), a.grad should be twice {once:g}.",
+                    expected=2 * once,
+                    got=twice,
+                    given=given,
+                    mistake=mistake,
+                )
+            zeroed = [_number(v, call, "grad after zero_grad") for v in result["zeroed"]]
+            if any(v != 0 for v in zeroed):
+                raise failure(
+                    call,
+                    "after d.zero_grad(), (a.grad, b.grad) should be (0, 0).",
+                    expected=[0.0, 0.0],
+                    got=zeroed,
+                    given=given,
+                    mistake="zero_grad sets .grad = 0.0 on every node of the graph that ends at d.",
+                )
+            after = _number(result["after"], call, "a.grad after zero_grad and d.backward(2.0)")
+            if mismatch(after, 2 * once, _tolerance(once)):
+                raise failure(
+                    call,
+                    "after zero_grad, d.backward(2.0) should give a.grad = 2 dd/da.",
+                    expected=2 * once,
+                    got=after,
+                    given=given,
+                    mistake="backward(grad) seeds the output with grad, not with 1.",
+                )
+
+    run_check(observe, judge)
+
+
+# --- the adjoint trace of the lecture ----------------------------------------------------------------
+
+X1, X2, T = sympy.Symbol("x1", real=True), sympy.Symbol("x2", real=True), sympy.Symbol("t", real=True)
+_V1, _V2, _V3 = sympy.log(X1), X1 * X2, sympy.sin(X2)
+ADJOINTS = {
+    "y_1": T,
+    "v_5": T,
+    "v_4": T - _V3,
+    "v_3": _V1 + _V2 - T,
+    "v_2": _V1 + T - _V3,
+    "v_1": T + _V2 - _V3,
+    "v_0": sympy.log(X1) + X1 * T - sympy.sin(T),
+    "v_-1": sympy.log(T) + T * X2 - sympy.sin(X2),
+}
+"""y = ln(x1) + x1 x2 - sin(x2) with the node v_i replaced by the symbol t: v̄_i = ∂y/∂t at t = v_i."""
+_NODES = {
+    "y_1": _V1 + _V2 - _V3,
+    "v_5": _V1 + _V2 - _V3,
+    "v_4": _V1 + _V2,
+    "v_3": _V3,
+    "v_2": _V2,
+    "v_1": _V1,
+    "v_0": X2,
+    "v_-1": X1,
+}
+_ADJOINT_HINTS = {
+    "v_3": "v3 enters y with a minus sign: v̄3 = -v̄5.",
+    "v_0": "x2 is used twice (v2 = x1 x2 and v3 = sin x2): v̄0 = v̄2 v-1 + v̄3 cos(v0), both terms added.",
+    "v_-1": "x1 is used twice (v1 = ln x1 and v2 = x1 x2): v̄-1 = v̄1 / v-1 + v̄2 v0, both terms added.",
+}
+
+
+def _adjoint_truth(x: tuple[float, float], ybar: float) -> dict[str, float]:
+    out = {}
+    for key, expr in ADJOINTS.items():
+        at = float(_NODES[key].subs({X1: x[0], X2: x[1]}))
+        out[key] = ybar * float(sympy.diff(expr, T).subs({X1: x[0], X2: x[1], T: at}))
+    return out
+
+
+def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float) -> None:
+    want = _adjoint_truth(x, ybar)
+    if not isinstance(trace, dict):
+        raise failure(call, f"should be a dict from the names {list(ADJOINTS)} to the adjoints, not {show(trace, 80)}.")
+    missing = [k for k in ADJOINTS if k not in trace]
+    if missing:
+        raise failure(
+            call,
+            f"has no entry for {', '.join(missing)}; the keys are {', '.join(ADJOINTS)} (the key of v̄_i is "
+            f"'v_i'), but it has {', '.join(map(str, list(trace)[:10]))}.",
+        )
+    for key in ("y_1", "v_5", "v_4", "v_3", "v_2", "v_1", "v_0", "v_-1"):
+        got = _number(trace[key], call, f"entry {key!r}")
+        if mismatch(got, want[key], _tolerance(want[key])):
+            raise failure(
+                call,
+                f"the adjoint {key} is wrong.",
+                expected=want[key],
+                got=got,
+                given=f"f(x1, x2) = ln(x1) + x1 x2 - sin(x2) at (x1, x2) = {x} with ȳ1 = {ybar}",
+                mistake=_ADJOINT_HINTS.get(key),
+            )
+
+
+def check_adjoint_trace(adjoint_trace: Any) -> None:
+    """Check the dict `adjoint_trace`: the lecture's reverse trace at (2, 5) with ȳ1 = 1
+    (v̄5 = v̄4 = v̄1 = v̄2 = 1, v̄3 = -1, v̄0 = x̄2 = 1.716, v̄-1 = x̄1 = 5.5)."""
+    __tracebackhide__ = True
+
+    def observe() -> Any:
+        return {str(k): v for k, v in adjoint_trace.items()} if isinstance(adjoint_trace, dict) else adjoint_trace
+
+    def judge(obs: Observation) -> None:
+        if obs.raised:
+            raise raised("adjoint_trace", obs.raised)
+        _judge_adjoints("adjoint_trace", obs.value, (2.0, 5.0), 1.0)
+
+    run_check(observe, judge)
+
+
+def check_reverse_trace(
+    reverse_trace: Callable,
+    x: tuple[float, float] | None = None,
+    ybar: float = 1.0,
+    *,
+    seed: int | None = None,
+    count: int = 3,
+) -> None:
+    """Check reverse_trace(x1, x2, ybar): the dict of adjoints v̄_i at any point and output seed."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(tuple(map(float, x)), float(ybar))]
+    else:
+        generator = rng(seed)
+        cases = [
+            (
+                (float(generator.uniform(0.3, 3.0)), float(generator.uniform(-3.0, 3.0))),
+                float(generator.uniform(1.2, 2.5) * generator.choice([-1, 1])),
+            )
+            for _ in range(count)
+        ]
+    for point, seed_bar in cases:
+
+        def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
+            trace = reverse_trace(*point, seed_bar)
+            return {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+
+        def judge(obs: Observation, point: tuple = point, seed_bar: float = seed_bar) -> None:
+            call = f"reverse_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
+            if obs.raised:
+                raise raised(call, obs.raised)
+            _judge_adjoints(call, obs.value, point, seed_bar)
+
+        run_check(observe, judge)
+
+
+# --- drivers: grad, vjp, jacobian_reverse ------------------------------------------------------------
+
+
+class _Passes:
+    """Counts the calls of Var.backward while a driver runs (the class is restored afterwards)."""
+
+    def __init__(self, cls: Any) -> None:
+        self.cls, self.count = cls, 0
+
+    def __enter__(self) -> _Passes:
+        self.own = "backward" in vars(self.cls) if isinstance(self.cls, type) else False
+        self.original = getattr(self.cls, "backward", None)
+        if isinstance(self.cls, type) and callable(self.original):
+            original, passes = self.original, self
+
+            def backward(node: Any, *args: Any, **kwargs: Any) -> Any:
+                passes.count += 1
+                return original(node, *args, **kwargs)
+
+            self.cls.backward = backward
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if isinstance(self.cls, type) and callable(self.original):
+            if self.own:
+                self.cls.backward = self.original
+            else:
+                delattr(self.cls, "backward")
+
+
+def _call_data(recorded: Recorded) -> dict:
+    first = recorded.arguments[0] if recorded.arguments else []
+    return {"calls": recorded.calls, "vars": [_is_var(a) for a in first], "types": [type(a).__name__ for a in first]}
+
+
+def _judge_passes(call: str, obs: dict, needed: int, given: str) -> None:
+    if not obs.get("calls"):
+        raise failure(call, "never called f.", given=given)
+    if not all(obs.get("vars") or [False]):
+        kinds = ", ".join(sorted(set(obs.get("types") or [])))
+        raise failure(
+            call,
+            f"f was called with {kinds}, not with Var inputs.",
+            given=given,
+            mistake="make every input a leaf Var(x_i), call f on them, and run backward on the result: "
+            "reverse mode, not finite differences.",
+        )
+    passes = obs.get("passes")
+    if passes != needed:
+        raise failure(
+            call,
+            f"ran {passes} reverse passes (calls of backward); it takes exactly {needed}.",
+            given=given,
+            mistake="one backward call per output (for a gradient or a vjp: a single pass, seeded with u "
+            "through the weighted sum Σ u_i y_i or by backward(u_i) on each output before any reset).",
+        )
+
+
+def check_grad(
+    grad: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check grad(f)(*x): the gradient of a scalar f as n numbers, with one call of f on Vars and
+    one reverse pass. `f` is SymPy source; with a seed, random expressions of 1 to 3 variables."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(expression(f, 0.05, 100.0), np.array(x, dtype=float))]
+    else:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            g = random_case(seed * 100 + k, 1 + (k + 1) % 3, 2)
+            cases.append((g, g.point(generator)))
+    for g, point in cases:
+        _grad_case(grad, Var, functions, g, point)
+
+
+def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
+    def observe() -> dict:
+        recorded = Recorded(g.function(_functions_data(functions)))
+
+        def run() -> dict:
+            with _Passes(var) as passes:
+                out = student(recorded)(*x.tolist())
+            return {"value": out, "passes": passes.count}
+
+        outcome = _guarded(run)
+        outcome.update(_call_data(recorded))
+        return outcome
+
+    def judge(obs: Observation) -> None:
+        call = f"grad(f)({', '.join(map(repr, x.tolist()))})"
+        given = f"f({', '.join(map(str, g.symbols))}) = {g}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        out = obs.value["result"]["value"]
+        want = g.gradient(x)
+        n = len(want)
+        if n == 1 and not isinstance(out, list | tuple | np.ndarray | Foreign):
+            out = [out]
+        got = real_array(out, (n,), call, "gradient")
+        if mismatch(got, want, _tolerance(want)):
+            mistake = None
+            if not mismatch(got, np.zeros(n), 1e-12):
+                mistake = "run backward() on the output before reading the inputs' grads."
+            raise failure(call, "the gradient is wrong.", expected=want, got=got, given=given, mistake=mistake)
+        _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given)
+        if obs.value["calls"] != 1:
+            raise failure(call, f"f was called {obs.value['calls']} times; one call is enough.", given=given)
+
+    run_check(observe, judge)
+
+
+def _vector_cases(
+    f: Sequence[str] | None, x: Any, seed: int | None, count: int, shapes: Sequence[tuple[int, int]]
+) -> list:
+    if seed is None:
+        from autograder.sympy_oracle import RandomVectorFunction
+
+        rows = [expression(text, 0.05, 100.0) for text in f]
+        names = sorted({str(s) for r in rows for s in r.symbols})
+        symbols = tuple(next(s for r in rows for s in r.symbols if str(s) == name) for name in names)
+        return [(RandomVectorFunction(tuple(r.expr for r in rows), symbols, 0.05, 100.0), np.array(x, dtype=float))]
+    generator = rng(seed)
+    cases = []
+    for k in range(count):
+        n, m = shapes[k % len(shapes)]
+        h = random_vector_function(seed * 100 + k, n_vars=n, n_outputs=m)
+        cases.append((h, generator.uniform(-2.0, 2.0, size=n)))
+    return cases
+
+
+def _text(h: Any) -> str:
+    return f"f({', '.join(map(str, h.symbols))}) = (" + ", ".join(str(e) for e in h.exprs) + ")"
+
+
+def check_vjp(
+    vjp: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    f: Sequence[str] | None = None,
+    x: Any = None,
+    u: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check vjp(f, x, u) = (f(x), uᵀJ) for f returning a list of m outputs: arrays of shapes (m,)
+    and (n,), from one call of f on Vars and one reverse pass."""
+    __tracebackhide__ = True
+    cases = _vector_cases(f, x, seed, count, [(3, 2), (2, 3), (4, 1), (2, 2)])
+    if seed is None:
+        weights = [np.array(u, dtype=float)]
+    else:
+        generator = rng(seed + 1)
+        weights = [
+            generator.uniform(1.2, 2.5, size=h.n_outputs) * generator.choice([-1, 1], h.n_outputs) for h, _ in cases
+        ]
+    for (h, point), w in zip(cases, weights, strict=True):
+        _vjp_case(vjp, Var, functions, h, point, w)
+
+
+def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray, u: np.ndarray) -> None:
+    def observe() -> dict:
+        recorded = Recorded(h.function(_functions_data(functions)))
+
+        def run() -> dict:
+            with _Passes(var) as passes:
+                out = student(recorded, x.tolist(), u.tolist())
+            return {"value": out, "passes": passes.count}
+
+        outcome = _guarded(run)
+        outcome.update(_call_data(recorded))
+        return outcome
+
+    def judge(obs: Observation) -> None:
+        call = f"vjp(f, {show(x, 60)}, {show(u, 60)})"
+        given = _text(h)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        out = obs.value["result"]["value"]
+        if not (isinstance(out, list | tuple) and len(out) == 2):
+            raise failure(call, f"should return a pair (f(x), uᵀJ), but returned {show(out, 80)}.", given=given)
+        value, jacobian = h.value(x), h.jacobian(x)
+        got_value = real_array(out[0], (h.n_outputs,), call, "value f(x)")
+        if mismatch(got_value, value, _tolerance(value)):
+            raise failure(call, "f(x), the first entry, is wrong.", expected=value, got=got_value, given=given)
+        want = u @ jacobian
+        got = real_array(out[1], (h.n_vars,), call, "product uᵀJ")
+        if mismatch(got, want, _tolerance(want)):
+            mistake = None
+            ones = np.ones(h.n_outputs) @ jacobian
+            if not mismatch(got, ones, _tolerance(ones)):
+                mistake = "this is 1ᵀJ, the sum of the rows: weight output i by u[i] (backward(u[i]) or Σ u_i y_i)."
+            raise failure(
+                call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
+            )
+        _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given)
+
+    run_check(observe, judge)
+
+
+def check_jacobian_reverse(
+    jacobian_reverse: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    f: Sequence[str] | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check jacobian_reverse(f, x): the (m, n) Jacobian with exactly m reverse passes on Vars."""
+    __tracebackhide__ = True
+    for h, point in _vector_cases(f, x, seed, count, [(3, 2), (2, 3), (1, 2), (3, 3)]):
+        _jacobian_case(jacobian_reverse, Var, functions, h, point)
+
+
+def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray) -> None:
+    def observe() -> dict:
+        recorded = Recorded(h.function(_functions_data(functions)))
+
+        def run() -> dict:
+            with _Passes(var) as passes:
+                out = student(recorded, x.tolist())
+            return {"value": out, "passes": passes.count}
+
+        outcome = _guarded(run)
+        outcome.update(_call_data(recorded))
+        return outcome
+
+    def judge(obs: Observation) -> None:
+        n, m = h.n_vars, h.n_outputs
+        call = f"jacobian_reverse(f, {show(x, 60)})"
+        given = _text(h) + f", so n = {n} and m = {m}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        out = obs.value["result"]["value"]
+        if out is not None and not isinstance(out, Foreign) and np.shape(out) == (n, m) and n != m:
+            raise failure(
+                call,
+                f"returned an array of shape ({n}, {m}): the Jacobian is transposed.",
+                given=given,
+                mistake="reverse pass i (from output y_i) gives row i of J: stack the rows (axis=0) into shape (m, n).",
+            )
+        want = h.jacobian(x)
+        got = real_array(out, (m, n), call, "Jacobian")
+        if mismatch(got, want, _tolerance(want)):
+            mistake = None
+            if n == m and not mismatch(got, want.T, _tolerance(want.T)):
+                mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
+            elif m > 1 and not mismatch(got, np.cumsum(want, axis=0), _tolerance(want)):
+                mistake = (
+                    "the grads of the inputs were not reset between passes: zero_grad (or new leaves) before each one."
+                )
+            raise failure(
+                call,
+                f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+        _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, m, given)
+
+    run_check(observe, judge)

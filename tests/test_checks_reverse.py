@@ -1,0 +1,109 @@
+"""Unit 04's checks on their own, in one process: the reference passes, named mistakes fail with a
+readable diagnosis, and every check runs the same number of observations whatever the student's code."""
+
+from __future__ import annotations
+
+import contextlib
+
+import nbformat
+import pytest
+
+import autograder.checks.reverse as checks
+from autograder.feedback import CheckFailure
+from autograder.grading import submissions
+from tests.conftest import REPO
+from tests.units.reverse import MUTANTS
+
+SOURCE = nbformat.read(REPO / "source" / "04_reverse" / "04_reverse.ipynb", as_version=4)
+CELLS = ("var_code", "functions_code", "trace_code", "grad_code", "vjp_code", "jacobian_code")
+NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh")
+
+
+def solution(replaced: dict[str, str] | None = None) -> dict:
+    """The namespace of the source notebook's solution cells (with some cells replaced)."""
+    namespace: dict = {}
+    answers = submissions.solution_cells(SOURCE)
+    for cell in CELLS:
+        code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])
+        exec(compile(code, cell, "exec"), namespace)
+    return namespace
+
+
+def functions(ns: dict) -> tuple:
+    return tuple(ns[name] for name in NAMES)
+
+
+def run_all(ns: dict) -> None:
+    """The checks of the hidden suite, in a few cases each."""
+    var = ns["Var"]
+    checks.check_var_arithmetic(var)
+    checks.check_var_arithmetic(var, seed=1, count=1)
+    checks.check_var_functions(var, functions(ns), x=1.1, relu=ns["relu"])
+    checks.check_var_expression(var, functions(ns), seed=1, count=3)
+    checks.check_backward_graph(var)
+    try:
+        trace = ns["reverse_trace"](2.0, 5.0)
+    except NotImplementedError:
+        trace = None
+    checks.check_adjoint_trace(trace)
+    checks.check_reverse_trace(ns["reverse_trace"], seed=1, count=2)
+    checks.check_grad(ns["grad"], var, functions(ns), seed=1, count=3)
+    checks.check_vjp(ns["vjp"], var, functions(ns), seed=1, count=4)
+    checks.check_jacobian_reverse(ns["jacobian_reverse"], var, functions(ns), seed=1, count=4)
+
+
+def test_reference_solution_passes_every_check():
+    run_all(solution())
+
+
+@pytest.mark.parametrize(
+    ("mutant", "phrase"),
+    [
+        ("naive_recursion", "overwritten (=) instead of accumulated"),
+        ("recursive_topological_sort", "recursion limit"),
+        ("leaves_reset_on_each_backward", "reset the leaves' grads"),
+        ("inner_nodes_not_reset", "inner (non-leaf) nodes"),
+        ("swapped_product_locals", "swapped"),
+        ("subtraction_sign", "-1, not +1"),
+        ("division_sign", "minus sign"),
+        ("exp_local_derivative", "local derivative of exp"),
+        ("trace_overwrites_shared_adjoint", "both terms added"),
+        ("vjp_ignores_u", "weight output i by u[i]"),
+        ("vjp_one_pass_per_output", "reverse passes"),
+        ("jacobian_transposed", "transposed"),
+        ("jacobian_no_reset_between_passes", "not reset between passes"),
+        ("grad_by_central_difference", "not with Var inputs"),
+    ],
+)
+def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
+    m = MUTANTS[mutant]
+    ns = solution({m.cell: m.code(SOURCE)})
+    with pytest.raises(CheckFailure) as caught:
+        run_all(ns)
+    assert phrase in " ".join(str(caught.value).split()), str(caught.value)
+
+
+def test_exponential_backward_is_stopped_by_the_guard():
+    m = MUTANTS["naive_recursion"]
+    ns = solution({m.cell: m.code(SOURCE)})
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_backward_graph(ns["Var"], "diamond")
+    assert "did not finish within" in str(caught.value)
+
+
+def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypatch):
+    counts = []
+
+    def counting(observe, judge):
+        counts[-1] += 1
+        with contextlib.suppress(Exception):  # the student's code raised: in the runtime, an observation
+            observe()
+
+    monkeypatch.setattr(checks, "run_check", counting)
+    stub = "raise NotImplementedError()"
+    for ns in (solution(), {name: (lambda *a, **k: exec(stub)) for name in (*NAMES, "Var", "relu", "grad", "vjp")}):
+        ns.setdefault("reverse_trace", lambda *a: exec(stub))
+        ns.setdefault("jacobian_reverse", lambda *a: exec(stub))
+        counts.append(0)
+        run_all(ns)
+    assert counts[0] == counts[1] > 0
