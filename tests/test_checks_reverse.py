@@ -42,11 +42,11 @@ def run_all(ns: dict) -> None:
     checks.check_var_expression(var, functions(ns), seed=1, count=3)
     checks.check_backward_graph(var)
     try:
-        trace = ns["reverse_trace"](2.0, 5.0)
+        trace = ns["adjoint_trace"](2.0, 5.0)
     except NotImplementedError:
         trace = None
-    checks.check_adjoint_trace(trace)
-    checks.check_reverse_trace(ns["reverse_trace"], seed=1, count=2)
+    checks.check_reverse_trace(trace)
+    checks.check_adjoint_trace(ns["adjoint_trace"], seed=1, count=2)
     checks.check_grad(ns["grad"], var, functions(ns), seed=1, count=3)
     checks.check_vjp(ns["vjp"], var, functions(ns), seed=1, count=4)
     checks.check_jacobian_reverse(ns["jacobian_reverse"], var, functions(ns), seed=1, count=4)
@@ -102,7 +102,7 @@ def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypat
     monkeypatch.setattr(checks, "run_check", counting)
     stub = "raise NotImplementedError()"
     for ns in (solution(), {name: (lambda *a, **k: exec(stub)) for name in (*NAMES, "Var", "relu", "grad", "vjp")}):
-        ns.setdefault("reverse_trace", lambda *a: exec(stub))
+        ns.setdefault("adjoint_trace", lambda *a: exec(stub))
         ns.setdefault("jacobian_reverse", lambda *a: exec(stub))
         counts.append(0)
         run_all(ns)

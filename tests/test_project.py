@@ -20,7 +20,8 @@ EXERCISES = (
     *("derivative_rules", "gradient_expr", "jacobian_expr", "hessian_expr", "logistic_map", "expression_swell"),
     "to_function",
     # 03_forward, 04_reverse
-    *("Dual", "derivative", "jvp", "jacobian_forward", "tangent_trace", "Var", "grad", "vjp", "jacobian_reverse"),
+    *("Dual", "derivative", "jvp", "jacobian_forward", "tangent_trace"),
+    *("Var", "grad", "vjp", "jacobian_reverse", "adjoint_trace"),
     # 05_vjp, 06_backprop, 07_higher_order
     *("unbroadcast", "Tensor", "matmul_vjp", "linear_backward", "quadratic_form_grad", "softmax_cross_entropy"),
     *("solve_vjp", "mlp_forward", "mlp_backward", "train", "hvp", "hessian", "newton_step", "no_grad", "checkpoint"),

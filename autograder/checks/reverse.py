@@ -715,31 +715,31 @@ def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float) 
             )
 
 
-def check_adjoint_trace(adjoint_trace: Any) -> None:
-    """Check the dict `adjoint_trace`: the lecture's reverse trace at (2, 5) with ȳ1 = 1
+def check_reverse_trace(reverse_trace: Any) -> None:
+    """Check the dict `reverse_trace`: the lecture's reverse trace at (2, 5) with ȳ1 = 1
     (v̄5 = v̄4 = v̄1 = v̄2 = 1, v̄3 = -1, v̄0 = x̄2 = 1.716, v̄-1 = x̄1 = 5.5)."""
     __tracebackhide__ = True
 
     def observe() -> Any:
-        return {str(k): v for k, v in adjoint_trace.items()} if isinstance(adjoint_trace, dict) else adjoint_trace
+        return {str(k): v for k, v in reverse_trace.items()} if isinstance(reverse_trace, dict) else reverse_trace
 
     def judge(obs: Observation) -> None:
         if obs.raised:
-            raise raised("adjoint_trace", obs.raised)
-        _judge_adjoints("adjoint_trace", obs.value, (2.0, 5.0), 1.0)
+            raise raised("reverse_trace", obs.raised)
+        _judge_adjoints("reverse_trace", obs.value, (2.0, 5.0), 1.0)
 
     run_check(observe, judge)
 
 
-def check_reverse_trace(
-    reverse_trace: Callable,
+def check_adjoint_trace(
+    adjoint_trace: Callable,
     x: tuple[float, float] | None = None,
     ybar: float = 1.0,
     *,
     seed: int | None = None,
     count: int = 3,
 ) -> None:
-    """Check reverse_trace(x1, x2, ybar): the dict of adjoints v̄_i at any point and output seed."""
+    """Check adjoint_trace(x1, x2, ybar): the dict of adjoints v̄_i at any point and output seed."""
     __tracebackhide__ = True
     if seed is None:
         cases = [(tuple(map(float, x)), float(ybar))]
@@ -755,11 +755,11 @@ def check_reverse_trace(
     for point, seed_bar in cases:
 
         def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
-            trace = reverse_trace(*point, seed_bar)
+            trace = adjoint_trace(*point, seed_bar)
             return {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
 
         def judge(obs: Observation, point: tuple = point, seed_bar: float = seed_bar) -> None:
-            call = f"reverse_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
+            call = f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
             if obs.raised:
                 raise raised(call, obs.raised)
             _judge_adjoints(call, obs.value, point, seed_bar)

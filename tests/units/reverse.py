@@ -235,7 +235,7 @@ tanh = _unary(np.tanh, lambda a: 1 / np.cosh(a) ** 2)
 relu = _unary(lambda a: a * (a > 0), lambda a: float(a > 0))
 """,
             "trace_code": """
-def reverse_trace(x1, x2, ybar=1.0):
+def adjoint_trace(x1, x2, ybar=1.0):
     a, b = Var(x1), Var(x2)
     v1 = log(a)
     v2 = a * b
@@ -456,7 +456,7 @@ sin, cos, tan, exp, log, sqrt, tanh = map(_plain, (np.sin, np.cos, np.tan, np.ex
 relu = _plain(lambda a: np.maximum(a, 0.0))
 """,
             "trace_code": """
-def reverse_trace(x1, x2, ybar=1.0):
+def adjoint_trace(x1, x2, ybar=1.0):
     return {k: 0.0 for k in ("v_-1", "v_0", "v_1", "v_2", "v_3", "v_4", "v_5", "y_1")}
 """,
             "grad_code": """
