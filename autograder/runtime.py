@@ -6,13 +6,14 @@ Every check is split in two halves:
 * `judge(observation)` compares that data with an oracle and raises `CheckFailure`.
 
 In a student's kernel both halves run in the same process (mode "local"): that is what the visible
-tests, the self-check and nbgrader's own execution see. At autograde time the trusted re-check
-(`autograder.grading.trusted_recheck`) runs the notebook a second time in a child process in mode
-"collect" (observe only; each observation is appended to a record file) and then runs the test
-cells in the grader's own process in mode "judge" (judge only, on the recorded observations). Student
-code never runs in the judging process, so nothing it patches (numpy, builtins, this package,
-`sys.modules`, IPython's transformers) can turn a wrong answer into a pass: the worst it can do is
-hand over wrong observations, which fail.
+tests and a self-learner see. At autograde time (`autograder.grading.trusted_judge`) the kernel
+starts with the environment variable AUTOGRADER_RECORDS naming a record file: this module then
+starts in mode "collect" (observe only; each observation is appended to the file under a hash of
+its test cell's source and its position there), and afterwards the grader runs the test cells in
+its own process in mode "judge" (judge only, on the recorded observations). Student code never
+runs in the judging process, so nothing it patches (numpy, builtins, this package, `sys.modules`,
+IPython's transformers) can turn a wrong answer into a pass: the worst it can do is hand over
+wrong or missing observations, which fail.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def run_check(observe: Callable[[], Any], judge: Callable[[Observation], None]) 
         _state.index += 1
         if position >= len(queue):
             raise CheckFailure(
-                "\nThe trusted re-run of this notebook never reached this check: the notebook "
-                "stopped, timed out or was altered before this test cell ran."
+                "\nAt grading time your notebook never reached this check: it stopped, timed out or was "
+                "altered before this test cell ran. Restart the kernel and run all cells to see why."
             )
         judge(queue[position])
         return
