@@ -10,9 +10,9 @@ import pytest
 
 import autograder.checks.forward as checks
 from autograder.feedback import CheckFailure
-from autograder.grading import submissions
 from tests.conftest import REPO
 from tests.units.forward import MUTANTS
+from tests.units.harness import solution_namespace
 
 SOURCE = nbformat.read(REPO / "source" / "03_forward" / "03_forward.ipynb", as_version=4)
 CELLS = ("dual_code", "functions_code", "trace_code", "derivative_code", "jvp_code", "jacobian_code")
@@ -21,12 +21,7 @@ NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh")
 
 def solution(replaced: dict[str, str] | None = None) -> dict:
     """The namespace of the source notebook's solution cells (with some cells replaced)."""
-    namespace: dict = {}
-    answers = submissions.solution_cells(SOURCE)
-    for cell in CELLS:
-        code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])
-        exec(compile(code, cell, "exec"), namespace)
-    return namespace
+    return solution_namespace(SOURCE, CELLS, replaced)
 
 
 def functions(ns: dict) -> tuple:

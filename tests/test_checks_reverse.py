@@ -10,8 +10,8 @@ import pytest
 
 import autograder.checks.reverse as checks
 from autograder.feedback import CheckFailure
-from autograder.grading import submissions
 from tests.conftest import REPO
+from tests.units.harness import solution_namespace
 from tests.units.reverse import MUTANTS
 
 SOURCE = nbformat.read(REPO / "source" / "04_reverse" / "04_reverse.ipynb", as_version=4)
@@ -21,12 +21,7 @@ NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh")
 
 def solution(replaced: dict[str, str] | None = None) -> dict:
     """The namespace of the source notebook's solution cells (with some cells replaced)."""
-    namespace: dict = {}
-    answers = submissions.solution_cells(SOURCE)
-    for cell in CELLS:
-        code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])
-        exec(compile(code, cell, "exec"), namespace)
-    return namespace
+    return solution_namespace(SOURCE, CELLS, replaced)
 
 
 def functions(ns: dict) -> tuple:

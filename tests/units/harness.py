@@ -74,3 +74,16 @@ def build(
     for name, attack in unit.attacks.items():
         built[f"attack-{name}"] = submissions.fill(release, source, solved=[], replaced=attack.cells)
     return built
+
+
+def solution_namespace(
+    source: nbformat.NotebookNode, cells: tuple[str, ...], replaced: dict[str, str] | None = None
+) -> dict:
+    """The names the source's solution `cells` define, run in order in this process; `replaced`
+    maps a cell's grade id to other code (a mutant) run in its place."""
+    namespace: dict = {}
+    answers = submissions.solution_cells(source)
+    for cell in cells:
+        code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])
+        exec(compile(code, cell, "exec"), namespace)
+    return namespace
