@@ -55,3 +55,11 @@ def first_mistake(
         if np.shape(value) == np.shape(got) and not mismatch(got, value, tolerance):
             return mistake
     return None
+
+
+EXACT_TO_ROUNDING = 1e-9  # automatic differentiation is exact up to a few ulps per operation, generously
+
+
+def relative_tolerance(want: object, relative: float = EXACT_TO_ROUNDING) -> np.ndarray:
+    """Allowed |got - want|, entry by entry: `relative` times (1 + |want|)."""
+    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import expression, random_case
+from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import CheckFailure, failure, raised, show
 from autograder.finite_differences import central_jacobian
@@ -36,7 +36,7 @@ from autograder.sympy_oracle import (
 )
 
 Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
-RELATIVE = 1e-9  # forward mode is exact up to rounding: a few ulps per operation, generously
+RELATIVE = EXACT_TO_ROUNDING
 NUMPY_FUNCTIONS = {name: getattr(np, name) for name in ELEMENTARY}
 
 # --- reading the student's objects (runs in the observing half only) --------------------------------
@@ -66,10 +66,6 @@ def _attempt(compute: Callable[[], Any]) -> dict:
 
 
 # --- comparing ---------------------------------------------------------------------------------------
-
-
-def _tolerance(want: Any, relative: float = RELATIVE) -> Any:
-    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))
 
 
 def _number(value: Any, call: str, what: str) -> float:
@@ -258,14 +254,14 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> N
     want_value, want_tangent = _exact(op, a, da, b, db)
     got_value = _number(result.get("value"), call, "value")
     got_tangent = _number(result.get("tangent"), call, "tangent")
-    value_wrong = mismatch(got_value, want_value, _tolerance(want_value))
-    tangent_wrong = mismatch(got_tangent, want_tangent, _tolerance(want_tangent))
+    value_wrong = mismatch(got_value, want_value, relative_tolerance(want_value))
+    tangent_wrong = mismatch(got_tangent, want_tangent, relative_tolerance(want_tangent))
     if not (value_wrong or tangent_wrong):
         return
     candidates = _wrong_tangents(op, a, da, b, db) + _wrong_powers(op, a, da, b, db)
     mistake = None
     for text, value, tangent in candidates:
-        if not mismatch([got_value, got_tangent], [value, tangent], _tolerance([value, tangent])):
+        if not mismatch([got_value, got_tangent], [value, tangent], relative_tolerance([value, tangent])):
             mistake = text
             break
     if mistake is None and op.startswith("x**") and a <= 0 and not np.isfinite(got_tangent + got_value):
@@ -413,17 +409,17 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             )
         got_value = _number(result["value"], call, "value")
         got_tangent = _number(result["tangent"], call, "tangent")
-        if mismatch(got_value, want_value, _tolerance(want_value)):
+        if mismatch(got_value, want_value, relative_tolerance(want_value)):
             raise failure(call, "the value is wrong.", expected=want_value, got=got_value)
         want = want_slope * t
-        if mismatch(got_tangent, want, _tolerance(want)):
+        if mismatch(got_tangent, want, relative_tolerance(want)):
             mistake = None
-            if not mismatch(got_tangent, want_slope, _tolerance(want_slope)):
+            if not mismatch(got_tangent, want_slope, relative_tolerance(want_slope)):
                 mistake = (
                     f"this is {name}'(x) alone: the chain rule multiplies by the tangent of the argument, "
                     f"{name}'(a) * ȧ."
                 )
-            elif not mismatch(got_tangent, -want, _tolerance(want)):
+            elif not mismatch(got_tangent, -want, relative_tolerance(want)):
                 mistake = "the sign is wrong (d cos(a) = -sin(a) ȧ)."
             raise failure(
                 call,
@@ -446,7 +442,7 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
                 raise failure(plain_call, "returned a Dual for a plain number; return a plain number.", mistake=None)
             got = _number(result["value"], plain_call, "result")
             truth = g.value([float(point)])
-            if mismatch(got, truth, _tolerance(truth)):
+            if mismatch(got, truth, relative_tolerance(truth)):
                 raise failure(plain_call, "is wrong.", expected=truth, got=got)
 
     run_check(observe, judge)
@@ -516,9 +512,9 @@ def _judge_dual_result(call: str, given: str, obs: Observation, want_value: Any,
     shape = np.shape(want_value)
     got_value = _numbers(result["value"], shape, call, "value")
     got_tangent = _numbers(result["tangent"], shape, call, "tangent")
-    if mismatch(got_value, want_value, _tolerance(want_value)):
+    if mismatch(got_value, want_value, relative_tolerance(want_value)):
         raise failure(call, "the value is wrong.", expected=want_value, got=got_value, given=given)
-    if mismatch(got_tangent, want_tangent, _tolerance(want_tangent)):
+    if mismatch(got_tangent, want_tangent, relative_tolerance(want_tangent)):
         raise failure(
             call,
             f"the tangent is wrong by up to {largest_gap(got_tangent, want_tangent):.3e}.",
@@ -610,7 +606,7 @@ def _vector_case(
             if "raised" in outcome:
                 raise raised(plain_call, outcome["raised"], mistake=hint)
             got = real_array(outcome["result"]["value"], x.shape, plain_call, "result")
-            if mismatch(got, want_value, _tolerance(want_value)):
+            if mismatch(got, want_value, relative_tolerance(want_value)):
                 raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
 
     run_check(observe, judge)
@@ -663,12 +659,12 @@ def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float,
         )
     for key, value in want.items():
         got = _number(trace[key], call, f"entry {key!r}")
-        if mismatch(got, value, _tolerance(value)):
+        if mismatch(got, value, relative_tolerance(value)):
             hint = _TRACE_HINTS.get(key)
             mistake = None
             if hint is not None:
                 wrong = float(hint[1](*x, *dx))
-                if not mismatch(got, wrong, _tolerance(wrong)):
+                if not mismatch(got, wrong, relative_tolerance(wrong)):
                     mistake = hint[0]
             raise failure(
                 call,
@@ -902,10 +898,10 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
             raise raised(call, obs.raised, given=given)
         got = _number(obs.value["value"], call, "result")
         want = float(case.jacobian(np.array([x]))[0])
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             value = case.value(np.array([x]))
             mistake = None
-            if not mismatch(got, value, _tolerance(value)):
+            if not mismatch(got, value, relative_tolerance(value)):
                 mistake = "this is f(x), the value of the dual; the derivative is its tangent."
             elif got == 0:
                 mistake = "seed the input with tangent 1: Dual(x, 1.0)."
@@ -970,11 +966,11 @@ def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: n
         jv = case.jacobian(point) @ v
         got_value = _numbers(out[0], shape, call, "value f(x)")
         got_jv = _numbers(out[1], shape, call, "product J v")
-        if mismatch(got_value, value, _tolerance(value, case.relative)):
+        if mismatch(got_value, value, relative_tolerance(value, case.relative)):
             raise failure(call, "f(x), the first entry, is wrong.", expected=value, got=got_value, given=given)
-        if mismatch(got_jv, jv, _tolerance(jv, case.relative)):
+        if mismatch(got_jv, jv, relative_tolerance(jv, case.relative)):
             mistake = None
-            if not mismatch(got_jv, case.jacobian(point) @ np.ones_like(v), _tolerance(jv)):
+            if not mismatch(got_jv, case.jacobian(point) @ np.ones_like(v), relative_tolerance(jv)):
                 mistake = "this is J times a vector of ones: seed input i with tangent v[i]."
             raise failure(
                 call, "J v, the second entry, is wrong.", expected=jv, got=got_jv, given=given, mistake=mistake
@@ -1031,9 +1027,9 @@ def _jacobian_case(student: Callable, functions: Functions, case: _Case, x: Any)
         if m is None and np.shape(out) == (n,):
             out = np.reshape(np.asarray(out, dtype=float), (1, n))
         got = real_array(out, (rows, n), call, "Jacobian")
-        if mismatch(got, want, _tolerance(want, case.relative)):
+        if mismatch(got, want, relative_tolerance(want, case.relative)):
             mistake = None
-            if n == rows and not mismatch(got, want.T, _tolerance(want.T, case.relative)):
+            if n == rows and not mismatch(got, want.T, relative_tolerance(want.T, case.relative)):
                 mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
             raise failure(
                 call,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import expression, random_case
+from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
 from autograder.checks.forward import ARITHMETIC
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import failure, raised, show
@@ -34,7 +34,7 @@ from autograder.runtime import Observation, run_check
 from autograder.sympy_oracle import ELEMENTARY, RandomExpression, random_vector_function
 
 Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
-RELATIVE = 1e-9  # reverse mode is exact up to rounding
+RELATIVE = EXACT_TO_ROUNDING
 GUARD_SECONDS = 3.0  # wall-clock limit of one guarded backward pass
 POWERS = ("x**2", "x**3", "x**-1", "x**(1/2)", "2**x", "x**y")
 
@@ -100,10 +100,6 @@ def _functions_data(functions: Functions) -> dict:
 
 
 # --- comparing ---------------------------------------------------------------------------------------
-
-
-def _tolerance(want: Any, relative: float = RELATIVE) -> Any:
-    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))
 
 
 def _number(value: Any, call: str, what: str) -> float:
@@ -218,16 +214,16 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             want_value = truth.value([x, y])
             gradient = truth.gradient([x, y])
             got_value = _number(result["value"], call, "value of out")
-            if mismatch(got_value, want_value, _tolerance(want_value)):
+            if mismatch(got_value, want_value, relative_tolerance(want_value)):
                 raise failure(call, "the value of out is wrong.", expected=want_value, got=got_value, given=given)
             used = ["x"] + (["y"] if "y" in op else [])
             got = [_number(result["g" + v], call, f"{v}.grad") for v in used]
             want = [float(gradient[0]), float(gradient[1])][: len(used)]
-            if mismatch(np.array(got), np.array(want), _tolerance(want)):
+            if mismatch(np.array(got), np.array(want), relative_tolerance(want)):
                 mistake = None
                 for text, gx, gy in _op_hints(op, x, y):
                     guess = np.array([gx, gy][: len(used)])
-                    if not mismatch(np.array(got), guess, _tolerance(guess)):
+                    if not mismatch(np.array(got), guess, relative_tolerance(guess)):
                         mistake = text
                         break
                 raise failure(
@@ -312,16 +308,16 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
         if not result.get("var"):
             raise failure(call, f"{name} of a Var returned a {result.get('type')}, not a Var.", given=given)
         value = _number(result["value"], call, "value")
-        if mismatch(value, g.value([x]), _tolerance(g.value([x]))):
+        if mismatch(value, g.value([x]), relative_tolerance(g.value([x]))):
             raise failure(call, "the value is wrong.", expected=g.value([x]), got=value, given=given)
         want = float(g.gradient([x])[0])
         got = _number(result["grad"], call, "x.grad")
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             slope = want / 3
             mistake = None
-            if not mismatch(got, slope, _tolerance(slope)):
+            if not mismatch(got, slope, relative_tolerance(slope)):
                 mistake = f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u)."
-            elif not mismatch(got, -want, _tolerance(want)):
+            elif not mismatch(got, -want, relative_tolerance(want)):
                 mistake = f"the sign of the local derivative of {name} is wrong."
             else:
                 mistake = f"the local derivative of {name} is wrong (see the table above the exercise)."
@@ -341,7 +337,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             raise raised(plain_call, plain["raised"], mistake="the functions must also accept a plain number.")
         truth = g.value([x / 3])
         got_plain = _number(plain["result"], plain_call, "result")
-        if mismatch(got_plain, truth, _tolerance(truth)):
+        if mismatch(got_plain, truth, relative_tolerance(truth)):
             raise failure(plain_call, "is wrong.", expected=truth, got=got_plain)
 
     run_check(observe, judge)
@@ -375,7 +371,7 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
                 _number(outcome["result"]["value"], call, "value"),
                 _number(outcome["result"]["grad"], call, "x.grad"),
             )
-            if mismatch(np.array(got), np.array(want), _tolerance(want)):
+            if mismatch(np.array(got), np.array(want), relative_tolerance(want)):
                 raise failure(
                     call,
                     "(value, x.grad) is wrong: relu(u) = max(u, 0) with local derivative 1 for u > 0, else 0.",
@@ -436,11 +432,11 @@ def _expression_case(student: Callable, functions: Functions, g: RandomExpressio
         if not result.get("var"):
             raise failure(call, f"f returned a {result.get('type')}, not a Var.", given=given)
         value = _number(result["value"], call, "value")
-        if mismatch(value, g.value(x), _tolerance(g.value(x))):
+        if mismatch(value, g.value(x), relative_tolerance(g.value(x))):
             raise failure(call, "the value is wrong.", expected=g.value(x), got=value, given=given)
         want = g.gradient(x)
         got = np.array([_number(v, call, f"x{i + 1}.grad") for i, v in enumerate(result["grads"])])
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             raise failure(
                 call,
                 f"the gradient (the grads of the inputs) is wrong by up to {largest_gap(got, want):.3e}.",
@@ -572,9 +568,9 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
             want = {"a": 3 * (2 * b + 1), "b": 2 * b + 1, "d": 1.0}
             for key, value in want.items():
                 got = _number(result[key], call, f"{key}.grad")
-                if mismatch(got, value, _tolerance(value)):
+                if mismatch(got, value, relative_tolerance(value)):
                     mistake = None
-                    if key == "a" and not mismatch(got, 3.0, _tolerance(3.0)):
+                    if key == "a" and not mismatch(got, 3.0, relative_tolerance(3.0)):
                         mistake = (
                             "the gradient of b was overwritten (=) instead of accumulated (+=): b is used "
                             "by b*b and by + b, and each use adds its share (the multivariate chain rule)."
@@ -591,10 +587,10 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
             else:
                 value, slope = a * CHAIN_FACTOR**CHAIN_LENGTH, CHAIN_FACTOR**CHAIN_LENGTH
             got_value = _number(result["value"], call, "value")
-            if mismatch(got_value, value, _tolerance(value, 1e-7)):
+            if mismatch(got_value, value, relative_tolerance(value, 1e-7)):
                 raise failure(call, "the value is wrong.", expected=value, got=got_value, given=given)
             got = _number(result["a"], call, "a.grad")
-            if mismatch(got, slope, _tolerance(slope, 1e-7)):
+            if mismatch(got, slope, relative_tolerance(slope, 1e-7)):
                 raise failure(
                     call,
                     "a.grad is wrong.",
@@ -607,9 +603,9 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
         else:
             once = 3 * (2 * b + 1)
             twice = _number(result["twice"], call, "a.grad after two backward calls")
-            if mismatch(twice, 2 * once, _tolerance(2 * once)):
+            if mismatch(twice, 2 * once, relative_tolerance(2 * once)):
                 mistake = None
-                if not mismatch(twice, once, _tolerance(once)):
+                if not mismatch(twice, once, relative_tolerance(once)):
                     mistake = (
                         "backward reset the leaves' grads: as in PyTorch, a second backward adds to the "
                         "leaves' grads (zero_grad is how to reset them)."
@@ -638,7 +634,7 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
                     mistake="zero_grad sets .grad = 0.0 on every node of the graph that ends at d.",
                 )
             after = _number(result["after"], call, "a.grad after zero_grad and d.backward(2.0)")
-            if mismatch(after, 2 * once, _tolerance(once)):
+            if mismatch(after, 2 * once, relative_tolerance(once)):
                 raise failure(
                     call,
                     "after zero_grad, d.backward(2.0) should give a.grad = 2 dd/da.",
@@ -704,7 +700,7 @@ def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float) 
         )
     for key in ("y_1", "v_5", "v_4", "v_3", "v_2", "v_1", "v_0", "v_-1"):
         got = _number(trace[key], call, f"entry {key!r}")
-        if mismatch(got, want[key], _tolerance(want[key])):
+        if mismatch(got, want[key], relative_tolerance(want[key])):
             raise failure(
                 call,
                 f"the adjoint {key} is wrong.",
@@ -875,7 +871,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         if n == 1 and not isinstance(out, list | tuple | np.ndarray | Foreign):
             out = [out]
         got = real_array(out, (n,), call, "gradient")
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             mistake = None
             if not mismatch(got, np.zeros(n), 1e-12):
                 mistake = "run backward() on the output before reading the inputs' grads."
@@ -960,14 +956,14 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
             raise failure(call, f"should return a pair (f(x), uᵀJ), but returned {show(out, 80)}.", given=given)
         value, jacobian = h.value(x), h.jacobian(x)
         got_value = real_array(out[0], (h.n_outputs,), call, "value f(x)")
-        if mismatch(got_value, value, _tolerance(value)):
+        if mismatch(got_value, value, relative_tolerance(value)):
             raise failure(call, "f(x), the first entry, is wrong.", expected=value, got=got_value, given=given)
         want = u @ jacobian
         got = real_array(out[1], (h.n_vars,), call, "product uᵀJ")
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             mistake = None
             ones = np.ones(h.n_outputs) @ jacobian
-            if not mismatch(got, ones, _tolerance(ones)):
+            if not mismatch(got, ones, relative_tolerance(ones)):
                 mistake = "this is 1ᵀJ, the sum of the rows: weight output i by u[i] (backward(u[i]) or Σ u_i y_i)."
             raise failure(
                 call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
@@ -1023,11 +1019,11 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
             )
         want = h.jacobian(x)
         got = real_array(out, (m, n), call, "Jacobian")
-        if mismatch(got, want, _tolerance(want)):
+        if mismatch(got, want, relative_tolerance(want)):
             mistake = None
-            if n == m and not mismatch(got, want.T, _tolerance(want.T)):
+            if n == m and not mismatch(got, want.T, relative_tolerance(want.T)):
                 mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
-            elif m > 1 and not mismatch(got, np.cumsum(want, axis=0), _tolerance(want)):
+            elif m > 1 and not mismatch(got, np.cumsum(want, axis=0), relative_tolerance(want)):
                 mistake = (
                     "the grads of the inputs were not reset between passes: zero_grad (or new leaves) before each one."
                 )
