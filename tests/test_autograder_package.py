@@ -219,3 +219,20 @@ def test_student_warnings_are_captured_not_printed(capsys):
 
     check_complex_step(noisy, "sin(x)", x=1.0)
     assert capsys.readouterr().err == ""
+
+
+def test_digits_load_offline_with_their_documented_shape() -> None:
+    """The bundled UCI digits: 1797 images of 8x8 in 0..16, about 180 of each digit, checksum as documented."""
+    import hashlib
+    from importlib import resources
+
+    from autograder.datasets import DIGITS_FILE, load_digits
+
+    images, labels = load_digits()
+    assert images.shape == (1797, 8, 8) and labels.shape == (1797,)
+    assert images.min() == 0 and images.max() == 16
+    assert sorted(set(labels.tolist())) == list(range(10))
+    assert np.bincount(labels).min() >= 170
+    digest = hashlib.sha256(resources.files("autograder.data").joinpath(DIGITS_FILE).read_bytes()).hexdigest()
+    readme = resources.files("autograder.data").joinpath("README.md").read_text()
+    assert digest in readme, "autograder/data/README.md must state the sha256 of the shipped file"
