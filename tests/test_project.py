@@ -25,6 +25,7 @@ EXERCISES = (
     # 05_vjp, 06_backprop, 07_higher_order
     *("unbroadcast", "Tensor", "matmul_vjp", "linear_backward", "quadratic_form_grad", "softmax_cross_entropy"),
     *("solve_vjp", "mlp_forward", "mlp_backward", "train", "hvp", "hessian", "newton_step", "no_grad", "checkpoint"),
+    *("Linear", "ReLU", "Sequential", "gradient_cost_ratio"),
 )
 
 

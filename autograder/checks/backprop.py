@@ -1,0 +1,1324 @@
+"""Checks for unit 06, backpropagation through an MLP trained on the handwritten digits.
+
+The truth is never a second implementation of an exercise. Module outputs are compared with the
+forward computation on plain numpy arrays (with the weights the student's layers hold), and every
+gradient with the fourth-order central differences of `autograder.finite_differences` applied to
+that forward function; inputs are drawn away from the kinks of ReLU. `mlp_backward` is also checked
+at the size of the digits network by the dot-product test (one directional derivative), and on a
+case built so that every softmax output is exactly 1/4, against finite differences in 30-digit
+arithmetic (mpmath) with a tolerance that a finite-difference answer in double precision cannot
+meet. `train` is run on a fixed split of the digits with a small network made here (the interface
+of the unit's modules on the notebook's `Tensor`); the held-out accuracy is computed by the judge
+from the predictions the observer records. `gradient_cost_ratio` gets a loss that records, for
+every call, which entry of the parameters was perturbed and in which direction, and a gradient that
+records how long it took.
+
+Student objects (Tensors, modules) are only touched by observers, which hand over plain arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from autograder.checks.reverse import _guarded
+from autograder.compare import largest_gap, mismatch, real_array, real_scalar
+from autograder.datasets import load_digits
+from autograder.feedback import failure, raised, show
+from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
+from autograder.inputs import rng
+from autograder.observations import Foreign
+from autograder.runtime import Observation, run_check
+
+RELATIVE = 1e-7  # against finite differences of smooth (or piecewise linear) functions
+KINK_MARGIN = 0.05  # every pre-activation of a small test network is at least this far from 0
+PARAMETER_KEYS = ("W1", "b1", "W2", "b2")
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _tolerance(want: Any, relative: float = RELATIVE) -> float:
+    return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
+
+
+def _describe(error: BaseException) -> str:
+    frame = error.__traceback__
+    line = ""
+    while frame is not None:
+        line = f" (in {frame.tb_frame.f_code.co_name}, line {frame.tb_lineno})"
+        frame = frame.tb_next
+    return f"{type(error).__name__}: {error}{line}"[:300]
+
+
+def _data(value: Any) -> Any:
+    """The numpy array inside a Tensor (or the value itself); None stays None."""
+    if value is None:
+        return None
+    data = getattr(value, "data", value)
+    try:
+        return np.array(data, dtype=float)
+    except (TypeError, ValueError):
+        return data
+
+
+def _close(got: Any, want: np.ndarray, relative: float) -> bool:
+    if got is None or isinstance(got, Foreign) or np.shape(got) != np.shape(want):
+        return False
+    try:
+        return not mismatch(np.asarray(got, dtype=float), want, _tolerance(want, relative))
+    except (TypeError, ValueError):
+        return False
+
+
+def _compare(call: str, what: str, got: Any, want: np.ndarray, given: str, mistake: str | None = None) -> None:
+    array = real_array(got, np.shape(want), call, what)
+    if mismatch(array, want, _tolerance(want)):
+        raise failure(
+            call,
+            f"{what} is wrong by up to {largest_gap(array, want):.3g}.",
+            expected=want,
+            got=array,
+            given=given,
+            mistake=mistake,
+        )
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0)
+
+
+def _clean(estimate: np.ndarray) -> np.ndarray:
+    """A finite-difference estimate with its rounding noise around 0 shown as 0 (far below any tolerance)."""
+    return np.where(np.abs(estimate) < 1e-10, 0.0, estimate)
+
+
+# --- Linear ------------------------------------------------------------------------------------------
+
+LINEAR_CASES = ((1, 1, 1), (5, 3, 4), (3, 3, 2), (64, 32, 8), (2, 6, 1))
+"""(in_features, out_features, batch) of the hidden cases."""
+
+LINEAR_FORWARD = (
+    "forward must compute x @ self.weight.T + self.bias with Tensor operations: weight has shape "
+    "(out_features, in_features)."
+)
+
+
+def check_linear(
+    Linear: Callable,  # noqa: N803
+    Tensor: Callable,  # noqa: N803
+    in_features: int = 3,
+    out_features: int = 2,
+    batch: int = 4,
+    *,
+    seed: int | None = None,
+) -> None:
+    """Check Linear(in_features, out_features, seed): weight (out, in) and bias (out,) are parameters
+    drawn uniformly from [-1/sqrt(in), 1/sqrt(in)] (the same seed gives the same layer), parameters()
+    lists both, and layer(x) = x Wᵀ + b with gradients (for weight, bias and x) equal to finite
+    differences. With a seed, every case of `LINEAR_CASES`."""
+    __tracebackhide__ = True
+    cases = [(in_features, out_features, batch)] if seed is None else list(LINEAR_CASES)
+    base = 0 if seed is None else seed
+    for k, (n_in, n_out, rows) in enumerate(cases):
+        _linear_case(Linear, Tensor, n_in, n_out, rows, base * 10 + k)
+
+
+def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    generator = rng(seed)
+    return np.round(generator.uniform(-2, 2, (rows, n_in)), 3), np.round(generator.uniform(-2, 2, (rows, n_out)), 3)
+
+
+def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, rows: int, seed: int) -> None:
+    X, G = _linear_arrays(n_in, n_out, rows, seed)  # noqa: N806
+
+    def observe() -> dict:
+        record: dict[str, Any] = {}
+        try:
+            layer = student(n_in, n_out, seed=seed)
+            weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+            record["weight"], record["bias"] = _data(weight), _data(bias)
+            record["requires_grad"] = [
+                bool(getattr(weight, "requires_grad", False)),
+                bool(getattr(bias, "requires_grad", False)),
+            ]
+            record["same_seed"] = bool(
+                np.array_equal(_data(student(n_in, n_out, seed=seed).weight), record["weight"])
+                and np.array_equal(_data(student(n_in, n_out, seed=seed).bias), record["bias"])
+            )
+            record["other_seed"] = not np.array_equal(
+                _data(student(n_in, n_out, seed=seed + 1).weight), record["weight"]
+            )
+            labels = {id(weight): "weight", id(bias): "bias"}
+            record["parameters"] = [labels.get(id(p), "another object") for p in layer.parameters()]
+            x = tensor(X.copy(), requires_grad=True)
+            out = layer(x)
+            record["out"] = _data(out)
+            (out * tensor(G)).sum().backward()
+            record["grads"] = [_data(weight.grad), _data(bias.grad), _data(x.grad)]
+        except Exception as error:
+            record["error"] = _describe(error)
+        return record
+
+    def judge(obs: Observation) -> None:
+        call = f"Linear({n_in}, {n_out}, seed={seed})"
+        given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        record = obs.value
+        _judge_linear_layer(call, record, n_in, n_out)
+        if "parameters" in record and sorted(record["parameters"]) != ["bias", "weight"]:
+            raise failure(
+                f"{call}.parameters()",
+                f"should list the layer's weight and bias, each once; it listed {record['parameters']}.",
+                mistake="parameters() collects every Tensor attribute with requires_grad=True (and those of "
+                "submodules), each once.",
+            )
+        if "error" in record:
+            raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=LINEAR_FORWARD)
+        W, b = record["weight"], record["bias"]  # noqa: N806
+        _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, mistake=LINEAR_FORWARD)
+        names = ("weight.grad", "bias.grad", "x.grad")
+        wants = (
+            central_gradient(lambda w: float(np.sum(G * (X @ w.T + b))), W),
+            central_gradient(lambda c: float(np.sum(G * (X @ W.T + c))), b),
+            central_gradient(lambda x: float(np.sum(G * (x @ W.T + b))), X),
+        )
+        for name, got, want in zip(names, record["grads"], wants, strict=True):
+            if got is None:
+                raise failure(
+                    f"{call}: out = layer(x); (out * G).sum().backward()",
+                    f"{name} is None: no gradient reached it.",
+                    given=given,
+                    mistake="compute forward with the Tensors themselves (x @ self.weight.T + self.bias); "
+                    "numpy on .data, or a new Tensor made from .data, cuts the graph.",
+                )
+            _compare(
+                f"{call}: out = layer(x); (out * G).sum().backward()",
+                name,
+                got,
+                want,
+                f"{given} and G = {show(G, 60)}",
+            )
+
+    run_check(observe, judge)
+
+
+def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
+    W, b = record.get("weight"), record.get("bias")  # noqa: N806
+    if W is None or b is None or isinstance(W, Foreign) or isinstance(b, Foreign):
+        if "error" in record:
+            raise raised(call, record["error"])
+        raise failure(call, "should have attributes weight and bias, both Tensors.")
+    if np.shape(W) == (n_in, n_out) and n_in != n_out:
+        raise failure(
+            call,
+            f"weight has shape {np.shape(W)}, but it must be (out_features, in_features) = ({n_out}, {n_in}).",
+            mistake="store W as in z = W y + b (and PyTorch's nn.Linear): one row per output.",
+        )
+    real_array(W, (n_out, n_in), call, "weight")
+    real_array(b, (n_out,), call, "bias")
+    if record.get("requires_grad") != [True, True]:
+        raise failure(call, "weight and bias must be created with requires_grad=True: they are parameters.")
+    bound = 1.0 / np.sqrt(n_in)
+    for name, value in (("weight", W), ("bias", b)):
+        if np.max(np.abs(value)) > bound * (1 + 1e-12):
+            raise failure(
+                call,
+                f"{name} has entries outside [-1/sqrt(in_features), 1/sqrt(in_features)] = "
+                f"[{-bound:.4g}, {bound:.4g}].",
+                got=value,
+                mistake="draw with np.random.default_rng(seed).uniform(-bound, bound, size=...).",
+            )
+    if not np.any(W) or (W.size >= 2 and np.ptp(W) == 0):
+        raise failure(
+            call,
+            "every weight has the same value.",
+            got=W,
+            mistake="draw the weights at random: with equal weights every hidden unit computes the same thing "
+            "and receives the same gradient, so they stay equal forever.",
+        )
+    if W.size >= 64 and np.std(W) < 0.25 * bound:
+        raise failure(call, "the weights are far more concentrated than uniform on [-bound, bound].", got=W)
+    if not record.get("same_seed"):
+        raise failure(call, "two layers made with the same seed differ.", mistake="use np.random.default_rng(seed).")
+    if not record.get("other_seed"):
+        raise failure(call, "layers made with different seeds are equal.", mistake="use np.random.default_rng(seed).")
+
+
+# --- ReLU, Sequential, parameters(), zero_grad() ---------------------------------------------------------
+
+ARCHITECTURES: dict[str, tuple] = {
+    "chain": ("seq", ("lin", 3, 4, 1), ("relu",), ("lin", 4, 2, 2)),
+    "nested": ("seq", ("seq", ("lin", 3, 4, 3), ("relu",)), ("lin", 4, 2, 4)),
+    "shared": ("seq", ("lin", 3, 3, 5), ("relu",), ("same", 0)),
+    "deep": (
+        "seq",
+        ("lin", 4, 6, 6),
+        ("relu",),
+        ("seq", ("lin", 6, 5, 7), ("relu",), ("seq", ("lin", 5, 3, 8))),
+        ("relu",),
+        ("lin", 3, 2, 9),
+    ),
+    "relu": ("relu",),
+}
+"""Networks as nested specs: ("seq", *children), ("lin", in, out, seed), ("relu",), ("same", k): the
+k-th Linear created, used again."""
+
+ARCHITECTURE_TEXT = {
+    "chain": "Sequential(Linear(3, 4, seed=1), ReLU(), Linear(4, 2, seed=2))",
+    "nested": "Sequential(Sequential(Linear(3, 4, seed=3), ReLU()), Linear(4, 2, seed=4))",
+    "shared": "layer = Linear(3, 3, seed=5); Sequential(layer, ReLU(), layer)",
+    "deep": "Sequential(Linear(4, 6), ReLU(), Sequential(Linear(6, 5), ReLU(), Sequential(Linear(5, 3))), ReLU(), "
+    "Linear(3, 2))",
+    "relu": "ReLU()",
+}
+
+
+def _spec_dims(spec: tuple) -> tuple[int, int]:
+    """(input width, output width) of a spec."""
+    widths: list[int] = []
+    created: list[tuple[int, int]] = []
+
+    def walk(node: tuple) -> None:
+        if node[0] == "lin":
+            created.append((node[1], node[2]))
+            widths.extend(node[1:3])
+        elif node[0] == "same":
+            widths.extend(created[node[1]])
+        elif node[0] == "seq":
+            for child in node[1:]:
+                walk(child)
+
+    walk(spec)
+    return (widths[0], widths[-1]) if widths else (3, 3)
+
+
+def _spec_forward(spec: tuple, weights: Sequence[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """The spec's output on plain arrays, with `weights[k]` = (W, b) of the k-th Linear created."""
+    counter = [0]
+
+    def run(node: tuple, value: np.ndarray) -> np.ndarray:
+        if node[0] == "lin":
+            W, b = weights[counter[0]]  # noqa: N806
+            counter[0] += 1
+            return value @ W.T + b
+        if node[0] == "same":
+            W, b = weights[node[1]]  # noqa: N806
+            return value @ W.T + b
+        if node[0] == "relu":
+            return _relu(value)
+        for child in node[1:]:
+            value = run(child, value)
+        return value
+
+    return run(spec, x)
+
+
+def check_sequential(
+    Sequential: Callable,  # noqa: N803
+    Linear: Callable,  # noqa: N803
+    ReLU: Callable,  # noqa: N803
+    Tensor: Callable,  # noqa: N803
+    architecture: str = "chain",
+    *,
+    seed: int | None = None,
+) -> None:
+    """Check ReLU and Sequential on a network of `ARCHITECTURES` ("chain", "nested", "shared", "deep",
+    "relu"): the output and every gradient (finite differences of the same network on plain arrays),
+    parameters() listing every Linear's weight and bias exactly once, and zero_grad() clearing them
+    so that a second backward gives the same gradients. With a seed, every architecture."""
+    __tracebackhide__ = True
+    names = [architecture] if seed is None else list(ARCHITECTURES)
+    base = 0 if seed is None else seed
+    for k, name in enumerate(names):
+        _sequential_case(Sequential, Linear, ReLU, Tensor, name, base * 10 + k)
+
+
+def _sequential_arrays(spec: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n_in, n_out = _spec_dims(spec)
+    generator = rng(seed)
+    X = np.round(generator.uniform(-2, 2, (5, n_in)), 3)  # noqa: N806
+    X[np.abs(X) < 0.1] = 0.5  # ReLU alone: keep its inputs off the kink
+    return X, np.round(generator.uniform(-2, 2, (5, n_out)), 3)
+
+
+def _sequential_case(
+    sequential: Callable, linear: Callable, relu: Callable, tensor: Callable, name: str, seed: int
+) -> None:
+    spec = ARCHITECTURES[name]
+    X, G = _sequential_arrays(spec, seed)  # noqa: N806
+
+    def observe() -> dict:
+        record: dict[str, Any] = {"stage": "building the network"}
+        try:
+            layers: list[Any] = []
+
+            def build(node: tuple) -> Any:
+                if node[0] == "lin":
+                    layers.append(linear(node[1], node[2], seed=node[3]))
+                    return layers[-1]
+                if node[0] == "same":
+                    return layers[node[1]]
+                if node[0] == "relu":
+                    return relu()
+                return sequential(*[build(child) for child in node[1:]])
+
+            model = build(spec)
+            params = [(layer.weight, layer.bias) for layer in layers]
+            record["weights"] = [(_data(w), _data(b)) for w, b in params]
+            labels = {}
+            for k, (w, b) in enumerate(params):
+                labels[id(w)], labels[id(b)] = f"layer {k} weight", f"layer {k} bias"
+            record["stage"] = "model.parameters()"
+            record["parameters"] = [labels.get(id(p), "another object") for p in model.parameters()]
+            record["stage"] = "out = model(x); (out * G).sum().backward()"
+            x = tensor(X.copy(), requires_grad=True)
+            out = model(x)
+            record["out"] = _data(out)
+            (out * tensor(G)).sum().backward()
+            record["grads"] = [(_data(w.grad), _data(b.grad)) for w, b in params]
+            record["x_grad"] = _data(x.grad)
+            record["stage"] = "model.zero_grad()"
+            model.zero_grad()
+            record["cleared"] = [all(t.grad is None or not np.any(_data(t.grad)) for t in pair) for pair in params]
+            record["stage"] = "a second forward and backward after zero_grad()"
+            (model(tensor(X.copy())) * tensor(G)).sum().backward()
+            record["second_grads"] = [(_data(w.grad), _data(b.grad)) for w, b in params]
+            del record["stage"]
+        except Exception as error:
+            record["error"] = _describe(error)
+        return record
+
+    def judge(obs: Observation) -> None:
+        call = ARCHITECTURE_TEXT[name]
+        given = f"x = Tensor({show(X, 70)}, requires_grad=True), G = {show(G, 50)}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        record = obs.value
+        if "error" in record and "weights" not in record:
+            raise raised(call, record["error"], given=given)
+        weights = [(np.asarray(w, float), np.asarray(b, float)) for w, b in record["weights"]]
+        expected_labels = sorted(f"layer {k} {part}" for k in range(len(weights)) for part in ("weight", "bias"))
+        if "parameters" in record:
+            _judge_parameters(call, record["parameters"], expected_labels, name)
+        if "error" in record:
+            raise raised(
+                f"{call}: {record['stage']}", record["error"], given=given, mistake=_stage_hint(record["stage"])
+            )
+        want = _spec_forward(spec, weights, X)
+        _compare(
+            f"{call}(x)",
+            "the output",
+            record["out"],
+            want,
+            given,
+            mistake="Sequential applies its modules in order, each to the output of the previous one; ReLU is "
+            "x.relu().",
+        )
+        truth = _sequential_gradients(spec, weights, X, G)
+        backward_call = f"{call}: out = model(x); (out * G).sum().backward()"
+        for k, ((gw, gb), (tw, tb)) in enumerate(zip(record["grads"], truth[0], strict=True)):
+            for part, got, want_grad in (("weight", gw, tw), ("bias", gb, tb)):
+                if got is None:
+                    raise failure(
+                        backward_call,
+                        f"layer {k}'s {part}.grad is None: no gradient reached it.",
+                        given=given,
+                        mistake="every module must compute with Tensor operations (x.relu(), not np.maximum on "
+                        ".data, and no new Tensor made from .data), or the graph is cut.",
+                    )
+                _compare(backward_call, f"layer {k}'s {part}.grad", got, want_grad, given)
+        if record["x_grad"] is None:
+            raise failure(backward_call, "x.grad is None: no gradient reached the input.", given=given)
+        _compare(backward_call, "x.grad", record["x_grad"], truth[1], given)
+        if not all(record["cleared"]):
+            raise failure(
+                f"{call}: model.zero_grad()",
+                "left a gradient in place (every parameter's grad must be None or zeros afterwards).",
+                mistake="zero_grad resets every tensor that parameters() returns, nested modules included.",
+            )
+        for k, ((gw, gb), (tw, tb)) in enumerate(zip(record["second_grads"], truth[0], strict=True)):
+            for part, got, want_grad in (("weight", gw, tw), ("bias", gb, tb)):
+                _compare(
+                    f"{call}: zero_grad(), then a second forward and backward",
+                    f"layer {k}'s {part}.grad",
+                    got,
+                    want_grad,
+                    given,
+                    mistake="the engine adds into .grad: after zero_grad the second backward must give the "
+                    "gradient once, not twice.",
+                )
+
+    run_check(observe, judge)
+
+
+def _stage_hint(stage: str) -> str | None:
+    if stage.startswith("out = model"):
+        return "Sequential.forward applies every module in order: x = module(x) for each, then return x."
+    return None
+
+
+def _judge_parameters(call: str, got: Any, expected: list[str], name: str) -> None:
+    if not isinstance(got, list) or sorted(got) == expected:
+        return
+    missing = sorted(set(expected) - set(got))
+    twice = sorted({label for label in got if got.count(label) > 1})
+    mistake = None
+    if missing:
+        mistake = (
+            "parameters() must descend into every submodule, however deeply nested, and into lists or "
+            "tuples of modules (Sequential keeps its modules in one)."
+        )
+    elif twice:
+        mistake = (
+            "a layer used twice must be listed once (SGD would otherwise update it twice): skip tensors already "
+            "collected (compare with `is` or id())."
+        )
+    elif "another object" in got:
+        mistake = "return the parameter Tensors themselves (not copies, not inputs or outputs)."
+    problem = f"should list every Linear's weight and bias exactly once: {expected}; it listed {got}."
+    if name == "relu":
+        problem = f"a ReLU has no parameters, so parameters() must be []; it listed {got}."
+    raise failure(f"{call}.parameters()", problem, mistake=mistake)
+
+
+def _sequential_gradients(
+    spec: tuple,
+    weights: list[tuple[np.ndarray, np.ndarray]],
+    X: np.ndarray,
+    G: np.ndarray,  # noqa: N803
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Finite differences of sum(G * network(X)) for every parameter and for X (piecewise linear:
+    a small step, exact away from the kinks)."""
+
+    def value(replaced: dict[tuple[int, int], np.ndarray], x: np.ndarray = X) -> float:
+        current = [tuple(replaced.get((k, j), arr) for j, arr in enumerate(pair)) for k, pair in enumerate(weights)]
+        return float(np.sum(G * _spec_forward(spec, current, x)))
+
+    grads = []
+    for k, (W, b) in enumerate(weights):  # noqa: N806
+        gw = central_gradient(lambda w, k=k: value({(k, 0): w}), W, h=1e-5)
+        gb = central_gradient(lambda c, k=k: value({(k, 1): c}), b, h=1e-5)
+        grads.append((_clean(gw), _clean(gb)))
+    return grads, _clean(central_gradient(lambda x: value({}, x), X, h=1e-5))
+
+
+# --- the two-layer network on plain arrays --------------------------------------------------------
+
+
+def _forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+    """(Z1, Z2) of the network: the definition, for the oracle."""
+    Z1 = X @ params["W1"].T + params["b1"]  # noqa: N806
+    return Z1, _relu(Z1) @ params["W2"].T + params["b2"]
+
+
+def _output(Z2: np.ndarray) -> np.ndarray:  # noqa: N803
+    if Z2.shape[1] == 1:
+        return 0.5 * (1.0 + np.tanh(Z2 / 2.0))
+    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))  # noqa: N806
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+    """The mean divergence of the network, straight from its definition (computed stably)."""
+    Z2 = _forward(params, X)[1]  # noqa: N806
+    if Z2.shape[1] == 1:
+        d = y.reshape(-1, 1).astype(float)
+        return float(np.mean(np.logaddexp(0.0, Z2) - d * Z2))
+    m = Z2.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(Z2 - m).sum(axis=1, keepdims=True)))[:, 0]
+    return float(np.mean(lse - Z2[np.arange(len(y)), y]))
+
+
+@lru_cache(maxsize=64)
+def _network(
+    sizes: tuple[int, int, int], batch: int, seed: int, scale: float = 1.0, margin: float = KINK_MARGIN
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(params, X, y) of a random network, every pre-activation at least `margin` from 0."""
+    n_in, hidden, classes = sizes
+    for attempt in range(1000):
+        generator = rng(seed * 1000 + attempt)
+        params = {
+            "W1": generator.uniform(-1, 1, (hidden, n_in)),
+            "b1": generator.uniform(-1, 1, hidden),
+            "W2": scale * generator.uniform(-1, 1, (classes, hidden)),
+            "b2": scale * generator.uniform(-1, 1, classes),
+        }
+        X = generator.uniform(-1, 1, (batch, n_in))  # noqa: N806
+        y = generator.integers(0, max(classes, 2), size=batch)
+        if np.min(np.abs(_forward(params, X)[0])) >= margin:
+            return params, X, y
+    raise RuntimeError("no network away from the kinks")  # pragma: no cover
+
+
+def _copies(params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: N803
+    return {k: v.copy() for k, v in params.items()}, X.copy(), y.copy()
+
+
+def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool:  # noqa: N803
+    p, x, labels = given
+    return all(np.array_equal(params[k], p[k]) for k in params) and np.array_equal(X, x) and np.array_equal(y, labels)
+
+
+def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:  # noqa: N803
+    shapes = ", ".join(f"{k} {params[k].shape}" for k in PARAMETER_KEYS)
+    return f"params has shapes {shapes}; X = {show(X, 60)} (shape {X.shape}); y = {show(y, 40)}"
+
+
+# --- mlp_forward ---------------------------------------------------------------------------------
+
+FORWARD_CASES = (
+    ((64, 32, 10), 16, 1.0),
+    ((5, 3, 1), 4, 1.0),
+    ((2, 2, 2), 1, 1.0),
+    ((4, 6, 4), 3, 1000.0),
+    ((3, 4, 1), 5, 1000.0),
+    ((6, 8, 5), 7, 1.0),
+)
+"""(sizes (D, H, C), batch B, scale of the second layer) of the hidden cases; 1000 gives logits
+far beyond where exp overflows."""
+
+
+def check_mlp_forward(
+    mlp_forward: Callable, sizes: tuple[int, int, int] = (4, 5, 3), batch: int = 2, *, seed: int | None = None
+) -> None:
+    """Check mlp_forward(params, X): the (B, C) output sigmoid(Z2) for C == 1, softmax rows otherwise,
+    of the two-layer ReLU network; finite and without warnings for huge logits. With a seed, every case
+    of `FORWARD_CASES`."""
+    __tracebackhide__ = True
+    cases = [(tuple(sizes), batch, 1.0)] if seed is None else list(FORWARD_CASES)
+    base = 0 if seed is None else seed
+    for k, (dims, rows, scale) in enumerate(cases):
+        _forward_case(mlp_forward, dims, rows, scale, base * 10 + k)
+
+
+def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed: int) -> None:
+    params, X, y = _network(sizes, rows, seed, scale, margin=0.0)  # noqa: N806
+
+    def observe() -> dict:
+        given = _copies(params, X, y)
+        out = student(given[0], given[1])
+        return {"out": out, "unchanged": _unchanged(params, X, y, given)}
+
+    def judge(obs: Observation) -> None:
+        call = "mlp_forward(params, X)"
+        given = _network_text(params, X, y)
+        if obs.raised:
+            raise raised(
+                call,
+                obs.raised,
+                given=given,
+                mistake="Z1 = X @ W1.T + b1: W1 has shape (H, D), one row per hidden unit.",
+            )
+        if obs.warnings:
+            raise failure(
+                call,
+                f"raised a warning: {obs.warnings[0]}.",
+                given=given,
+                mistake="exp of a large logit overflows: subtract each row's maximum before exp, and use a "
+                "stable sigmoid such as 0.5 * (1 + tanh(z / 2)).",
+            )
+        if not obs.value["unchanged"]:
+            raise failure(call, "modified params or X in place.", given=given)
+        Z1, Z2 = _forward(params, X)  # noqa: N806
+        want = _output(Z2)
+        got = obs.value["out"]
+        candidates = [
+            ("return the probabilities, not the logits Z2.", Z2),
+            ("apply the ReLU to the hidden layer: Y1 = max(Z1, 0).", _output(Z1 @ params["W2"].T + params["b2"])),
+        ]
+        if Z2.shape[1] > 1:
+            E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))  # noqa: N806
+            candidates += [
+                ("the softmax normalizes each row (axis=1, one example per row), not each column.", E / E.sum(axis=0)),
+                ("with C >= 2 outputs the output is the softmax, not the sigmoid.", 0.5 * (1 + np.tanh(Z2 / 2))),
+            ]
+        else:
+            candidates.append(
+                ("with one output the network uses the sigmoid (a softmax of one logit is 1).", np.ones_like(Z2))
+            )
+        array = real_array(got, want.shape, call, "the output")
+        if mismatch(array, want, 1e-9):
+            mistake = next((text for text, value in candidates if _close(array, value, 1e-9)), None)
+            if mistake is None and not np.all(np.isfinite(array)):
+                mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
+            raise failure(
+                call,
+                f"the output is wrong by up to {largest_gap(array, want):.3g}.",
+                expected=want,
+                got=array,
+                given=given,
+                mistake=mistake,
+            )
+
+    run_check(observe, judge)
+
+
+# --- mlp_backward --------------------------------------------------------------------------------
+
+BACKWARD_CASES = (((3, 4, 3), 2), ((5, 3, 1), 6), ((2, 6, 4), 1), ((6, 2, 2), 5), ((4, 4, 4), 3), ((3, 5, 1), 1))
+"""(sizes (D, H, C), batch B) of the hidden cases checked against finite differences."""
+
+EXACT = 1e-13  # the exact case: rounding of a correct backward is about 1e-16
+
+
+def check_mlp_backward(
+    mlp_backward: Callable, sizes: tuple[int, int, int] = (4, 5, 3), batch: int = 3, *, seed: int | None = None
+) -> None:
+    """Check mlp_backward(params, X, y) = (loss, grads): the mean loss and a gradient per parameter of
+    its shape, against finite differences of the loss. With a seed: every case of `BACKWARD_CASES`, a
+    case where every softmax output is exactly 1/4 (against 30-digit finite differences, tolerance
+    `EXACT`), and a 64-32-10 network on 50 digits by the dot-product test."""
+    __tracebackhide__ = True
+    cases = [(tuple(sizes), batch)] if seed is None else list(BACKWARD_CASES)
+    base = 0 if seed is None else seed
+    for k, (dims, rows) in enumerate(cases):
+        params, X, y = _network(dims, rows, base * 10 + k)  # noqa: N806
+        _backward_case(mlp_backward, params, X, y, "small")
+    if seed is not None:
+        params, X, y = _exact_network(seed)  # noqa: N806
+        _backward_case(mlp_backward, params, X, y, "exact")
+        params, X, y = _digits_network(seed)  # noqa: N806
+        _backward_case(mlp_backward, params, X, y, "digits")
+
+
+@lru_cache(maxsize=8)
+def _exact_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Integer X and W1, half-integer b1, four equal rows of W2 and equal b2: every logit of a row is the
+    same, so the softmax is exactly 1/4 and a correct backward is exact to a few roundings."""
+    generator = rng(seed + 17)
+    row = generator.integers(-2, 3, size=4).astype(float)
+    row[row == 0] = 1.0
+    params = {
+        "W1": generator.integers(-2, 3, size=(4, 3)).astype(float),
+        "b1": generator.integers(-2, 2, size=4) + 0.5,
+        "W2": np.tile(row, (4, 1)),
+        "b2": np.full(4, 1.0),
+    }
+    X = generator.integers(-2, 3, size=(4, 3)).astype(float)  # noqa: N806
+    return params, X, generator.integers(0, 4, size=4)
+
+
+@lru_cache(maxsize=8)
+def _digits_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A 64-32-10 network on 50 digits, every pre-activation at least 1e-3 from the kink."""
+    images, labels = _digits()
+    for attempt in range(200):
+        generator = rng(seed * 100 + attempt)
+        rows = generator.permutation(len(images))[:50]
+        params = {
+            "W1": generator.uniform(-0.125, 0.125, (32, 64)),
+            "b1": generator.uniform(-0.125, 0.125, 32),
+            "W2": generator.uniform(-0.18, 0.18, (10, 32)),
+            "b2": generator.uniform(-0.18, 0.18, 10),
+        }
+        X = images[rows]  # noqa: N806
+        if np.min(np.abs(_forward(params, X)[0])) >= 1e-3:
+            return params, X, labels[rows]
+    raise RuntimeError("no network away from the kinks")  # pragma: no cover
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    images, labels = load_digits()
+    return images.reshape(len(images), 64) / 16.0, labels
+
+
+def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, int, Any] | None = None) -> Any:  # noqa: N803
+    """The mean cross-entropy in mpmath from its definition, with one entry optionally replaced."""
+    p = {k: [mpmath.mpf(float(v)) for v in params[k].ravel()] for k in PARAMETER_KEYS}
+    if replaced:
+        p[replaced[0]][replaced[1]] = replaced[2]
+    hidden, n_in = params["W1"].shape
+    classes = params["W2"].shape[0]
+    total = mpmath.mpf(0)
+    for row, label in zip(X, y, strict=True):
+        h = [
+            max(mpmath.fsum(p["W1"][j * n_in + i] * float(row[i]) for i in range(n_in)) + p["b1"][j], 0)
+            for j in range(hidden)
+        ]
+        z = [mpmath.fsum(p["W2"][c * hidden + j] * h[j] for j in range(hidden)) + p["b2"][c] for c in range(classes)]
+        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z)) - z[int(label)]
+    return total / len(y)
+
+
+def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:  # noqa: N803
+    step = mpmath.mpf(h)
+    grads = {}
+    with mpmath.workdps(30):
+        for key in PARAMETER_KEYS:
+            grad = np.empty(params[key].shape)
+            for i in range(params[key].size):
+                centre = mpmath.mpf(float(params[key].flat[i]))
+                total = mpmath.fsum(
+                    weight * _mp_loss(params, X, y, (key, i, centre + offset * step)) for offset, weight in STENCIL
+                )
+                grad.flat[i] = float(total / (12 * step))
+            grads[key] = grad
+    return grads
+
+
+def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:  # noqa: N803
+    def observe() -> dict:
+        given = _copies(params, X, y)
+        out = student(*given)
+        return {"out": out, "unchanged": _unchanged(params, X, y, given)}
+
+    def judge(obs: Observation) -> None:
+        call = "mlp_backward(params, X, y)"
+        given = _network_text(params, X, y)
+        if kind == "digits":
+            given = "a 64-32-10 network on 50 digits (X of shape (50, 64))"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        if obs.warnings:
+            raise failure(call, f"raised a warning: {obs.warnings[0]}.", given=given)
+        if not obs.value["unchanged"]:
+            raise failure(call, "modified params, X or y in place.", given=given)
+        out = obs.value["out"]
+        if isinstance(out, dict):
+            raise failure(call, "returned only a dict: it must return (loss, grads).", given=given)
+        if not (isinstance(out, list | tuple) and len(out) == 2):
+            raise failure(call, f"should return (loss, grads), but returned {show(out, 100)}.", given=given)
+        loss, grads = out
+        want_loss = float(_mp_loss(params, X, y)) if kind == "exact" else _loss(params, X, y)
+        got_loss = real_scalar(loss, f"{call} (the loss)")
+        if mismatch(got_loss, want_loss, 1e-9 * (1 + abs(want_loss))):
+            batch = len(y)
+            mistake = (
+                "the loss is the mean over the batch, not the sum."
+                if abs(got_loss - batch * want_loss) < 1e-6 * (1 + abs(batch * want_loss))
+                else None
+            )
+            raise failure(call, "the loss is wrong.", expected=want_loss, got=got_loss, given=given, mistake=mistake)
+        if not isinstance(grads, dict) or sorted(map(str, grads)) != sorted(PARAMETER_KEYS):
+            keys = sorted(map(str, grads)) if isinstance(grads, dict) else show(grads, 60)
+            raise failure(call, f"grads must be a dict with the keys W1, b1, W2, b2; got {keys}.", given=given)
+        if kind == "exact":
+            truth = _mp_gradient(params, X, y)
+        elif kind == "digits":
+            truth = None
+        else:
+            truth = {
+                k: _clean(central_gradient(lambda v, k=k: _loss({**params, k: v}, X, y), params[k]))
+                for k in PARAMETER_KEYS
+            }
+        for key in ("b2", "W2", "b1", "W1"):
+            _judge_shape(call, key, grads[key], params, len(y), given)
+        if kind == "digits":
+            _judge_directional(call, grads, params, X, y, given)
+            return
+        for key in ("b2", "W2", "b1", "W1"):
+            got = real_array(grads[key], params[key].shape, call, f"grads[{key!r}]")
+            want = truth[key]
+            tolerance = EXACT * (1.0 + np.abs(want)) if kind == "exact" else _tolerance(want)
+            if mismatch(got, want, tolerance):
+                if kind == "exact" and not mismatch(got, want, _tolerance(want)):
+                    raise failure(
+                        call,
+                        f"grads[{key!r}] is off by {largest_gap(got, want):.3g} on a case where every softmax output "
+                        "is exactly 1/4 and backpropagation is exact to rounding (about 1e-16).",
+                        expected=want,
+                        got=got,
+                        given=given,
+                        mistake="finite differences are approximate; compute the gradient with the backward formulas.",
+                    )
+                raise failure(
+                    call,
+                    f"grads[{key!r}] is wrong by up to {largest_gap(got, want):.3g}.",
+                    expected=want,
+                    got=got,
+                    given=given,
+                    mistake=_backward_mistake(key, got, want, len(y), params["W2"].shape[0]),
+                )
+
+    run_check(observe, judge)
+
+
+def _judge_shape(call: str, key: str, got: Any, params: dict, batch: int, given: str) -> None:
+    shape = params[key].shape
+    got_shape = np.shape(got) if not isinstance(got, Foreign) and got is not None else None
+    if got_shape == shape:
+        return
+    if key.startswith("W") and got_shape == shape[::-1]:
+        raise failure(
+            call,
+            f"grads[{key!r}] has shape {got_shape}, the transpose of {key}'s {shape}.",
+            given=given,
+            mistake=f"the lecture's ∇W = y ∇z is d_y × d_z, the shape of Wᵀ; {key} is stored d_z × d_y, so its "
+            "gradient is dZ.T @ Y (one row per output unit).",
+        )
+    if key.startswith("b") and got_shape == (batch, shape[0]):
+        raise failure(
+            call,
+            f"grads[{key!r}] has shape {got_shape}: one row per example.",
+            given=given,
+            mistake="the bias is shared by every example of the batch, so its gradient is the sum of the rows: "
+            "dZ.sum(axis=0).",
+        )
+    real_array(got, shape, call, f"grads[{key!r}]")
+
+
+def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, batch: int, classes: int) -> str:
+    if batch > 1 and _close(got, batch * want, 1e-6):
+        return "the loss is a mean over the batch: the output gradient is (Y - onehot) / B; the 1/B is missing."
+    if _close(got, -want, 1e-6):
+        return "the sign is reversed: the output gradient is Y - onehot (prediction minus target)."
+    if got.ndim == 2 and got.shape == got.T.shape and _close(got, want.T, 1e-6):
+        return f"grads[{key!r}] is transposed: it is dZ.T @ Y, of the shape of {key} (d_z × d_y)."
+    if key in ("b2", "W2"):
+        if classes == 1:
+            return (
+                "the output layer: with a sigmoid output and the binary cross-entropy, ∇z2 = (Y - d) / B "
+                "(the sigmoid's derivative Y(1 - Y) cancels against the divergence's; do not multiply by it again)."
+            )
+        return "the output layer: with softmax and cross-entropy, ∇z2 = (Y - onehot(y)) / B, one row per example."
+    return (
+        "the output layer is right but the hidden layer is not: ∇y1 = ∇z2 W2 (dY1 = dZ2 @ W2), then the diagonal "
+        "Jacobian of ReLU, dZ1 = dY1 * (Z1 > 0) (the mask is easy to forget), then dW1 = dZ1.T @ X and "
+        "db1 = dZ1.sum(axis=0)."
+    )
+
+
+def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:  # noqa: N803
+    generator = rng(int(X.shape[0]) * 7 + 1)
+    for key in PARAMETER_KEYS:
+        direction = generator.normal(size=params[key].shape)
+        got = float(np.sum(real_array(grads[key], params[key].shape, call, f"grads[{key!r}]") * direction))
+        want = float(
+            directional_derivative(lambda v, key=key: _loss({**params, key: v}, X, y), params[key], direction, h=1e-6)
+        )
+        if mismatch(got, want, 1e-6 * (1 + abs(want))):
+            raise failure(
+                call,
+                f"fails the dot-product test for grads[{key!r}]: <grads[{key!r}], U> must equal the derivative "
+                f"of the loss along a random direction U of {key}.",
+                expected=want,
+                got=got,
+                given=given,
+            )
+
+
+# --- train -----------------------------------------------------------------------------------------
+
+TASKS = {
+    "two or not two": {"sizes": (64, 16, 1), "epochs": 3, "lr": 0.5, "accuracy": 0.97, "first_loss": 1.0},
+    "ten digits": {"sizes": (64, 64, 10), "epochs": 12, "lr": 0.2, "accuracy": 0.95, "first_loss": 3.0},
+}
+"""The training runs of the tests: network sizes, epochs, learning rate, the held-out accuracy the
+trained network must reach, and a bound on the first epoch's mean loss."""
+
+TRAIN_SECONDS = 4.0  # wall-clock guard of one call of train (a correct one takes well under a second)
+SPLIT = 1437  # the fixed split of the notebook: rows rng(0).permutation(1797)[:1437] train, the rest held out
+
+
+class _Network:
+    """The model the tests hand to train: Linear-ReLU-...-Linear on the notebook's Tensor, with the
+    interface of the unit's modules (parameters(), zero_grad(), calling it on a Tensor)."""
+
+    def __init__(self, tensor: Callable, sizes: Sequence[int], seed: int) -> None:
+        generator = rng(seed)
+        self.layers = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1.0 / np.sqrt(n_in)
+            weight = tensor(generator.uniform(-bound, bound, (n_out, n_in)), requires_grad=True)
+            bias = tensor(generator.uniform(-bound, bound, n_out), requires_grad=True)
+            self.layers.append((weight, bias))
+
+    def parameters(self) -> list:
+        return [t for pair in self.layers for t in pair]
+
+    def zero_grad(self) -> None:
+        for t in self.parameters():
+            t.grad = None
+
+    def __call__(self, x: Any) -> Any:
+        for k, (weight, bias) in enumerate(self.layers):
+            x = x @ weight.T + bias
+            if k < len(self.layers) - 1:
+                x = x.relu()
+        return x
+
+    forward = __call__
+
+
+def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    X, labels = _digits()  # noqa: N806
+    order = rng(0).permutation(len(X))
+    return X[order[:SPLIT]], labels[order[:SPLIT]], X[order[SPLIT:]], labels[order[SPLIT:]]
+
+
+def _targets(labels: np.ndarray, classes: int) -> np.ndarray:
+    return (labels == 2).astype(int) if classes == 1 else labels
+
+
+def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, seed: int | None = None) -> None:  # noqa: N803
+    """Check train(model, X, y, epochs, lr, seed) on the digits: task "two or not two" (a 64-16-1
+    network, sigmoid output) or "ten digits" (64-64-10, softmax), with the settings of `TASKS`: the
+    returned per-epoch mean losses and the held-out accuracy of the trained network, measured here.
+    Task "determinism": the same seed gives the same losses and parameters, another seed other losses.
+    `seed` (hidden tests) changes the shuffling seed and the network's initial weights."""
+    __tracebackhide__ = True
+    if task == "determinism":
+        _determinism_case(train, Tensor)
+    else:
+        _training_case(train, Tensor, task, 0 if seed is None else seed)
+
+
+def _training_case(student: Callable, tensor: Callable, task: str, seed: int) -> None:
+    settings = TASKS[task]
+    sizes, epochs, lr = settings["sizes"], settings["epochs"], settings["lr"]
+    classes = sizes[-1]
+
+    def observe() -> dict:
+        X_train, labels_train, X_test, _ = _split()  # noqa: N806
+        model = _Network(tensor, sizes, 61 + seed)
+        before = [np.array(p.data) for p in model.parameters()]
+        outcome = _guarded(
+            lambda: student(model, X_train.copy(), _targets(labels_train, classes), epochs, lr, seed), TRAIN_SECONDS
+        )
+        record: dict[str, Any] = {"outcome": {k: v for k, v in outcome.items() if k != "result"}}
+        record["losses"] = outcome.get("result")
+        logits = np.asarray(model(tensor(X_test)).data, dtype=float)
+        record["predictions"] = (logits[:, 0] > 0).astype(int) if classes == 1 else logits.argmax(axis=1)
+        record["moved"] = any(not np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))
+        return record
+
+    def judge(obs: Observation) -> None:
+        call = f"train(model, X_train, y_train, epochs={epochs}, lr={lr}, seed={seed})"
+        what = '"2 or not 2" (y = 1 for a 2, else 0)' if classes == 1 else "all ten digits"
+        given = f"model is a {'-'.join(map(str, sizes))} ReLU network, trained on {SPLIT} digits for {what}"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        outcome = obs.value["outcome"]
+        if outcome.get("timed_out"):
+            raise failure(
+                call, f"did not finish within {TRAIN_SECONDS:g} s (a correct train takes under a second).", given=given
+            )
+        if "raised" in outcome:
+            hint = None
+            if classes == 1:
+                hint = "a network with one output column uses binary_cross_entropy(logits, targets), not cross_entropy."
+            raise raised(call, outcome["raised"], given=given, mistake=hint)
+        losses = obs.value["losses"]
+        if not isinstance(losses, list | tuple) or len(losses) != epochs:
+            raise failure(
+                call,
+                f"should return a list of {epochs} per-epoch mean losses, but returned {show(losses, 100)}.",
+                given=given,
+            )
+        values = np.array([real_scalar(v, f"{call} (a loss)") for v in losses])
+        _judge_progress(call, values, obs.value["moved"], given, settings["first_loss"])
+        _, _, _, labels_test = _split()
+        truth = _targets(labels_test, classes)
+        predictions = real_array(obs.value["predictions"], truth.shape, call, "predictions")
+        accuracy = float(np.mean(predictions == truth))
+        if accuracy < settings["accuracy"]:
+            raise failure(
+                call,
+                f"the trained network classifies {accuracy:.3f} of the {len(truth)} held-out digits correctly; it must "
+                f"reach {settings['accuracy']}.",
+                given=given + f"; its per-epoch losses were {show(values, 100)}",
+                mistake="check each step: logits = model(Tensor(X_batch)), the loss, model.zero_grad(), backward(), "
+                "then p.data = p.data - lr * p.grad for every p in model.parameters().",
+            )
+
+    run_check(observe, judge)
+
+
+def _judge_progress(call: str, losses: np.ndarray, moved: bool, given: str, first_bound: float) -> None:
+    if not moved:
+        raise failure(
+            call,
+            "the model's parameters did not change.",
+            given=given,
+            mistake="update the parameter tensors in place, p.data = p.data - lr * p.grad; `p = p - lr * p.grad` "
+            "only rebinds the loop variable.",
+        )
+    if not np.all(np.isfinite(losses)):
+        raise failure(
+            call,
+            "returned a loss that is nan or inf: the training diverged.",
+            got=losses,
+            given=given,
+            mistake="reset the gradients (model.zero_grad()) before every backward: the engine adds into .grad, so "
+            "without it every step uses the sum of all earlier gradients.",
+        )
+    if losses[-1] >= losses[0]:
+        mistake = "step against the gradient: p.data - lr * p.grad (a + climbs the loss)."
+        if losses[0] < first_bound and np.max(losses) < 10 * first_bound:
+            mistake = (
+                "reset the gradients (model.zero_grad()) before every backward, and step against the gradient "
+                "(p.data - lr * p.grad)."
+            )
+        raise failure(
+            call,
+            "the loss did not decrease from the first epoch to the last.",
+            got=losses,
+            given=given,
+            mistake=mistake,
+        )
+    if losses[0] > first_bound:
+        raise failure(
+            call,
+            f"the first epoch's mean loss is {losses[0]:.4g}, more than an untrained network's (about "
+            f"{0.7 if first_bound < 2 else 2.3}).",
+            got=losses,
+            given=given,
+            mistake="return the mean of each epoch's minibatch losses (one float per epoch), not their sum; and reset "
+            "the gradients before every backward.",
+        )
+
+
+def _determinism_case(student: Callable, tensor: Callable) -> None:
+    def observe() -> list:
+        X_train, labels_train, _, _ = _split()  # noqa: N806
+        runs = []
+        for seed in (1, 1, 2):
+            model = _Network(tensor, (64, 8, 10), 5)
+            outcome = _guarded(
+                lambda model=model, seed=seed: student(model, X_train[:300].copy(), labels_train[:300], 2, 0.2, seed),
+                TRAIN_SECONDS,
+            )
+            runs.append(
+                {
+                    "outcome": {k: v for k, v in outcome.items() if k != "result"},
+                    "losses": outcome.get("result"),
+                    "params": [np.array(p.data) for p in model.parameters()],
+                }
+            )
+        return runs
+
+    def judge(obs: Observation) -> None:
+        call = "train(model, X, y, epochs=2, lr=0.2, seed=s)"
+        given = "three fresh copies of one 64-8-10 network trained on 300 digits, with seeds s = 1, 1 and 2"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        for run in obs.value:
+            if "raised" in run["outcome"]:
+                raise raised(call, run["outcome"]["raised"], given=given)
+            if run["outcome"].get("timed_out"):
+                raise failure(call, f"did not finish within {TRAIN_SECONDS:g} s.", given=given)
+        first, again, other = obs.value
+        for run in obs.value:
+            run["losses"] = _float_list(run["losses"])
+            if run["losses"] is None or len(run["losses"]) != 2:
+                raise failure(call, "should return the list of the 2 per-epoch mean losses.", given=given)
+        same = first["losses"] == again["losses"] and all(
+            np.array_equal(a, b) for a, b in zip(first["params"], again["params"], strict=True)
+        )
+        if not same:
+            raise failure(
+                call,
+                "two runs with the same seed gave different losses or parameters.",
+                expected=first["losses"],
+                got=again["losses"],
+                given=given,
+                mistake="draw every permutation from one np.random.default_rng(seed) made at the start of train "
+                "(not from np.random without a seed).",
+            )
+        if first["losses"] == other["losses"]:
+            raise failure(
+                call,
+                "seeds 1 and 2 gave exactly the same losses: the seed is not used to shuffle.",
+                given=given,
+                mistake="every epoch, visit the rows in the order of generator.permutation(len(X)), with "
+                "generator = np.random.default_rng(seed).",
+            )
+
+    run_check(observe, judge)
+
+
+def _float_list(value: Any) -> list[float] | None:
+    try:
+        values = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return values.tolist() if values.ndim == 1 else None
+
+
+# --- gradient_cost_ratio ---------------------------------------------------------------------------
+
+COST_CASES = ((64, 16, 10), (4, 3, 2))
+"""Hidden networks (D, H, C) beyond the visible 64-32-10; the ratio is judged for D = 64 only (a
+network with thousands of parameters), the evaluations for every network."""
+
+COST_SECONDS = 3.0  # wall-clock guard of one call of gradient_cost_ratio (a correct one: about 0.5 s)
+NO_CHANGE, SEVERAL, UNREADABLE = -1, -2, -3
+
+
+class _CountingLoss:
+    """Calls loss(params), recording which single entry of params differs from the original, and how."""
+
+    def __init__(self, loss: Callable, base: dict[str, np.ndarray]) -> None:
+        self.loss, self.keys = loss, list(base)
+        self.flat = np.concatenate([base[k].ravel() for k in self.keys])
+        self.changes: list[int] = []  # 2 * index (+h) or 2 * index + 1 (-h), or NO_CHANGE, SEVERAL, UNREADABLE
+
+    def __call__(self, params: Any) -> Any:
+        try:
+            flat = np.concatenate([np.asarray(params[k], dtype=float).ravel() for k in self.keys])
+            diff = np.flatnonzero(flat != self.flat) if flat.shape == self.flat.shape else None
+        except Exception:
+            diff = None
+        if diff is None:
+            self.changes.append(UNREADABLE)
+        elif diff.size == 0:
+            self.changes.append(NO_CHANGE)
+        elif diff.size > 1:
+            self.changes.append(SEVERAL)
+        else:
+            index = int(diff[0])
+            self.changes.append(2 * index + int(flat[index] < self.flat[index]))
+        return self.loss(params)
+
+
+class _TimedGradient:
+    def __init__(self, gradient: Callable) -> None:
+        self.gradient, self.seconds = gradient, []
+
+    def __call__(self, params: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.gradient(params)
+        finally:
+            self.seconds.append(time.perf_counter() - start)
+
+
+def _cost_problem(sizes: tuple[int, int, int], seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    n_in, hidden, classes = sizes
+    generator = rng(seed)
+    params = {
+        "W1": generator.uniform(-1, 1, (hidden, n_in)) / np.sqrt(n_in),
+        "b1": np.zeros(hidden),
+        "W2": generator.uniform(-1, 1, (classes, hidden)) / np.sqrt(hidden),
+        "b2": np.zeros(classes),
+    }
+    if n_in == 64:
+        X, labels = _digits()  # noqa: N806
+        return params, X[:32], labels[:32] % classes
+    return params, generator.uniform(-1, 1, (8, n_in)), generator.integers(0, classes, 8)
+
+
+def check_gradient_cost_ratio(
+    gradient_cost_ratio: Callable,
+    loss: Callable,
+    gradient: Callable,
+    sizes: tuple[int, int, int] = (64, 32, 10),
+    *,
+    seed: int | None = None,
+) -> None:
+    """Check gradient_cost_ratio(loss, gradient, params) on the two-layer network of `sizes` (a batch
+    of 32 digits), given the notebook's loss(params, X, y) and gradient(params, X, y): exactly 2P loss
+    evaluations (each entry once at +h and once at -h; up to two unperturbed extra), at least one
+    reverse gradient, params left unchanged, and a ratio above 10 that agrees within a factor of 10
+    with the times observed here. With a seed, the networks of `COST_CASES`."""
+    __tracebackhide__ = True
+    cases = [tuple(sizes)] if seed is None else list(COST_CASES)
+    for k, dims in enumerate(cases):
+        _cost_case(gradient_cost_ratio, loss, gradient, dims, (0 if seed is None else seed) * 10 + k)
+
+
+def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tuple, seed: int) -> None:
+    params, X, y = _cost_problem(sizes, seed)  # noqa: N806
+    count = sum(v.size for v in params.values())
+
+    def observe() -> dict:
+        working = {k: v.copy() for k, v in params.items()}
+        counter = _CountingLoss(lambda p: loss(p, X, y), params)
+        timer = _TimedGradient(lambda p: gradient(p, X, y))
+        start = time.perf_counter()
+        outcome = _guarded(lambda: student(counter, timer, working), COST_SECONDS)
+        total = time.perf_counter() - start
+        return {
+            "outcome": {k: v for k, v in outcome.items() if k != "result"},
+            "ratio": outcome.get("result"),
+            "changes": counter.changes,
+            "gradient_seconds": timer.seconds,
+            "total": total,
+            "unchanged": all(np.array_equal(working[k], params[k]) for k in params),
+        }
+
+    def judge(obs: Observation) -> None:
+        call = "gradient_cost_ratio(loss, gradient, params)"
+        shapes = ", ".join(f"{k} {v.shape}" for k, v in params.items())
+        given = f"params of the {'-'.join(map(str, sizes))} network ({shapes}: P = {count} parameters)"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        outcome = obs.value["outcome"]
+        if outcome.get("timed_out"):
+            raise failure(call, f"did not finish within {COST_SECONDS:g} s.", given=given)
+        if "raised" in outcome:
+            raise raised(call, outcome["raised"], given=given)
+        _judge_evaluations(call, obs.value["changes"], params, count, given)
+        if not obs.value["unchanged"]:
+            raise failure(call, "left params changed.", given=given, mistake="restore every entry after perturbing it.")
+        seconds = obs.value["gradient_seconds"]
+        if not seconds:
+            raise failure(call, "never called gradient(params): time one reverse-mode gradient.", given=given)
+        ratio = real_scalar(obs.value["ratio"], call)
+        if not np.isfinite(ratio) or ratio <= 0:
+            raise failure(call, "should return a positive, finite time ratio.", got=ratio, given=given)
+        if sizes[0] != 64:
+            return
+        implied = max(obs.value["total"] - sum(seconds), 1e-9) / min(seconds)
+        if ratio < 1 and implied / 10 <= 1 / ratio <= implied * 10:
+            raise failure(
+                call,
+                f"returned {ratio:.3g}: the inverse of the ratio (about {implied:.3g} here).",
+                given=given,
+                mistake="return finite-difference time / reverse-mode time.",
+            )
+        if ratio < 10 or not implied / 10 <= ratio <= implied * 10:
+            raise failure(
+                call,
+                f"returned {ratio:.3g}, but the times observed here give about {implied:.3g} (the time of the 2P loss "
+                "evaluations divided by that of one gradient call).",
+                given=given,
+                mistake="time the whole finite-difference loop with time.perf_counter() and one call of gradient, and "
+                "return the first divided by the second.",
+            )
+
+    run_check(observe, judge)
+
+
+def _judge_evaluations(call: str, changes: list, params: dict, count: int, given: str) -> None:
+    changes = [int(c) for c in changes]
+    calls = len(changes)
+    first = next(iter(params.values())).size
+    mistake = None
+    if calls in (count, count + 1):
+        mistake = (
+            "that is a forward difference (P or P + 1 evaluations); use central differences: +h and -h for every entry."
+        )
+    elif calls in (2 * first, 2 * first + 1, 2 * first + 2) and first < count:
+        mistake = "only the first array was perturbed: loop over every array in params (W1, b1, W2 and b2)."
+    if not 2 * count <= calls <= 2 * count + 2:
+        raise failure(
+            call,
+            f"called loss {calls} times; a central-difference gradient needs 2P = {2 * count}.",
+            given=given,
+            mistake=mistake,
+        )
+    if SEVERAL in changes:
+        raise failure(
+            call,
+            "called loss with several entries of params changed at once.",
+            given=given,
+            mistake="perturb one entry at a time and restore it (array.flat[i] = saved) before the next.",
+        )
+    if UNREADABLE in changes:
+        raise failure(call, "called loss with something that is not a dict of arrays shaped like params.", given=given)
+    perturbed = sorted(c for c in changes if c >= 0)
+    if perturbed != list(range(2 * count)):
+        raise failure(
+            call,
+            "did not perturb every entry of params exactly once by +h and once by -h.",
+            given=given,
+            mistake="for every array and every index i: array.flat[i] = saved + h, loss; saved - h, loss; restore.",
+        )
