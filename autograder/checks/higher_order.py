@@ -1,0 +1,825 @@
+"""Checks for unit 07, beyond the first derivative: HVPs, Hessians, Newton, nesting, memory.
+
+The truth is SymPy: test functions are SymPy expressions (the lectures' examples, random smooth
+expressions from `autograder.sympy_oracle`, quadratics with integer coefficients), turned into
+Python with `lambdify` whose `sin`, `exp`, ... are the notebook's engine functions, and their exact
+gradients and Hessians are evaluated in 30-digit arithmetic. A Newton step is judged against
+x - H⁻¹∇f with SymPy's exact H and ∇f; nested derivatives against the calculus identities of each
+case (d/dx [x · d/dy (x y)] = 2x) and SymPy's second derivatives. Checkpointed chains are judged
+against SymPy's gradient of the composed blocks, and their stored nodes against the same chain
+built without checkpointing.
+
+How the student's code computes is observed too: the number of reverse passes (calls of
+`Var.backward`), how often `f` is called and with what (a `Var` whose value is a `Dual` carrying the
+direction v), which calls of a checkpointed block record a graph, and the recorded nodes reachable
+from an output through `.parents`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from autograder.checks.common import expression, random_case, relative_tolerance
+from autograder.checks.reverse import Functions, _functions_data, _guarded, _guarded_failure, _is_var, _Passes
+from autograder.compare import largest_gap, mismatch, real_array, real_scalar
+from autograder.feedback import failure, raised, show
+from autograder.inputs import Recorded, rng
+from autograder.observations import Foreign
+from autograder.runtime import Observation, run_check
+from autograder.sympy_oracle import RandomExpression
+
+SECOND_ORDER = 1e-8  # second derivatives by AD are exact to a few ulps per operation; generous
+ROSENBROCK = "(1 - x1)**2 + 100*(x2 - x1**2)**2"
+
+# --- shared helpers ----------------------------------------------------------------------------------
+
+
+def _given(g: RandomExpression, x: np.ndarray) -> str:
+    return f"f({', '.join(map(str, g.symbols))}) = {g} at x = {show(x, 80)}"
+
+
+def _type_name(obj: Any) -> str:
+    return type(obj).__name__
+
+
+def _argument_data(recorded: Recorded) -> list[dict]:
+    """What f's first call received: Var or not, the type of each value, a Dual value's tangent."""
+    out = []
+    for arg in recorded.arguments[0] if recorded.arguments else ():
+        entry: dict[str, Any] = {"var": _is_var(arg), "type": _type_name(arg)}
+        if entry["var"]:
+            value = getattr(arg, "value", None)
+            entry["value_type"] = _type_name(value)
+            tangent = getattr(value, "tangent", None)
+            if isinstance(tangent, int | float | np.number):
+                entry["tangent"] = float(tangent)
+        out.append(entry)
+    return out
+
+
+def _scalar_cases(
+    f: str | None, x: Any, seed: int | None, count: int, sizes: Sequence[int]
+) -> list[tuple[RandomExpression, np.ndarray]]:
+    if seed is None:
+        return [(expression(f), np.array(x, dtype=float))]
+    generator = rng(seed)
+    cases = []
+    for k in range(count):
+        g = random_case(seed * 100 + k, sizes[k % len(sizes)], 2 + k % 2)
+        cases.append((g, g.point(generator)))
+    return cases
+
+
+def _as_given(values: np.ndarray, k: int) -> Any:
+    """Hand x to the student as a list, a tuple or an array, in turn: all are sequences of length n."""
+    return [values.tolist(), tuple(values.tolist()), values.copy()][k % 3]
+
+
+# --- hvp -----------------------------------------------------------------------------------------------
+
+
+def check_hvp(
+    hvp: Callable,
+    Var: Any,  # noqa: N803 - the engine's class, under its name in the notebook
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    v: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check hvp(f, x, v) = ∂²f(x) v (SymPy's exact Hessian times v), an array of shape (n,), from
+    one call of f on Var(Dual(x_i, v_i)) inputs and one reverse pass. `f` is SymPy source in x1, x2,
+    ...; with a seed, `count` random expressions of 2 to 4 variables and random directions."""
+    __tracebackhide__ = True
+    cases = _scalar_cases(f, x, seed, count, (2, 3, 4))
+    if seed is None:
+        directions = [np.array(v, dtype=float)]
+    else:
+        generator = rng(seed + 1)
+        directions = [generator.uniform(0.5, 2.0, g.n_vars) * generator.choice([-1, 1], g.n_vars) for g, _ in cases]
+    for k, ((g, point), direction) in enumerate(zip(cases, directions, strict=True)):
+        _hvp_case(hvp, Var, functions, g, point, direction, k)
+
+
+def _hvp_case(
+    student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, v: np.ndarray, k: int
+) -> None:
+    def observe() -> dict:
+        recorded = Recorded(g.function(_functions_data(functions)))
+
+        def run() -> dict:
+            with _Passes(var) as passes:
+                out = student(recorded, _as_given(x, k), _as_given(v, k))
+            return {"value": out, "passes": passes.count}
+
+        outcome = _guarded(run)
+        outcome["calls"] = recorded.calls
+        outcome["arguments"] = _argument_data(recorded)
+        return outcome
+
+    def judge(obs: Observation) -> None:
+        n = g.n_vars
+        call = f"hvp(f, {show(x, 60)}, {show(v, 60)})"
+        given = _given(g, x)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        hessian, gradient = g.hessian(x), g.gradient(x)
+        want = hessian @ v
+        got = real_array(obs.value["result"]["value"], (n,), call, "Hessian-vector product")
+        tolerance = relative_tolerance(want, SECOND_ORDER) + SECOND_ORDER * np.abs(hessian) @ np.abs(v)
+        if mismatch(got, want, tolerance):
+            candidates = [
+                (
+                    "this is the gradient ∇f(x), the value part of the inputs' grads: ∂²f(x) v is their "
+                    "tangent part (grad.tangent).",
+                    gradient,
+                ),
+                (
+                    "this is ∂²f(x) (1, ..., 1): seed the inputs with the tangents v_i, not with 1.",
+                    hessian @ np.ones(n),
+                ),
+                (
+                    "this is ∂²f(x) v + ∇f(x): the output's adjoint was seeded with a tangent; seed "
+                    "backward() with the plain number 1 (only the inputs carry the direction v).",
+                    want + gradient,
+                ),
+                (
+                    "the tangents of the grads were dropped (all zero): the local derivatives must be "
+                    "computed from the Dual values, and the answer is the tangent of each input's grad.",
+                    np.zeros(n),
+                ),
+                (
+                    "this is ∂²f(x) applied to v[0] e_1 only: seed every input x_i with its own v_i.",
+                    hessian[:, 0] * v[0],
+                ),
+            ]
+            mistake = next(
+                (text for text, value in candidates if not mismatch(got, value, tolerance)),
+                "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i)).",
+            )
+            raise failure(
+                call,
+                f"the Hessian-vector product is wrong by up to {largest_gap(got, want):.3e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+        _judge_forward_over_reverse(call, obs.value, v, given, n)
+
+    run_check(observe, judge)
+
+
+def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str, n: int) -> None:
+    passes, calls = obs["result"]["passes"], obs["calls"]
+    if passes != 1:
+        raise failure(
+            call,
+            f"ran {passes} reverse passes (calls of backward); an HVP takes exactly one.",
+            given=given,
+            mistake=f"forming the Hessian (n = {n} passes, one per column) and multiplying by v costs n times "
+            "too much: seed the direction v into the inputs (Var(Dual(x_i, v_i))) and run backward() once.",
+        )
+    if calls != 1:
+        raise failure(call, f"called f {calls} times; forward-over-reverse calls it once.", given=given)
+    arguments = obs["arguments"]
+    if not all(a.get("var") for a in arguments):
+        kinds = ", ".join(sorted({a.get("type", "?") for a in arguments}))
+        raise failure(
+            call,
+            f"called f with {kinds}, not with Vars.",
+            given=given,
+            mistake="the reverse pass needs a graph: call f on Var(Dual(x_i, v_i)) inputs.",
+        )
+    if not all(a.get("value_type") == "Dual" for a in arguments):
+        kinds = ", ".join(sorted({a.get("value_type", "?") for a in arguments}))
+        raise failure(
+            call,
+            f"called f on Vars whose values are {kinds}, not Duals.",
+            given=given,
+            mistake="this exercise is forward-over-reverse: the values of the input Vars are dual numbers "
+            "Dual(x_i, v_i) (a Var of Vars is reverse-over-reverse).",
+        )
+    tangents = [a.get("tangent") for a in arguments]
+    if any(t is None for t in tangents) or mismatch(np.array(tangents, dtype=float), v, 1e-12):
+        raise failure(
+            call,
+            "the tangents of the inputs' Dual values are not the direction v.",
+            expected=v,
+            got=tangents,
+            given=given,
+        )
+
+
+# --- hessian -------------------------------------------------------------------------------------------
+
+
+def check_hessian(
+    hessian: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check hessian(f, x): SymPy's exact (n, n) Hessian, from exactly n reverse passes (n HVPs).
+    With a seed, `count` random expressions of 2 to 4 variables."""
+    __tracebackhide__ = True
+    for k, (g, point) in enumerate(_scalar_cases(f, x, seed, count, (3, 2, 4))):
+        _hessian_case(hessian, Var, functions, g, point, k)
+
+
+def _hessian_case(
+    student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, k: int
+) -> None:
+    def observe() -> dict:
+        function = g.function(_functions_data(functions))
+
+        def run() -> dict:
+            with _Passes(var) as passes:
+                out = student(function, _as_given(x, k))
+            return {"value": out, "passes": passes.count}
+
+        return _guarded(run)
+
+    def judge(obs: Observation) -> None:
+        n = g.n_vars
+        call = f"hessian(f, {show(x, 60)})"
+        given = _given(g, x)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        want = g.hessian(x)
+        got = real_array(obs.value["result"]["value"], (n, n), call, "Hessian")
+        tolerance = relative_tolerance(want, SECOND_ORDER)
+        if mismatch(got, want, tolerance):
+            mistake = None
+            if not mismatch(got, np.triu(want), tolerance) or not mismatch(got, np.tril(want), tolerance):
+                mistake = "only one triangle is filled: every column j is the whole vector hvp(f, x, e_j)."
+            elif not mismatch(got, np.tile((want @ np.ones(n))[:, None], (1, n)), tolerance):
+                mistake = "every column is ∂²f (1, ..., 1): column j needs the unit vector e_j as the direction."
+            elif not mismatch(np.diag(got), np.diag(want), tolerance):
+                mistake = "the diagonal is right but not the rest: column j is hvp(f, x, e_j), row i of it is H[i, j]."
+            raise failure(
+                call,
+                f"the Hessian is wrong by up to {largest_gap(got, want):.3e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+        passes = obs.value["result"]["passes"]
+        if passes != n:
+            raise failure(
+                call,
+                f"ran {passes} reverse passes; n = {n} Hessian-vector products (one each) are enough.",
+                given=given,
+                mistake="one hvp(f, x, e_j) per column j, nothing else: no extra call to find n or the "
+                "gradient, no second product per column to symmetrise (the HVP columns are exact).",
+            )
+
+    run_check(observe, judge)
+
+
+# --- newton_step ---------------------------------------------------------------------------------------
+
+
+def _rosenbrock_points(generator: np.random.Generator, count: int) -> list[np.ndarray]:
+    """Points in [-1.5, 1.5] x [-0.5, 2] where the Rosenbrock Hessian is far from singular
+    (det H = 80000 (x² - y) + 400 vanishes on y = x² + 0.005)."""
+    points = []
+    while len(points) < count:
+        p = np.array([generator.uniform(-1.5, 1.5), generator.uniform(-0.5, 2.0)])
+        if abs(p[1] - p[0] ** 2 - 0.005) > 0.3:
+            points.append(p)
+    return points
+
+
+@lru_cache(maxsize=64)
+def _quadratic(seed: int, n: int) -> tuple[RandomExpression, str]:
+    """f(x) = ½ xᵀ A x + bᵀ x with A symmetric positive definite, integer entries."""
+    generator = rng(seed)
+    m = generator.integers(-3, 4, size=(n, n))
+    a = m @ m.T + n * np.eye(n, dtype=int)
+    b = generator.integers(-5, 6, size=n)
+    symbols = tuple(sympy.Symbol(f"x{i + 1}", real=True) for i in range(n))
+    expr = sum(sympy.Rational(int(a[i, j]), 2) * symbols[i] * symbols[j] for i in range(n) for j in range(n)) + sum(
+        int(b[i]) * symbols[i] for i in range(n)
+    )
+    return RandomExpression(expr=sympy.expand(expr), symbols=symbols, low=-1e9, high=1e9), "quadratic"
+
+
+def check_newton_step(
+    newton_step: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    f: str | None = None,
+    x: Any = None,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check newton_step(f, x) = x - ∂²f(x)⁻¹ ∇f(x) with SymPy's exact gradient and Hessian. With a
+    seed: the Rosenbrock function at `count` random points and `count` random convex quadratics of
+    2 to 4 variables (where one step lands on the minimiser -A⁻¹b)."""
+    __tracebackhide__ = True
+    if seed is None:
+        cases = [(expression(f), np.array(x, dtype=float))]
+    else:
+        generator = rng(seed)
+        cases = [(expression(ROSENBROCK), p) for p in _rosenbrock_points(generator, count)]
+        for k in range(count):
+            g, _ = _quadratic(seed * 100 + k, 2 + k % 3)
+            cases.append((g, generator.uniform(-3.0, 3.0, size=g.n_vars)))
+    for k, (g, point) in enumerate(cases):
+        _newton_case(newton_step, functions, g, point, k)
+
+
+def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, k: int) -> None:
+    def observe() -> dict:
+        function = g.function(_functions_data(functions))
+        return _guarded(lambda: student(function, _as_given(x, k)))
+
+    def judge(obs: Observation) -> None:
+        n = g.n_vars
+        call = f"newton_step(f, {show(x, 60)})"
+        given = _given(g, x)
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        hessian, gradient = g.hessian(x), g.gradient(x)
+        step = np.linalg.solve(hessian, gradient)
+        want = x - step
+        got = real_array(obs.value["result"], (n,), call, "new point")
+        tolerance = relative_tolerance(want, SECOND_ORDER) + 1e-14 * np.linalg.cond(hessian) * (1 + np.abs(step))
+        if mismatch(got, want, tolerance):
+            candidates = [
+                ("the sign of the step: x_new = x - ∂²f⁻¹ ∇f (you added it).", x + step),
+                ("this is a gradient step x - ∇f(x); Newton's step solves ∂²f(x) s = ∇f(x) first.", x - gradient),
+                (
+                    "the gradient was multiplied by ∂²f, not solved for: s = np.linalg.solve(H, ∇f).",
+                    x - hessian @ gradient,
+                ),
+                ("this is the step s = ∂²f⁻¹ ∇f alone; return the new point x - s.", step),
+                ("this is the step -s; return the new point x - s.", -step),
+            ]
+            mistake = next((text for text, value in candidates if not mismatch(got, value, tolerance)), None)
+            raise failure(
+                call,
+                f"the new point is wrong by up to {largest_gap(got, want):.3e}.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+
+    run_check(observe, judge)
+
+
+# --- nested derivatives: perturbation confusion --------------------------------------------------------
+
+
+def _nested(text: str, d: Callable, functions: dict) -> Callable[[Any], Any]:
+    """The test function named `text`, built with the student's derivative `d`."""
+    if text == "x * d/dy(x*y)":
+        return lambda x: x * d(lambda y: x * y, 1.0)
+    if text == "x * d/dy(x + y)":
+        return lambda x: x * d(lambda y: x + y, 1.0)
+    if text == "x * d/dy(x*x)":
+        return lambda x: x * d(lambda y: x * x, 1.0)
+    if text == "x * d/dy(y * d/dz(x*y*z))":
+        return lambda x: x * d(lambda y: y * d(lambda z: x * y * z, 1.0), 2.0)
+    if text == "constant":
+        return lambda x: 3.0
+    raise KeyError(text)
+
+
+NESTED = {  # name: (f'(x), what one kind of ε for every call gives, when different)
+    "x * d/dy(x*y)": (lambda x: 2 * x, lambda x: x + 1),
+    "x * d/dy(x + y)": (lambda x: 1.0, lambda x: 2.0),
+    "x * d/dy(x*x)": (lambda x: 0.0, lambda x: 2 * x),
+    "x * d/dy(y * d/dz(x*y*z))": (lambda x: 8 * x, None),
+    "constant": (lambda x: 0.0, None),
+}
+"""f(x) for the nested cases, with the inner derivatives at y = 1 (y = 2, z = 1 for the triple)."""
+
+
+def check_nested_derivative(
+    derivative: Callable,
+    functions: Functions,
+    cases: str | Sequence[str] | None = None,
+    x: Any = (1.5,),
+    *,
+    seed: int | None = None,
+    count: int = 3,
+) -> None:
+    """Check derivative(f, x) where f itself calls derivative: each case of `NESTED` (e.g.
+    "x * d/dy(x*y)", f'(x) = 2x), or a SymPy expression in x (a plain first derivative), at every
+    point of `x`. With a seed: every case of `NESTED` at random points, `count` first derivatives
+    and `count` second derivatives derivative(lambda t: derivative(g, t), x) of random expressions."""
+    __tracebackhide__ = True
+    if seed is None:
+        names = [cases] if isinstance(cases, str) else list(cases)
+        points = [float(p) for p in np.atleast_1d(np.array(x, dtype=float))]
+        plan = [(name, None if name in NESTED else expression(name), 1, p) for name in names for p in points]
+    else:
+        generator = rng(seed)
+        plan = [(name, None, 1, float(generator.uniform(-2.0, 2.0))) for name in NESTED for _ in range(2)]
+        for k in range(count):
+            for order in (1, 2):
+                g = random_case(seed * 100 + 2 * k + order, 1, 2)
+                plan.append((str(g), g, order, float(g.point(generator)[0])))
+    for name, g, order, point in plan:
+        _nested_case(derivative, functions, name, g, order, point)
+
+
+def _nested_case(
+    student: Callable, functions: Functions, name: str, g: RandomExpression | None, order: int, x: float
+) -> None:
+    def observe() -> dict:
+        data = _functions_data(functions)
+        if g is None:
+            f = _nested(name, student, data)
+        else:
+            inner = g.function(data)
+            f = inner if order == 1 else (lambda t: student(inner, t))
+        return _guarded(lambda: student(f, x))
+
+    def judge(obs: Observation) -> None:
+        if g is None:
+            call = f"derivative(f, {x!r})"
+            given = "f(x) = 3, a constant" if name == "constant" else f"f(x) = {name}, inner derivatives at y = 1"
+            if name == "x * d/dy(y * d/dz(x*y*z))":
+                given = f"f(x) = {name}, inner derivatives at y = 2 and z = 1"
+            want, confused = NESTED[name][0](x), NESTED[name][1]
+        else:
+            call = f"derivative(f, {x!r})" if order == 1 else f"derivative(lambda t: derivative(g, t), {x!r})"
+            given = f"f(x) = {name}" if order == 1 else f"g(x) = {name}, so the result is g''(x)"
+            want, confused = g.partial([x], *([0] * order)), None
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        result = obs.value["result"]
+        if isinstance(result, Foreign) and result.type_name == "Dual":
+            raise failure(
+                call,
+                f"returned a Dual ({result.text}), not a number.",
+                given=given,
+                mistake="read off the tangent of your own tag only; a Dual of another tag belongs to an outer "
+                "call (return it only inside one), and at the outermost level the answer is a number.",
+            )
+        got = real_scalar(result, call)
+        if mismatch(got, want, relative_tolerance(want, SECOND_ORDER)):
+            mistake = None
+            if confused is not None and not mismatch(got, confused(x), relative_tolerance(confused(x), 1e-6)):
+                mistake = (
+                    "perturbation confusion: the inner derivative read the outer call's ε as its own. Take a "
+                    "fresh tag (new_tag()) in every call, seed Dual(x, 1.0, tag), and read only the tangent of "
+                    "a result with that tag (anything else is constant in your ε: derivative 0)."
+                )
+            raise failure(
+                call,
+                "the derivative is wrong.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake=mistake,
+            )
+
+    run_check(observe, judge)
+
+
+# --- no_grad -------------------------------------------------------------------------------------------
+
+SCENARIOS = ("records nothing", "resumes", "backward", "nested", "exception")
+
+
+class _Probe(Exception):
+    """The exception raised inside a no_grad block by the "exception" scenario."""
+
+
+def _parents(node: Any) -> int:
+    try:
+        return len(node.parents)
+    except Exception:
+        return -1
+
+
+def _scenario(no_grad: Callable, var: Any, name: str) -> dict:
+    x = var(2.0)
+    if name == "records nothing":
+        with no_grad():
+            y = x * 3.0 + 1.0
+        return {"value": y.value, "parents": _parents(y)}
+    if name == "resumes":
+        with no_grad():
+            x * 3.0
+        return {"parents": _parents(x * 3.0)}
+    if name == "backward":
+        with no_grad():
+            c = x * x
+        out = c * x
+        out.backward()
+        return {"grad": x.grad}
+    if name == "nested":
+        with no_grad():
+            with no_grad():
+                x * 2.0
+            inside = _parents(x * 2.0)
+        return {"inside": inside, "after": _parents(x * 2.0)}
+    propagated = False
+    try:
+        with no_grad():
+            raise _Probe("raised inside the block")
+    except _Probe:
+        propagated = True
+    return {"propagated": propagated, "after": _parents(x * 2.0)}
+
+
+def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:  # noqa: N803
+    """Check the context manager no_grad() on x = Var(2.0):
+
+    - "records nothing": inside, y = x * 3 + 1 has value 7 and no parents;
+    - "resumes": after the block, x * 3 records its parents again;
+    - "backward": c = x * x computed inside is a constant: (c * x).backward() gives x.grad = 4;
+    - "nested": leaving an inner no_grad inside an outer one still records nothing; after both, it does;
+    - "exception": an exception raised inside reaches the caller, and recording is back afterwards.
+    """
+    __tracebackhide__ = True
+    for name in (scenarios,) if isinstance(scenarios, str) else tuple(scenarios):
+        _no_grad_case(no_grad, Var, name)
+
+
+def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
+    def observe() -> dict:
+        return _guarded(lambda: _scenario(no_grad, var, name))
+
+    def judge(obs: Observation) -> None:
+        calls = {
+            "records nothing": "with no_grad(): y = x * 3 + 1",
+            "resumes": "with no_grad(): ...; then z = x * 3",
+            "backward": "with no_grad(): c = x * x; then out = c * x; out.backward()",
+            "nested": "with no_grad(): (with no_grad(): ...); y = x * 2 inside the outer block",
+            "exception": "with no_grad(): raise an exception; then z = x * 2",
+        }
+        call, given = calls[name], "x = Var(2.0)"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        result = obs.value["result"]
+        if name == "records nothing":
+            value = real_scalar(result["value"], call)
+            if mismatch(value, 7.0, 1e-12):
+                raise failure(
+                    call,
+                    "the value of y is wrong: no_grad changes what is recorded, not the values.",
+                    expected=7.0,
+                    got=value,
+                    given=given,
+                )
+            if result["parents"] != 0:
+                raise failure(
+                    call,
+                    f"y recorded {result['parents']} parents inside no_grad; it must record none.",
+                    given=given,
+                    mistake="set GradMode.enabled = False when the block starts (the engine's Var then keeps "
+                    "no parents).",
+                )
+        elif name == "resumes":
+            if result["parents"] <= 0:
+                raise failure(
+                    call,
+                    "after the no_grad block, new Vars still record no parents.",
+                    given=given,
+                    mistake="restore GradMode.enabled to its previous value when the block ends.",
+                )
+        elif name == "backward":
+            grad = real_scalar(result["grad"], call)
+            if mismatch(grad, 4.0, 1e-12):
+                raise failure(
+                    call,
+                    "x.grad should be c = 4: c was computed under no_grad, so it is a constant.",
+                    expected=4.0,
+                    got=grad,
+                    given=given,
+                    mistake="the gradient flowed through c = x * x (12 = 3x²): no_grad did not stop the recording."
+                    if not mismatch(grad, 12.0, 1e-12)
+                    else None,
+                )
+        elif name == "nested":
+            if result["inside"] != 0:
+                raise failure(
+                    call,
+                    "after an inner no_grad ended, recording was on again inside the outer block.",
+                    given=given,
+                    mistake="on exit restore the mode saved on entry (previous = GradMode.enabled), not True.",
+                )
+            if result["after"] <= 0:
+                raise failure(call, "after both blocks, new Vars still record no parents.", given=given)
+        else:
+            if not result["propagated"]:
+                raise failure(
+                    call,
+                    "the exception raised inside the block did not reach the caller: no_grad swallowed it.",
+                    given=given,
+                    mistake="do not catch exceptions (and do not return True from __exit__); only restore the mode.",
+                )
+            if result["after"] <= 0:
+                raise failure(
+                    call,
+                    "after an exception inside the block, new Vars record no parents: the mode was not restored.",
+                    given=given,
+                    mistake="restore the mode in a `finally:` around the `yield` (or in __exit__, which also runs "
+                    "when the block raises).",
+                )
+
+    run_check(observe, judge)
+
+
+# --- checkpoint ----------------------------------------------------------------------------------------
+
+BLOCKS = (
+    "sin(u*w) + 0.5*u",
+    "tanh(u)*w + 0.3*u + 0.1",
+    "exp(-u*u)*w + 0.5*u",
+    "sqrt(u*u + 1)*0.5 + cos(w*u)*0.4",
+    "log(u*u + 1)*w - 0.2*u",
+)
+
+
+def _recorded_nodes(out: Any) -> int:
+    """Nodes with parents reachable from `out` through `.parents` (iterative, each node once)."""
+    seen, stack, count = set(), [out], 0
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        parents = getattr(node, "parents", ()) or ()
+        if parents:
+            count += 1
+        stack.extend(parents)
+    return count
+
+
+def _is_recorded(out: Any) -> bool:
+    try:
+        return bool(getattr(out, "parents", ()))
+    except Exception:
+        return False
+
+
+@lru_cache(maxsize=64)
+def _chain_truth(block: str, blocks: int) -> RandomExpression:
+    u, w, x = sympy.symbols("u w x", real=True)
+    expr = sympy.sympify(block, locals={"u": u, "w": w}, rational=True)
+    y: sympy.Expr = x
+    for _ in range(blocks):
+        y = expr.subs({u: y, w: w})
+    return RandomExpression(expr=y, symbols=(x, w), low=-1e9, high=1e9)
+
+
+def check_checkpoint(
+    checkpoint: Callable,
+    Var: Any,  # noqa: N803
+    functions: Functions,
+    block: str | None = None,
+    x: float = 0.8,
+    w: float = 1.3,
+    blocks: int = 4,
+    *,
+    seed: int | None = None,
+    count: int = 4,
+) -> None:
+    """Check checkpoint(fn, *args) on a chain: y = Var(x); `blocks` times y = checkpoint(fn, y, w)
+    with fn(u, w) = `block` and w = Var(w); then y.backward(). The value and the grads of x and w
+    are SymPy's; the graph from y stores one recorded node per call (the same chain without
+    checkpointing stores every operation); fn records nothing in the forward pass and runs again,
+    recording, once per call in backward. With a seed, `count` random blocks, points and lengths."""
+    __tracebackhide__ = True
+    if seed is None:
+        plan = [(block, float(x), float(w), int(blocks))]
+    else:
+        generator = rng(seed)
+        plan = [
+            (
+                BLOCKS[(seed + k) % len(BLOCKS)],
+                float(generator.uniform(-1.0, 1.0)),
+                float(generator.uniform(0.5, 1.5)),
+                int(generator.integers(2, 7)),
+            )
+            for k in range(count)
+        ]
+    for text, x0, w0, length in plan:
+        _checkpoint_case(checkpoint, Var, functions, text, x0, w0, length)
+
+
+def _checkpoint_case(
+    student: Callable, var: Any, functions: Functions, block: str, x: float, w: float, blocks: int
+) -> None:
+    def observe() -> dict:
+        namespace = {"__builtins__": {}, **_functions_data(functions)}
+        raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)  # noqa: S307
+        phase, calls = ["forward"], []
+
+        def fn(u: Any, w: Any) -> Any:
+            out = raw(u, w)
+            calls.append([phase[0], _is_recorded(out)])
+            return out
+
+        def plain() -> int:
+            y = var(x)
+            wv = var(w)
+            for _ in range(blocks):
+                y = raw(y, wv)
+            return _recorded_nodes(y)
+
+        def run() -> dict:
+            xv, wv = var(x), var(w)
+            y = xv
+            for _ in range(blocks):
+                y = student(fn, y, wv)
+            if not _is_var(y):
+                return {"var": False, "type": _type_name(y)}
+            stored = _recorded_nodes(y)
+            phase[0] = "backward"
+            y.backward()
+            return {"var": True, "value": y.value, "gx": xv.grad, "gw": wv.grad, "stored": stored}
+
+        outcome = _guarded(run)
+        outcome["calls"] = calls
+        outcome["plain"] = _guarded(plain)
+        return outcome
+
+    def judge(obs: Observation) -> None:
+        call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
+        given = f"fn(u, w) = {block} and w = Var({w!r})"
+        if obs.raised:
+            raise raised(call, obs.raised, given=given)
+        _guarded_failure(call, obs.value, given)
+        result = obs.value["result"]
+        if not result.get("var"):
+            raise failure(call, f"checkpoint returned a {result.get('type')}, not a Var.", given=given)
+        truth = _chain_truth(block, blocks)
+        value = real_scalar(result["value"], f"{call} (value of y)")
+        if mismatch(value, truth.value([x, w]), relative_tolerance(truth.value([x, w]))):
+            raise failure(call, "the value of y is wrong.", expected=truth.value([x, w]), got=value, given=given)
+        want = truth.gradient([x, w])
+        got = np.array([real_scalar(result[k], f"{call} (grad)") for k in ("gx", "gw")])
+        if mismatch(got, want, relative_tolerance(want)):
+            raise failure(
+                call,
+                f"(x.grad, w.grad) is wrong by up to {largest_gap(got, want):.3e}: checkpointing must not change "
+                "the gradients.",
+                expected=want,
+                got=got,
+                given=given,
+                mistake="the VJP gets the adjoint g of the checkpoint's output: call fn again on fresh leaves "
+                "Var(a.value), run backward(g) from that result (seeded with g, not 1), and return the fresh "
+                "leaves' grads, one per argument, in order.",
+            )
+        plain = obs.value["plain"].get("result")
+        stored = result["stored"]
+        if stored > blocks:
+            raise failure(
+                call,
+                f"the graph from y stores {stored} recorded nodes; with one node per checkpoint call it is "
+                f"{blocks} (without checkpointing, this chain stores {plain}).",
+                given=given,
+                mistake="run fn in the forward pass with recording off (inside no_grad()) and return one new "
+                "Var(value, args, vjp) whose parents are the arguments.",
+            )
+        calls = obs.value["calls"]
+        forward = [recorded for phase, recorded in calls if phase == "forward"]
+        backward = [recorded for phase, recorded in calls if phase == "backward"]
+        if any(forward):
+            raise failure(
+                call,
+                "fn recorded a graph in the forward pass (its result had parents).",
+                given=given,
+                mistake="the point of checkpointing is to keep no intermediates in the forward pass: call fn "
+                "inside `with no_grad():` (or on the plain values).",
+            )
+        if len(forward) != blocks or len(backward) != blocks:
+            raise failure(
+                call,
+                f"fn ran {len(forward)} times in the forward pass and {len(backward)} times in backward; each "
+                f"of the {blocks} checkpoint calls runs it once in each.",
+                given=given,
+                mistake="recompute in backward: the VJP calls fn again on fresh leaves (do not keep the "
+                "forward graph in the closure, and do not call fn twice in the forward pass).",
+            )
+        if not all(backward):
+            raise failure(call, "fn recorded no graph when it ran again in backward.", given=given)
+
+    run_check(observe, judge)
