@@ -163,6 +163,8 @@ class _Run:
         """Run cells from `start` in a new kernel (after replaying earlier cells); the index to resume at, or None."""
         client = self.client()
         env = kernel_environment(self.scratch, self.records)
+        if self.task.use_sandbox:
+            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))  # nothing left over from an earlier kernel
         try:
             with client.setup_kernel(env=env, cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                 self._replay(client, start)
@@ -171,6 +173,9 @@ class _Run:
                         return index + 1
         except DeadKernelError:
             return None if start >= len(self.notebook.cells) else start
+        except RuntimeError as error:  # the kernel did not start (e.g. a fork loop left the sandbox full)
+            self.notes.append(f"a kernel did not start: {error}")
+            return start
         finally:
             if self.task.use_sandbox:
                 sandbox.kill_all(sandbox.kernel_uid(os.getpid()))  # forked children outlive their kernel

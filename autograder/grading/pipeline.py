@@ -2,8 +2,9 @@
 
 For each student with `submitted/<student>/<assignment>/`:
 
-1. check: every notebook of the assignment is there and is a notebook; otherwise the submission is
-   flagged with the reason and left alone (an earlier grade stays in the gradebook);
+1. check: every notebook of the assignment is there, is a notebook, and is this assignment's (not
+   another's); otherwise the submission is flagged with the reason and left alone (an earlier grade
+   stays in the gradebook);
 2. sanitize (this process, nbgrader's own preprocessors with no execution): test and locked cells
    restored from the gradebook, deleted ones re-inserted, duplicates dropped;
 3. execute (a worker: a local process, or a Dask worker with `--scheduler`): the sanitized notebook
@@ -102,22 +103,32 @@ def problems(root: Path, assignment: str, student: str) -> list[str]:
 
 
 def foreign_assignment(root: Path, assignment: str, student: str) -> str | None:
-    """The other assignment whose grade ids a submitted notebook carries instead of this one's, if any."""
+    """The other assignment whose test cells a submitted notebook carries instead of this one's, if any."""
     folder = root / "submitted" / student / assignment
-
-    def ids(path: Path) -> set[str]:
-        notebook = nbformat.read(path, as_version=4)
-        cells = (c.metadata.get("nbgrader", {}) for c in notebook.cells)
-        return {meta["grade_id"] for meta in cells if "grade_id" in meta}
-
     for name in notebook_names(root, assignment):
-        submitted = ids(folder / f"{name}.ipynb")
-        if submitted & ids(root / "source" / assignment / f"{name}.ipynb"):
+        submitted = test_ids(folder / f"{name}.ipynb")
+        if submitted & test_ids(root / "source" / assignment / f"{name}.ipynb"):
             continue
-        for other in (root / "source").glob("*/*.ipynb"):
-            if other.parent.name != assignment and submitted & ids(other):
+        for other in sorted((root / "source").glob("*/*.ipynb")):
+            if other.parent.name != assignment and submitted & test_ids(other):
                 return other.parent.name
     return None
+
+
+def test_ids(path: Path) -> set[str]:
+    """Grade ids of the cells a notebook file marks as test cells (whatever their cell type)."""
+    notebook = nbformat.read(path, as_version=4)
+    cells = (c.get("metadata", {}).get("nbgrader", {}) for c in notebook.cells)
+    return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
+
+
+def deleted_tests(root: Path, assignment: str, student: str) -> dict[str, set[str]]:
+    """Per notebook name: the source's test cells that the submitted notebook lacks."""
+    folder = root / "submitted" / student / assignment
+    return {
+        name: test_ids(root / "source" / assignment / f"{name}.ipynb") - test_ids(folder / f"{name}.ipynb")
+        for name in notebook_names(root, assignment)
+    }
 
 
 def digest(root: Path, assignment: str, student: str) -> str:
@@ -235,6 +246,9 @@ def _grade(
     todo: list[str] = []
     for student in students(root, assignment):
         found = problems(root, assignment, student)
+        other = None if found else foreign_assignment(root, assignment, student)
+        if other:
+            found = [f"this is the notebook of {other}, not of {assignment}: not graded (submit the right one)"]
         if found:
             reports[student] = Report(student, "flagged", found)
             continue
@@ -254,9 +268,10 @@ def _grade(
             bar.advance(student, "failed")
             continue
         notes = []
-        other = foreign_assignment(root, assignment, student)
-        if other:
-            notes.append(f"this is a notebook of {other}, not {assignment}: its cells scored 0")
+        for name, missing in deleted_tests(root, assignment, student).items():
+            replay.DELETED[(student, name)] = missing
+            if missing:
+                notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
         reports[student] = Report(student, "graded", notes)
         files = assignment_files(root, assignment, student)
         for name, text in sanitized.items():
@@ -288,6 +303,7 @@ def _grade(
         finally:
             for name in notebook_names(root, assignment):
                 replay.RESULTS.pop((result.student, name), None)
+                replay.DELETED.pop((result.student, name), None)
         bar.advance(result.student, "needs attention" if report.notes else "ok")
     bar.close()
     return [reports[s] for s in sorted(reports)]
