@@ -7,13 +7,18 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
     Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from autograder.grading.sanitize import ForgetBrokenMetadata
 from autograder.grading.trusted_judge import JudgeRecords, StartRecording
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,3 +55,15 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback handed to students never shows hidden test code.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Sanitizing a submission: test cells a student deleted are put back where they belong (the grading
+# pipeline scores them 0); duplicated cells lose their nbgrader metadata before nbgrader trips on it.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    ForgetBrokenMetadata,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]

@@ -1,26 +1,39 @@
-"""The instructor's command line: `autograder release | demo | grade | gradebook`."""
+"""The instructor's command line: `autograder release | collect | grade | demo | gradebook`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from autograder.grading.course import assignments, find_root
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Computational Differentiation course tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     release = commands.add_parser("release", help="regenerate release/ from source/ and check for leaks")
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    demo = commands.add_parser("demo", help="release, grade three sample submissions, print the gradebook")
+    collect = commands.add_parser("collect", help="import submissions (notebooks or LMS zip files) into submitted/")
+    collect.add_argument("path", type=Path, help="a folder of .ipynb / .zip files named after the student, or one file")
+    grade = commands.add_parser("grade", help="autograde every submission of an assignment, in parallel, sandboxed")
+    target = grade.add_mutually_exclusive_group(required=True)
+    target.add_argument("assignment", nargs="?", help="the assignment to grade")
+    target.add_argument("--all", action="store_true", help="grade every assignment")
+    grade.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    grade.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786) to execute on")
+    grade.add_argument("--force", action="store_true", help="regrade submissions that have not changed")
+    grade.add_argument("--no-sandbox", action="store_true", help="run student code with your own permissions")
+    grade.add_argument("--no-feedback", action="store_true", help="do not write feedback/ HTML reports")
+    demo = commands.add_parser("demo", help="release, grade sample submissions, print the gradebook")
     demo.add_argument("assignments", nargs="*")
-    grade = commands.add_parser("grade", help="autograde every submission in submitted/ for an assignment")
-    grade.add_argument("assignment")
     table = commands.add_parser("gradebook", help="print the gradebook of an assignment")
     table.add_argument("assignment")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     root = find_root()
     if args.command == "release":
         from autograder.grading.release import ReleaseError, release
@@ -36,22 +49,22 @@ def main(argv: list[str] | None = None) -> int:
         from autograder.grading.demo import run
 
         return run(root, args.assignments or None)
-    if args.assignment not in assignments(root):
-        print(f"autograder: no assignment {args.assignment!r}; the course has {assignments(root)}", file=sys.stderr)
+    if args.command == "collect":
+        from autograder.grading.collect import collect
+
+        return collect(root, args.path)
+    names = assignments(root) if getattr(args, "all", False) else [args.assignment]
+    unknown = [n for n in names if n not in assignments(root)]
+    if unknown:
+        print(f"autograder: no assignment {unknown[0]!r}; the course has {assignments(root)}", file=sys.stderr)
         return 2
+    if args.command == "grade":
+        from autograder.grading.grade_command import run_grade
+
+        return run_grade(root, names, args.jobs, args.scheduler, args.force, not args.no_sandbox, not args.no_feedback)
     from autograder.grading import gradebook_table
     from autograder.grading.course import db_url
 
-    if args.command == "grade":
-        from autograder.grading.autograde import autograde
-
-        students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}") if p.is_dir())
-        if not students:
-            print(f"autograder: nothing in submitted/*/{args.assignment}/", file=sys.stderr)
-            return 1
-        outcomes = autograde(root, args.assignment, students)
-        if any(not o.success for o in outcomes):
-            return 1
     columns, rows = gradebook_table.read(db_url(root), args.assignment)
     print(gradebook_table.render(args.assignment, columns, rows))
     return 0

@@ -43,15 +43,16 @@ def load_config(root: Path) -> Config:
     return config
 
 
-def nbgrader_api(root: Path, quiet: bool = True):  # -> nbgrader.apps.NbGraderAPI (imported lazily: slow)
-    """nbgrader's Python API on the course at `root` (nbgrader's own logging silenced if `quiet`)."""
+def nbgrader_api(root: Path, quiet: bool = True, config: Config | None = None):  # -> nbgrader.apps.NbGraderAPI
+    """nbgrader's Python API on the course at `root` (nbgrader's own logging silenced if `quiet`), with the
+    course's configuration or `config`. nbgrader is imported here, lazily: it takes seconds."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every submission: noise.
     warnings.filterwarnings("ignore", message=".*not in session.*")
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    config = load_config(root)
+    config = config if config is not None else load_config(root)
     (root / "exchange").mkdir(exist_ok=True)  # nbgrader's API complains at start-up without it
     log = logging.getLogger("nbgrader-course")
     log.setLevel(logging.ERROR if quiet else logging.INFO)

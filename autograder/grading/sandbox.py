@@ -1,0 +1,134 @@
+"""The sandbox a student's kernel runs in while it is graded: bubblewrap plus resource limits.
+
+The kernel sees a file system made of the operating system (read-only), the Python environment
+(read-only), the `autograder` package (read-only) and one scratch folder (its working directory,
+writable); not the course (`source/`, `gradebook.db`, other students' work), not /tmp, not home
+folders. It has no network (its own network namespace; the grader talks to it over unix sockets in
+the scratch folder), its own process namespace (everything dies with the kernel), runs as an
+unprivileged user id, and under rlimits: address space, CPU time, processes, file size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import autograder
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
+FIRST_UID = 50_000  # kernels run as uids FIRST_UID..FIRST_UID+9999: unprivileged, rlimits apply
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one student's kernel."""
+
+    memory_bytes: int = 2 * 1024**3  # address space (RLIMIT_AS): a bigger allocation is a MemoryError
+    cpu_seconds: int = 900  # CPU time of the whole kernel (RLIMIT_CPU), beyond the per-cell wall clock
+    processes: int = 64  # processes and threads of the kernel's user (RLIMIT_NPROC): fork loops stop
+    file_bytes: int = 256 * 1024**2  # largest file it may write (RLIMIT_FSIZE)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot start on this machine; the message says why and what to do."""
+
+
+def missing_tools() -> list[str]:
+    """Programs the sandbox needs that are not on PATH (bwrap from bubblewrap; setpriv, prlimit from util-linux)."""
+    return [tool for tool in ("bwrap", "setpriv", "prlimit") if shutil.which(tool) is None]
+
+
+def readable_paths() -> list[Path]:
+    """Folders a kernel must read: the Python environment and the autograder package."""
+    paths = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    paths.add(Path(autograder.__file__).resolve().parent)
+    # Keep the outermost folders only: binding a folder twice would hide nothing but costs a mount.
+    ordered = sorted(paths, key=lambda p: len(p.parts))
+    return [p for i, p in enumerate(ordered) if not any(p.is_relative_to(q) for q in ordered[:i])]
+
+
+def package_path() -> str:
+    """The folder to put on a kernel's PYTHONPATH so that it imports the grader's own `autograder`."""
+    return str(Path(autograder.__file__).resolve().parent.parent)
+
+
+def kernel_uid(slot: int) -> int:
+    """The unprivileged user id of the kernel in worker slot `slot` (distinct per worker process)."""
+    return FIRST_UID + slot % 10_000
+
+
+def kill_all(uid: int) -> None:
+    """Kill every process of user `uid` (a kernel's leftovers: forked children, a fork loop)."""
+    if os.geteuid() == 0:
+        subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "kill", "-KILL", "-1"],
+            capture_output=True,
+            check=False,
+        )
+
+
+def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits) -> list[str]:
+    """The command that runs `argv` in the sandbox, with `scratch` as its only writable folder and cwd."""
+    command = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    # ipykernel exits when it sees its parent gone; in a pid namespace its parent pid means nothing.
+    command += ["--unsetenv", "JPY_PARENT_PID", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for folder in SYSTEM_DIRS:
+        command += ["--ro-bind-try", folder, folder]
+    readable = readable_paths()
+    # Mount points are created with their host parent's mode; /root is 0700, so open the path up.
+    parents = sorted({q for p in (*readable, scratch) for q in p.parents if q != Path("/")}, key=lambda q: len(q.parts))
+    for folder in parents:
+        command += ["--perms", "0755", "--dir", str(folder)]
+    for folder in readable:
+        command += ["--ro-bind", str(folder), str(folder)]
+    command += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
+    command += [
+        "prlimit",
+        f"--as={limits.memory_bytes}",
+        f"--cpu={limits.cpu_seconds}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_bytes}",
+        "--",
+    ]
+    return command + argv
+
+
+def probe(limits: Limits | None = None) -> None:
+    """Start a sandboxed Python once; raises SandboxUnavailable with the reason if it cannot."""
+    missing = missing_tools()
+    if missing:
+        raise SandboxUnavailable(
+            f"the grading sandbox needs {', '.join(missing)} on PATH (Debian: apt-get install bubblewrap "
+            "util-linux; `make sandbox` does it as root). Install them, or grade with --no-sandbox to run "
+            "student code with your own permissions."
+        )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as folder:
+        scratch = Path(folder)
+        uid = kernel_uid(os.getpid())
+        if os.geteuid() == 0:
+            os.chown(scratch, uid, uid)
+        code = "import numpy, autograder.runtime; print('ok')"
+        try:
+            done = subprocess.run(
+                wrap([sys.executable, "-c", code], scratch, uid, limits or Limits()),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, "PYTHONPATH": package_path()},
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise SandboxUnavailable(f"the grading sandbox did not start: {error}") from error
+    if done.returncode != 0 or done.stdout.strip() != "ok":
+        raise SandboxUnavailable(
+            "the grading sandbox did not start (bubblewrap needs root or unprivileged user namespaces, and "
+            f"setpriv needs root): {(done.stderr or done.stdout).strip()[-500:]}. Fix that, or grade with "
+            "--no-sandbox to run student code with your own permissions."
+        )
