@@ -137,8 +137,10 @@ class _Run:
         self.work = scratch / "work"
 
     def client(self) -> NotebookClient:
+        # The client writes each executed cell back into its notebook at the given index: give it a copy,
+        # so that replayed cells and the probe cell never land in the notebook being graded.
         return NotebookClient(
-            self.notebook,
+            nbformat.from_dict(self.notebook),
             km=_kernel_manager(self.task, self.scratch),
             timeout=self.task.cell_timeout,
             startup_timeout=60,

@@ -161,6 +161,15 @@ def _save_state(root: Path, state: dict[str, str]) -> None:
     temporary.replace(path)
 
 
+def _nbgrader_error(outcome: dict[str, Any]) -> str:
+    """The useful part of a failed nbgrader API call: the last exception line of its log."""
+    log = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error:" in line or "Exception:" in line]
+    useful = [line for line in errors if "Please see the" not in line]
+    return (useful or errors or lines or ["nbgrader failed"])[-1][:800]
+
+
 class Coordinator:
     """nbgrader's API on the course, configured for the two steps that run in this process."""
 
@@ -178,7 +187,7 @@ class Coordinator:
         """Sanitized notebooks by name (JSON); raises RuntimeError with nbgrader's message on failure."""
         outcome = self.sanitizer.autograde(assignment, student, force=True, create=True)
         if not outcome["success"]:
-            raise RuntimeError((outcome.get("error") or outcome.get("log") or "nbgrader failed").strip()[-800:])
+            raise RuntimeError(_nbgrader_error(outcome))
         folder = self.root / "autograded" / student / assignment
         return {name: (folder / f"{name}.ipynb").read_text() for name in notebook_names(self.root, assignment)}
 
@@ -186,7 +195,7 @@ class Coordinator:
         """Autograde from the replayed executions (in `replay.RESULTS`), then write feedback."""
         outcome = self.grader.autograde(assignment, student, force=True, create=True)
         if not outcome["success"]:
-            raise RuntimeError((outcome.get("error") or outcome.get("log") or "nbgrader failed").strip()[-800:])
+            raise RuntimeError(_nbgrader_error(outcome))
         if feedback:
             self.grader.generate_feedback(assignment, student, force=True)
 
