@@ -57,7 +57,10 @@ def copy_course(target: Path) -> Path:
     return target
 
 
-JOB_SIZE = 12
+JOB_SIZE = 8
+# Grading waits more than it computes (kernel start-up, IPC, per-cell timeouts of looping mutants):
+# two jobs per core keep the cores busy.
+WORKERS = 2 * max(1, os.cpu_count() or 1)
 
 
 def sandboxed() -> bool:
@@ -120,7 +123,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradedUnit]:
             jobs.append((module, part, parts, root))
     results: dict[str, GradedUnit] = {unit.assignment: GradedUnit({}, {}) for unit in UNITS}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
         futures = [
             (module, root, pool.submit(grade_job, module, part, parts, root)) for module, part, parts, root in jobs
         ]

@@ -1,7 +1,7 @@
 """The instructor's grading pipeline on bad input: each bad submission is graded or flagged on its own,
 the rest of the class is graded normally, and the gradebook, source/ and other students' work stay intact.
 
-One course with unit 01 and a class of bad submissions is graded once (two workers, sandboxed when
+One course with unit 01 and a class of bad submissions is graded once (four workers, sandboxed when
 the machine allows it); the tests read the gradebook, the run's reports and the files afterwards.
 """
 
@@ -94,6 +94,11 @@ def _class(root: Path) -> dict[str, nbformat.NotebookNode | bytes]:
     first_test = _test_cells(duplicated)[0]
     duplicated.cells.insert(duplicated.cells.index(first_test), nbformat.from_dict(first_test))
 
+    reordered = submissions.fill(released, source)
+    moved = _test_cells(reordered)[0]
+    reordered.cells.remove(moved)
+    reordered.cells.append(moved)
+
     retyped = submissions.fill(released, source)
     for cell in _test_cells(retyped)[:2]:
         cell.cell_type = "markdown"
@@ -129,6 +134,7 @@ def forward_difference(f, x, h=1e-6):
         "edited-test-cell": edited,
         "edited-tests-wrong-answers": edited_wrong,
         "duplicated-test-cell": duplicated,
+        "reordered-test-cells": reordered,
         "changed-cell-type": retyped,
         "changed-grade-id": renamed,
         "os-exit": _with_code(released, source, AFTER_GRADIENT, "import os\nos._exit(1)"),
@@ -172,7 +178,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         else:
             submissions.write(root, ASSIGNMENT, student, content)
     source_hash = _hash(root / "source" / ASSIGNMENT / NOTEBOOK)
-    reports = pipeline.grade(root, ASSIGNMENT, jobs=2, use_sandbox=SANDBOX, cell_timeout=CELL_TIMEOUT, progress=False)
+    reports = pipeline.grade(root, ASSIGNMENT, jobs=4, use_sandbox=SANDBOX, cell_timeout=CELL_TIMEOUT, progress=False)
     _, rows = gradebook_table.read(db_url(root), ASSIGNMENT)
     return Graded(root, {r.student: r for r in rows}, {r.student: r for r in reports}, source_hash)
 
@@ -210,8 +216,9 @@ def test_deleted_or_renamed_test_cell_is_put_back_and_scores_zero(graded_class):
     assert replay.DELETED_MESSAGE.split(".")[0] in feedback.read_text()
 
 
-def test_edited_duplicated_or_retyped_test_cells_are_restored(graded_class):
+def test_edited_duplicated_reordered_or_retyped_test_cells_are_restored(graded_class):
     assert _total(graded_class, "edited-test-cell") == 100
+    assert _total(graded_class, "reordered-test-cells") == 100
     assert _total(graded_class, "duplicated-test-cell") == 100
     assert _total(graded_class, "changed-cell-type") == 100
     assert graded_class.rows["edited-tests-wrong-answers"].scores["central_difference"] == 0
