@@ -20,7 +20,7 @@ from pathlib import Path
 import autograder
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
-FIRST_UID = 50_000  # kernels run as uids FIRST_UID..FIRST_UID+9999: unprivileged, rlimits apply
+FIRST_UID = 1_000_000  # a kernel runs as FIRST_UID + its worker's pid: unprivileged, its own rlimit count
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,12 @@ def package_path() -> str:
     return str(Path(autograder.__file__).resolve().parent.parent)
 
 
-def kernel_uid(slot: int) -> int:
-    """The unprivileged user id of the kernel in worker slot `slot` (distinct per worker process)."""
-    return FIRST_UID + slot % 10_000
+def kernel_uid(worker_pid: int) -> int:
+    """The unprivileged user id of the kernel started by the worker process `worker_pid`.
+
+    Distinct for every live worker, so one kernel's process limit and `kill_all` never touch another's.
+    """
+    return FIRST_UID + worker_pid
 
 
 def kill_all(uid: int) -> None:
