@@ -57,10 +57,9 @@ def copy_course(target: Path) -> Path:
     return target
 
 
-JOB_SIZE = 8
-# Grading waits more than it computes (kernel start-up, IPC, per-cell timeouts of looping mutants):
-# two jobs per core keep the cores busy.
-WORKERS = 2 * max(1, os.cpu_count() or 1)
+JOB_SIZE = 12
+# One job per core: two per core was measured slower (18 min against 16 min for the whole suite).
+WORKERS = max(1, os.cpu_count() or 1)
 
 
 def sandboxed() -> bool:
