@@ -1,4 +1,4 @@
-"""The instructor's command line: `autograder release | collect | grade | demo | gradebook`."""
+"""The command line: `autograder check` for students, `release | collect | grade | demo | gradebook` for instructors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from autograder.grading.course import assignments, find_root
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Computational Differentiation course tools.")
     commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="run a notebook and its visible tests; exit 1 if one fails")
+    check.add_argument(
+        "notebook", type=Path, help="a course notebook (.ipynb), e.g. release/01_numerical/01_numerical.ipynb"
+    )
+    check.add_argument("--json", action="store_true", help="print machine-readable results instead of the summary")
+    check.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per cell and per test (300)")
     release = commands.add_parser("release", help="regenerate release/ from source/ and check for leaks")
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     collect = commands.add_parser("collect", help="import submissions (notebooks or LMS zip files) into submitted/")
@@ -34,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "check":  # a student's command: needs no course folder
+        from autograder.check_command import check
+
+        return check(args.notebook, args.timeout, args.json)
     root = find_root()
     if args.command == "release":
         from autograder.grading.release import ReleaseError, release

@@ -54,6 +54,13 @@ def release(root: Path, names: list[str] | None = None, quiet: bool = True) -> l
     for name in names or assignments(root):
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
+            log = f"{result.get('log') or ''}{result.get('error') or ''}"
+            if "Cannot add or remove cells" in log:
+                raise ReleaseError(
+                    f"the gradebook already holds submissions of {name}, and nbgrader refuses to add or remove "
+                    "cells of a notebook that has been graded. Keep the cells as they are, or release the change "
+                    "as a new assignment (or, for a course not yet graded, `make clean` and release again)."
+                )
             raise ReleaseError(f"nbgrader could not generate {name}:\n{result.get('error') or result.get('log')}")
         source_path = root / "source" / name / f"{name}.ipynb"
         release_path = root / "release" / name / f"{name}.ipynb"

@@ -77,11 +77,15 @@ def build(
 
 
 def solution_namespace(
-    source: nbformat.NotebookNode, cells: tuple[str, ...], replaced: dict[str, str] | None = None
+    source: nbformat.NotebookNode,
+    cells: tuple[str, ...],
+    replaced: dict[str, str] | None = None,
+    namespace: dict | None = None,
 ) -> dict:
-    """The names the source's solution `cells` define, run in order in this process; `replaced`
-    maps a cell's grade id to other code (a mutant) run in its place."""
-    namespace: dict = {}
+    """The names the source's solution `cells` define, run in order in this process (in `namespace`,
+    e.g. the setup cell's imports, if given); `replaced` maps a cell's grade id to other code (a
+    mutant) run in its place."""
+    namespace = {} if namespace is None else namespace
     answers = submissions.solution_cells(source)
     for cell in cells:
         code = (replaced or {}).get(cell) or submissions.solution_code(answers[cell])

@@ -1,0 +1,133 @@
+"""The self-check cell of every released notebook and `autograder check NOTEBOOK [--json]`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import sympy
+
+from autograder import self_check
+from autograder.grading import submissions
+from tests.conftest import REPO
+from tests.units import symbolic
+from tests.units.harness import solution_namespace
+
+ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
+SYMBOLIC = REPO / "release" / "02_symbolic" / "02_symbolic.ipynb"
+
+
+def _release(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "release" / name / f"{name}.ipynb", as_version=4)
+
+
+def _source(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "source" / name / f"{name}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_release_ends_with_a_locked_self_check_that_names_its_notebook(name):
+    notebook = _release(name)
+    last = notebook.cells[-1]
+    grading = last.metadata["nbgrader"]
+    assert last.cell_type == "code" and grading["grade_id"] == "self_check"
+    assert grading["locked"] and not grading["grade"] and not grading["solution"]
+    assert f'self_check("{name}.ipynb")' in last.source
+    prose = notebook.cells[-2].source
+    assert "hidden tests" in prose.lower() and f"autograder check {name}.ipynb" in prose
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_self_check_runs_every_graded_cell_and_never_a_hidden_test(name):
+    release, source = _release(name), _source(name)
+    from_release, from_source = self_check.visible_tests(release), self_check.visible_tests(source)
+    graded = [c.metadata["nbgrader"] for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert [(t.name, t.points) for t in from_release] == [(g["grade_id"], g["points"]) for g in graded]
+    assert sum(t.points for t in from_release) == 100
+    # The instructor's copy gives the same tests: its hidden blocks are left out.
+    assert [(t.name, t.code.strip()) for t in from_source] == [(t.name, t.code.strip()) for t in from_release]
+    assert not any("HIDDEN" in t.code for t in from_source)
+
+
+def _symbolic_results(replaced: dict[str, str] | None = None, cells: tuple[str, ...] | None = None):
+    source = _source("02_symbolic")
+    cells = tuple(submissions.solution_cells(source)) if cells is None else cells
+    namespace = solution_namespace(source, cells, replaced, namespace={"sp": sympy})  # the setup cell's import
+    return {r.name: r for r in self_check.run_tests(self_check.visible_tests(_release("02_symbolic")), namespace)}
+
+
+def test_a_correct_notebook_passes_every_visible_test():
+    results = _symbolic_results()
+    assert all(r.passed and r.points == r.max_points and not r.message for r in results.values())
+    text = self_check.summary(list(results.values()), "02_symbolic.ipynb")
+    assert text.splitlines()[-1] == "Self-check: all 9 visible tests pass (100 of 100 points)."
+
+
+def test_a_mistake_fails_its_exercises_with_the_checks_message_and_keeps_the_others():
+    mutant = symbolic.MUTANTS["sin_missing_chain_factor"]
+    results = _symbolic_results({mutant.cell: mutant.code(_source("02_symbolic"))})
+    failing = {name for name, r in results.items() if not r.passed}
+    assert failing == set(mutant.loses)
+    chain = results["derivative_rules_chain"]
+    assert chain.points == 0 and chain.max_points == 14
+    assert chain.message.startswith("derivative_rules(") and "Expected" in chain.message
+    text = self_check.summary(list(results.values()), "02_symbolic.ipynb")
+    assert "✗ derivative_rules_chain" in text and "✓ derivative_rules_basic" in text
+    assert text.splitlines()[-1] == "Self-check: 1 of 9 visible tests fail (86 of 100 points so far)."
+
+
+def test_a_missing_function_and_stderr_output_are_explained():
+    results = _symbolic_results(cells=())  # nothing defined: every test meets a NameError
+    assert all("Run the cells above first" in r.message for r in results.values())
+    noisy = self_check.VisibleTest("noisy", 5, "import sys\nprint('warning', file=sys.stderr)")
+    result = self_check.run_test(noisy, {})
+    assert not result.passed and "stderr" in result.message and result.points == 0
+
+
+def test_the_self_check_does_nothing_in_a_kernel_started_by_the_grader(monkeypatch, capsys):
+    monkeypatch.setenv("AUTOGRADER_RECORDS", "/nonexistent/records.jsonl")
+    self_check.self_check("02_symbolic.ipynb")
+    assert capsys.readouterr().out.strip() == self_check.SKIPPED_WHILE_GRADING
+
+
+def test_a_renamed_notebook_gets_told_how_to_point_the_self_check_at_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    self_check.self_check("02_symbolic.ipynb")
+    assert 'self_check("my_copy.ipynb")' in capsys.readouterr().out
+
+
+def _check(*arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "autograder.cli", "check", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
+def test_check_command_on_the_released_stub_fails_with_every_message(tmp_path):
+    done = _check(str(SYMBOLIC), "--json")
+    assert done.returncode == 1, done.stderr
+    results = json.loads(done.stdout)
+    assert results["passed"] is False and results["points"] == 0 and results["max_points"] == 100
+    assert [t["name"] for t in results["tests"]][:2] == ["derivative_rules_basic", "derivative_rules_chain"]
+    assert all(set(t) == {"name", "points", "max_points", "passed", "message", "diagnosis"} for t in results["tests"])
+    assert all("not implemented yet" in t["message"] for t in results["tests"])
+
+
+def test_check_command_passes_a_correct_notebook_and_prints_the_summary(tmp_path):
+    filled = submissions.fill(_release("02_symbolic"), _source("02_symbolic"))
+    path = tmp_path / "02_symbolic.ipynb"
+    nbformat.write(filled, path)
+    done = _check(str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "Self-check: all 9 visible tests pass (100 of 100 points)."
+
+
+def test_check_command_says_why_it_cannot_check(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json")
+    done = _check(str(broken))
+    assert done.returncode == 2 and "cannot read" in done.stderr
+    lecture = _check(str(REPO / "notebooks" / "02_symbolic.ipynb"))
+    assert lecture.returncode == 2 and "no graded test cells" in lecture.stderr
