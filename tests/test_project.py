@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -71,3 +72,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     first_commands = re.findall(r"^make \w+", readme, flags=re.MULTILINE)[:2]
     assert first_commands == ["make demo", "make test"]
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_binder_post_build_is_valid_bash_and_names_installed_nbgrader_plugins():
+    post_build = REPO / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "repo2docker runs postBuild only if it is executable"
+    subprocess.run(["bash", "-n", str(post_build)], check=True)
+    plugins = re.findall(r"@jupyter/nbgrader:[\w-]+", post_build.read_text())
+    bundle = Path(sys.prefix, "share", "jupyter", "labextensions", "@jupyter", "nbgrader", "static")
+    installed = "".join(p.read_text(errors="replace") for p in bundle.glob("*.js"))
+    assert plugins and all(f'"{plugin}"' in installed for plugin in plugins), "a typo disables nothing"
