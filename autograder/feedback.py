@@ -9,13 +9,18 @@ a hidden test.
 from __future__ import annotations
 
 import re
+import sys
 import textwrap
-
-import numpy as np
+from dataclasses import dataclass
 
 
 class CheckFailure(AssertionError):
-    """A check failed; `str(error)` is the complete, student-facing explanation."""
+    """A check failed; `str(error)` is the complete, student-facing explanation.
+
+    `diagnosis` is the name of the common mistake the check recognised (a `Mistake`), or "".
+    """
+
+    diagnosis: str = ""
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the message alone (no checker internals)."""
@@ -24,12 +29,13 @@ class CheckFailure(AssertionError):
 
 def show(value: object, limit: int = 160) -> str:
     """A compact, readable rendering of a value for a failure message."""
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # not imported here: without numpy (a browser kernel) no value is an array
+    if np is not None and isinstance(value, np.ndarray):
         with np.printoptions(precision=10, threshold=12, edgeitems=3, linewidth=limit):
             text = np.array2string(value, separator=", ")
         if value.ndim != 1 or value.dtype.kind in "iub":
             text += f" (shape {value.shape}, {value.dtype})"
-    elif isinstance(value, float | np.floating):
+    elif isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
         text = repr(float(value))
     else:
         text = repr(value)
@@ -37,11 +43,42 @@ def show(value: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def raised(call: str, description: str, given: str | None = None, mistake: str | None = None) -> CheckFailure:
+def raised(call: str, description: str, given: str | None = None, mistake: str | Mistake | None = None) -> CheckFailure:
     """The failure for a student function that raised (`description` as "TypeError: ... (in f, line 3)")."""
     if re.fullmatch(r"NotImplementedError: \s*(\(in .*\))?", description):  # the stub's bare raise
         return failure(call, "is not implemented yet: replace `raise NotImplementedError()` with your code.")
     return failure(call, f"raised {description}.", given=given, mistake=mistake)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common mistake a check can recognise from a wrong answer (a diagnosis).
+
+    `name` says what the student did, in a few words and without parentheses ("a one-sided
+    difference"); `rule` says what is right, in a sentence; `where` points to the lecture notebook
+    section that teaches it. A failure carrying a Mistake reads "Likely mistake (name): rule See where."
+    """
+
+    name: str
+    rule: str
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or "(" in self.name or ")" in self.name:
+            raise ValueError(f"a mistake's name is a few words without parentheses, not {self.name!r}")
+
+    def __str__(self) -> str:
+        see = f" See {self.where}." if self.where else ""
+        return f"({self.name}): {self.rule}{see}"
+
+
+DIAGNOSIS = re.compile(r"Likely mistake \(([^()]+)\):")
+
+
+def diagnoses_in(text: str) -> list[str]:
+    """The names of the mistakes a failure message (possibly wrapped over lines) diagnoses."""
+    # textwrap may have broken a hyphenated name ("one-sided") at the hyphen: join it back.
+    return [" ".join(name.split()).replace("- ", "-") for name in DIAGNOSIS.findall(" ".join(text.split()))]
 
 
 def failure(
@@ -50,13 +87,14 @@ def failure(
     *,
     expected: object = None,
     got: object = None,
-    mistake: str | None = None,
+    mistake: str | Mistake | None = None,
     given: str | None = None,
 ) -> CheckFailure:
     """Build the failure for `call` (e.g. "forward_difference(f, 1.0, h=0.001)").
 
     `problem` says what is wrong in one sentence; `expected` and `got` are shown when given;
-    `given` describes the inputs (e.g. "f(x) = sin(x1)"); `mistake` names the likely cause.
+    `given` describes the inputs (e.g. "f(x) = sin(x1)"); `mistake` names the likely cause: a
+    recognised `Mistake` (which becomes the failure's `diagnosis`) or a general hint.
     """
     parts = [f"{call}: {problem}"]
     if given:
@@ -65,7 +103,10 @@ def failure(
         parts.append(f"Expected {show(expected)}.")
     if got is not None:
         parts.append(f"Got {show(got)}.")
-    if mistake:
+    if isinstance(mistake, Mistake):
+        parts.append(f"Likely mistake {mistake}")
+    elif mistake:
         parts.append(f"Likely mistake: {mistake}")
-    text = " ".join(parts)
-    return CheckFailure("\n" + textwrap.fill(text, width=100))
+    error = CheckFailure("\n" + textwrap.fill(" ".join(parts), width=100))
+    error.diagnosis = mistake.name if isinstance(mistake, Mistake) else ""
+    return error

@@ -2,7 +2,9 @@
 
 A `Mutant` is the reference solution with one named mistake made by text substitution in one
 solution cell; it must lose points in every test cell listed in `loses`, and keep every point of
-the cells listed in `keeps` (a mistake costs the cells that depend on it, nothing else). An `Alternative` replaces
+the cells listed in `keeps` (a mistake costs the cells that depend on it, nothing else). Its
+`diagnosis` is the name of the `Mistake` the checks should recognise in its answers: its failure
+messages may name that mistake and no other. An `Alternative` replaces
 whole solution cells with a correct implementation written differently; it must earn full marks.
 An `Attack` replaces solution cells with wrong code plus a trick; it must not gain any points.
 """
@@ -22,6 +24,12 @@ class Mutant:
     replace: tuple[tuple[str, str], ...]
     loses: tuple[str, ...]
     keeps: tuple[str, ...] = ()
+    diagnosis: str | tuple[str, ...] = ""  # the Mistake name(s) its failures may give; "" if none fits
+
+    @property
+    def diagnoses(self) -> tuple[str, ...]:
+        """The names of the mistakes this mutant makes, as the checks' `Mistake.name`s."""
+        return (self.diagnosis,) if isinstance(self.diagnosis, str) and self.diagnosis else tuple(self.diagnosis)
 
     def code(self, source: nbformat.NotebookNode) -> str:
         """The reference solution of `cell` with the substitutions made; each must apply exactly once."""
