@@ -2,6 +2,9 @@
 
 Every random test draws from `rng(seed)`, so a submission always meets the same inputs and gets
 the same grade. Points are drawn inside a domain and away from a set of kinks or singularities.
+Without numpy (a browser kernel, Pyodide), `rng(seed)` is `PurePCG64`, a pure-Python copy of
+numpy's generator whose `uniform` draws are bit for bit numpy's: the symbolic unit's checks meet
+the same points, and say the same, in the browser as at grading time.
 """
 
 from __future__ import annotations
@@ -9,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
+from autograder.pcg64 import PurePCG64
+
+try:
+    import numpy as np
+except ModuleNotFoundError:  # a browser kernel (Pyodide): rng and Recorded work, random_point does not
+    np = None
 
 
-def rng(seed: int) -> np.random.Generator:
-    """The generator every test uses: numpy's PCG64 seeded with `seed`."""
-    return np.random.default_rng(seed)
+def rng(seed: int) -> np.random.Generator | PurePCG64:
+    """The generator every test uses: numpy's PCG64 seeded with `seed` (`PurePCG64` without numpy)."""
+    return np.random.default_rng(seed) if np is not None else PurePCG64(seed)
 
 
 def random_point(
@@ -58,7 +66,8 @@ class Recorded:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         if len(self.arguments) < self._keep:
-            self.arguments.append(tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args))
+            arrays = np.ndarray if np is not None else ()
+            self.arguments.append(tuple(np.array(a, copy=True) if isinstance(a, arrays) else a for a in args))
         return self.function(*args, **kwargs)
 
     def __repr__(self) -> str:

@@ -3,7 +3,8 @@
 The observing half of a check may run in another process than the judging half, so what it
 hands over is encoded here: numbers, complex numbers, numpy arrays (values, dtype and shape),
 lists, tuples and dicts of those. Anything else becomes a `Foreign` placeholder that keeps the type
-name and a short repr, so the judge can say "returned a str" instead of crashing.
+name and a short repr, so the judge can say "returned a str" instead of crashing. Without numpy (a
+browser kernel) no value is a numpy one, and an encoded array decodes to a `Foreign`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+try:
+    import numpy as np
+except ModuleNotFoundError:  # a browser kernel (Pyodide)
+    np = None
+
+# The numpy types next to each Python type (none without numpy).
+_INTEGERS = (int, np.integer) if np is not None else (int,)
+_FLOATS = (float, np.floating) if np is not None else (float,)
+_COMPLEXES = (complex, np.complexfloating) if np is not None else (complex,)
+_ARRAYS = (np.ndarray,) if np is not None else ()
 
 
 @dataclass(frozen=True)
@@ -38,13 +48,13 @@ def encode(value: object, depth: int = 0) -> Any:
     try:
         if value is None or isinstance(value, bool | str):
             return value
-        if isinstance(value, int | np.integer):
+        if isinstance(value, _INTEGERS):
             return {"int": int(value)}
-        if isinstance(value, float | np.floating):
+        if isinstance(value, _FLOATS):
             return _float(float(value))
-        if isinstance(value, complex | np.complexfloating):
+        if isinstance(value, _COMPLEXES):
             return {"complex": [_float(value.real), _float(value.imag)]}
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        if isinstance(value, _ARRAYS) and value.dtype.kind in "biufc":
             flat = [encode(v.item(), depth + 1) for v in value.ravel()]
             return {"ndarray": flat, "dtype": value.dtype.str, "shape": list(value.shape)}
         if isinstance(value, list | tuple):
@@ -74,6 +84,8 @@ def decode(data: Any) -> Any:
             re, im = (decode(v) for v in data["complex"])
             return complex(re, im)
         if "ndarray" in data:
+            if np is None:
+                return Foreign("ndarray", "an array, which cannot be read without numpy")
             values = [decode(v) for v in data["ndarray"]]
             return np.array(values, dtype=np.dtype(data["dtype"])).reshape(data["shape"])
         if "list" in data:

@@ -38,10 +38,17 @@ Guarantees (for expressions made by :func:`random_expression`)
   :meth:`~RandomExpression.gradient`, ...) are computed with exact
   differentiation rules in 30-digit arithmetic and rounded to float64 (see
   :class:`_Partials`), which stays fast up to order 7 and beyond.
+
+Without numpy (a browser kernel, Pyodide) the module still imports, and a
+:class:`RandomExpression` built from a given expression gives its points
+(drawn by :func:`autograder.inputs.rng`, the same as numpy's), exact values and
+partials (:meth:`~RandomExpression.value`, :meth:`~RandomExpression.partial`);
+everything else (the generator, numeric functions, arrays) needs numpy.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,10 +56,19 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import mpmath
-import numpy as np
 import sympy
 from sympy.core.numbers import ImaginaryUnit
 from sympy.printing.numpy import NumPyPrinter
+
+from autograder import inputs
+from autograder.pcg64 import PurePCG64
+
+try:
+    import numpy as np
+except ModuleNotFoundError:  # a browser kernel (Pyodide): see the end of the module docstring
+    np = None
+
+_INTEGERS = (int, np.integer) if np is not None else (int,)
 
 __all__ = [
     "DEFAULT_HIGH",
@@ -110,15 +126,6 @@ _SYMPY_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "log": sympy.log,
     "sqrt": sympy.sqrt,
     "tanh": sympy.tanh,
-}
-_NUMPY_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "tanh": np.tanh,
 }
 
 
@@ -357,7 +364,7 @@ def _exact_partials(
 def _check_orders(orders: Sequence[int], n: int) -> tuple[int, ...]:
     checked = []
     for k in orders:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        if isinstance(k, bool) or not isinstance(k, _INTEGERS):
             raise TypeError(f"derivative indices must be ints, got {k!r}")
         if not 0 <= int(k) < n:
             raise IndexError(f"derivative index {k} out of range for {n} variable(s)")
@@ -366,13 +373,21 @@ def _check_orders(orders: Sequence[int], n: int) -> tuple[int, ...]:
 
 
 def _as_point(x: Sequence[float] | np.ndarray, n: int) -> list[float]:
-    arr = np.asarray(x)
-    if arr.size != n:
-        raise ValueError(f"expected a point with {n} entries, got shape {arr.shape}")
-    if np.iscomplexobj(arr):
-        raise TypeError("exact evaluation needs a real point")
-    values = [float(v) for v in arr.ravel()]
-    if not all(np.isfinite(values)):
+    if np is None:  # then x is a number or a flat sequence of numbers
+        entries = list(x) if isinstance(x, Sequence) else [x]
+        if len(entries) != n:
+            raise ValueError(f"expected a point with {n} entries, got {len(entries)}")
+        if any(isinstance(v, complex) for v in entries):
+            raise TypeError("exact evaluation needs a real point")
+        values = [float(v) for v in entries]
+    else:
+        arr = np.asarray(x)
+        if arr.size != n:
+            raise ValueError(f"expected a point with {n} entries, got shape {arr.shape}")
+        if np.iscomplexobj(arr):
+            raise TypeError("exact evaluation needs a real point")
+        values = [float(v) for v in arr.ravel()]
+    if not all(math.isfinite(v) for v in values):
         raise ValueError(f"point must be finite, got {values}")
     return values
 
@@ -386,11 +401,15 @@ def _check_domain(symbols: Sequence[sympy.Symbol], low: float, high: float) -> t
     return symbols
 
 
-def _make_point(rng: np.random.Generator | int, n: int, low: float, high: float) -> np.ndarray:
-    if not isinstance(rng, np.random.Generator):
-        if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+def _make_point(rng: np.random.Generator | int, n: int, low: float, high: float) -> np.ndarray | list[float]:
+    """`n` uniform draws from `rng` (an int seeds `inputs.rng`): a float64 array, a list without numpy."""
+    generators = (np.random.Generator,) if np is not None else (PurePCG64,)
+    if not isinstance(rng, generators):
+        if isinstance(rng, bool) or not isinstance(rng, _INTEGERS):
             raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng)}")
-        rng = np.random.default_rng(int(rng))
+        rng = inputs.rng(int(rng))
+    if np is None:
+        return rng.uniform(low, high, size=n)
     return rng.uniform(low, high, size=n).astype(np.float64)
 
 
@@ -440,7 +459,8 @@ class RandomExpression:
         """A random point, uniform in ``[low, high]**n``: float64 array of shape ``(n,)``.
 
         ``rng`` is a ``numpy.random.Generator`` (advanced by the call) or an int seed.
-        Raises ``TypeError`` for anything else.
+        Raises ``TypeError`` for anything else.  Without numpy: a list of ``n`` floats, from
+        ``autograder.inputs.rng(seed)`` (a ``PurePCG64``) or an int seed, the same draws.
         """
         return _make_point(rng, self.n_vars, self.low, self.high)
 
@@ -769,7 +789,7 @@ class _Builder:
             self.require(float(np.max(np.abs(u.cvals.real))) <= limit and u.bound <= limit)
         elif name == "tanh":
             self.require(float(np.max(np.abs(u.cvals.imag))) <= np.pi / 2 - _POLE_MARGIN)
-        f = _NUMPY_FUNCTIONS[name]
+        f = getattr(np, name)  # numpy's function of the same name (all of ELEMENTARY exist there)
         return _Node(_Lazy(_SYMPY_FUNCTIONS[name], u.lazy), f(u.vals), f(u.cvals), name == "sqrt")
 
     def retry(self, make: Callable[..., _Node], *args: Any, tries: int = 3) -> _Node:
@@ -1078,9 +1098,11 @@ def _acceptable(
 
 
 def _rng_from(seed: int | np.random.Generator) -> np.random.Generator:
+    if np is None:
+        raise ModuleNotFoundError("random expressions are drawn with numpy, which is not installed here")
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if isinstance(seed, bool) or not isinstance(seed, _INTEGERS):
         raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed)}")
     return np.random.default_rng(int(seed))
 
@@ -1118,9 +1140,9 @@ def random_expression(
         RuntimeError: no acceptable expression found (does not happen for the defaults).
     """
     rng = _rng_from(seed)
-    if isinstance(n_vars, bool) or not isinstance(n_vars, (int, np.integer)) or n_vars < 1:
+    if isinstance(n_vars, bool) or not isinstance(n_vars, _INTEGERS) or n_vars < 1:
         raise ValueError(f"n_vars must be a positive int, got {n_vars!r}")
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+    if isinstance(depth, bool) or not isinstance(depth, _INTEGERS) or depth < 0:
         raise ValueError(f"depth must be a non-negative int, got {depth!r}")
     if isinstance(functions, str):
         functions = (functions,)
@@ -1161,7 +1183,7 @@ def random_vector_function(
     and ``ValueError`` if ``n_outputs < 1``.
     """
     rng = _rng_from(seed)
-    if isinstance(n_outputs, bool) or not isinstance(n_outputs, (int, np.integer)) or n_outputs < 1:
+    if isinstance(n_outputs, bool) or not isinstance(n_outputs, _INTEGERS) or n_outputs < 1:
         raise ValueError(f"n_outputs must be a positive int, got {n_outputs!r}")
     exprs: list[sympy.Expr] = []
     symbols: tuple[sympy.Symbol, ...] = ()

@@ -16,18 +16,23 @@ layer. A use counts unless it comes from SymPy's assumption system (which differ
 internally, for example when `simplify` asks whether a term is positive). `gradient_expr`,
 `jacobian_expr` and `hessian_expr` are watched the same way: they must be built from the
 student's `derivative_rules`.
+
+The checks need no numpy, so the visible tests run in a browser kernel (Pyodide) too, on the same
+points and with the same messages (`autograder.inputs.rng` draws numpy's numbers without numpy);
+there only `check_to_function`'s test on numpy arrays is skipped, with a printed note. Hidden tests
+draw random expressions, which needs numpy.
 """
 
 from __future__ import annotations
 
 import ast
+import cmath
 import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
 
@@ -36,6 +41,13 @@ from autograder.inputs import rng
 from autograder.observations import Foreign
 from autograder.runtime import Observation, run_check
 from autograder.sympy_oracle import RandomExpression, random_expression, random_vector_function
+
+try:
+    import numpy as np
+except ModuleNotFoundError:  # a browser kernel (Pyodide): see the module docstring
+    np = None
+
+Point = list[float]  # values of the variables, in the order of the expression's symbols
 
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt")  # what derivative_rules must know (sqrt is a Pow)
 SREPR_LIMIT = 400_000  # characters of one expression handed to the judge
@@ -294,17 +306,22 @@ def read_expression(data: Any, call: str, names: Sequence[str]) -> sympy.Expr:
     return expr
 
 
-def _values(expr: sympy.Expr, names: Sequence[str], points: np.ndarray) -> np.ndarray:
-    """Values of `expr` at each row of `points` (30 digits, as complex numbers; nan where undefined)."""
+def _values(expr: sympy.Expr, names: Sequence[str], points: Sequence[Point]) -> list[complex]:
+    """Values of `expr` at each of `points` (30 digits, as complex numbers; nan where undefined)."""
     by_name = {str(s): s for s in expr.free_symbols}
-    out = np.empty(len(points), dtype=complex)
-    for k, point in enumerate(points):
+    out = []
+    for point in points:
         subs = {by_name[n]: sympy.Float(float(v), 30) for n, v in zip(names, point, strict=True) if n in by_name}
         try:
-            out[k] = complex(expr.xreplace(subs).evalf(30))
+            out.append(complex(expr.xreplace(subs).evalf(30)))
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            out[k] = complex("nan")
+            out.append(complex("nan"))
     return out
+
+
+def _close(mine: Sequence[complex], truth: Sequence[complex]) -> list[bool]:
+    """Agreement at each point: |mine - truth| <= RELATIVE (1 + |truth|) (False where either is nan)."""
+    return [abs(a - b) <= RELATIVE * (1 + abs(b)) for a, b in zip(mine, truth, strict=True)]
 
 
 def _bounded_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
@@ -319,30 +336,32 @@ def _bounded_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
 
 
 def _disagreement(
-    got: sympy.Expr, want: sympy.Expr, names: Sequence[str], points: np.ndarray
-) -> tuple[np.ndarray, complex, complex] | None:
-    """None when got equals want (numerically at `points`, or proved); else (point, got, want) there."""
+    got: sympy.Expr, want: sympy.Expr, names: Sequence[str], points: Sequence[Point]
+) -> tuple[Point, complex, complex] | None:
+    """None when got equals want (numerically at `points`, or proved); else (point, got, want) at the first
+    point where they differ."""
     mine, truth = _values(got, names, points), _values(want, names, points)
-    bad = ~(np.abs(mine - truth) <= RELATIVE * (1 + np.abs(truth)))
-    if not np.any(bad) or _bounded_equal(got, want):
+    close = _close(mine, truth)
+    if all(close) or _bounded_equal(got, want):
         return None
-    k = int(np.argmax(bad))
+    k = close.index(False)
     return points[k], mine[k], truth[k]
 
 
 def _number(value: complex) -> str:
-    if np.isnan(value):
+    if cmath.isnan(value):
         return "undefined"
     return f"{value.real:.10g}" if abs(value.imag) <= 1e-12 * (1 + abs(value)) else f"{value:.6g}"
 
 
-def _at(names: Sequence[str], point: np.ndarray) -> str:
+def _at(names: Sequence[str], point: Point) -> str:
     return ", ".join(f"{n} = {float(v):.4g}" for n, v in zip(names, point, strict=True))
 
 
-def _points(f: RandomExpression, seed: int, count: int = POINTS) -> np.ndarray:
+def _points(f: RandomExpression, seed: int, count: int = POINTS) -> list[Point]:
+    """`count` random points of f's box, the same with and without numpy."""
     generator = rng(seed)
-    return np.array([f.point(generator) for _ in range(count)])
+    return [[float(v) for v in f.point(generator)] for _ in range(count)]
 
 
 @lru_cache(maxsize=512)
@@ -528,7 +547,7 @@ def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[str, Callable[[
 
 
 def _diagnose(
-    expr: sympy.Expr, x: sympy.Symbol, got: sympy.Expr, names: Sequence[str], points: np.ndarray
+    expr: sympy.Expr, x: sympy.Symbol, got: sympy.Expr, names: Sequence[str], points: Sequence[Point]
 ) -> str | None:
     for mistake, make in _candidates(expr, x):
         try:
@@ -537,8 +556,7 @@ def _diagnose(
             continue
         if candidate.has(sympy.Derivative) or any(type(a).__name__ == "Wrong" for a in candidate.atoms(sympy.Function)):
             continue
-        mine, theirs = _values(got, names, points), _values(candidate, names, points)
-        if np.all(np.abs(mine - theirs) <= RELATIVE * (1 + np.abs(theirs))):
+        if all(_close(_values(got, names, points), _values(candidate, names, points))):
             return mistake
     return None
 
@@ -658,7 +676,7 @@ def _compare_entries(
     got: list[list[sympy.Expr]],
     want: list[list[sympy.Expr]],
     names: Sequence[str],
-    points: np.ndarray,
+    points: Sequence[Point],
     label: Callable[[int, int], str],
     mistakes: Sequence[tuple[str, list[list[sympy.Expr]]]] = (),
 ) -> None:
@@ -915,20 +933,29 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
 def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[int], seed: int) -> None:
     xs = [f.symbols[i] for i in order]
     points = _points(f, seed, 3)  # in f.symbols order
-    arguments = points[:, list(order)]  # in xs order
+    arguments = [[point[i] for i in order] for point in points]  # in xs order
 
     def observe() -> dict:
         function = student(f.expr, list(xs))
         scalars = [function(*(float(v) for v in row)) for row in arguments]
-        arrays = function(*(arguments[:, i].copy() for i in range(len(xs))))
-        return {"scalars": [complex(v) if np.iscomplexobj(v) else float(v) for v in scalars], "arrays": arrays}
+        is_complex = np.iscomplexobj if np is not None else lambda v: isinstance(v, complex)
+        arrays = None
+        if np is not None:  # one array per variable, one entry per point
+            arrays = function(*(np.array([row[i] for row in arguments]) for i in range(len(xs))))
+        return {"scalars": [complex(v) if is_complex(v) else float(v) for v in scalars], "arrays": arrays}
 
     def judge(obs: Observation) -> None:
         call = f"to_function({f.expr}, {xs})"
         if obs.raised:
-            raise raised(call, obs.raised)
-        want = np.array([f.value(p) for p in points])
-        got = np.array(obs.value["scalars"], dtype=complex)
+            mistake = None
+            if np is None and "numpy" in obs.raised:
+                mistake = (
+                    'numpy is not installed in this kernel: call sp.lambdify(xs, expr) without "numpy"; it uses '
+                    "numpy where numpy is installed (as at grading time), and math and mpmath here."
+                )
+            raise raised(call, obs.raised, mistake=mistake)
+        want = [f.value(p) for p in points]
+        got = [complex(v) for v in obs.value["scalars"]]
         for k, row in enumerate(arguments):
             if not abs(got[k] - want[k]) <= 1e-9 * (1 + abs(want[k])):
                 swapped = None
@@ -946,7 +973,10 @@ def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[in
                     f"{want[k]:.10g} there (with {', '.join(f'{s} = {v:.4g}' for s, v in zip(xs, row, strict=True))}).",
                     mistake=mistake,
                 )
-        arrays = obs.value["arrays"]
+        if np is None:
+            print(f"Note: numpy is not installed here, so {call} was not tried on numpy arrays (grading tries it).")
+            return
+        arrays, want = obs.value["arrays"], np.array(want)
         if not (isinstance(arrays, np.ndarray) and arrays.shape == want.shape):
             raise failure(
                 call,

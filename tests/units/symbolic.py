@@ -79,7 +79,7 @@ MUTANTS = {
         "to_function_code",
         (
             (
-                'return sp.lambdify(list(xs), expr, modules="numpy")',
+                "return sp.lambdify(list(xs), expr)",
                 "return lambda *values: float(expr.subs(dict(zip(xs, values))))",
             ),
         ),
