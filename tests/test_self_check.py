@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
 import sympy
+from nbclient import NotebookClient
 
 from autograder import self_check
 from autograder.grading import submissions
@@ -131,3 +133,21 @@ def test_check_command_says_why_it_cannot_check(tmp_path):
     assert done.returncode == 2 and "cannot read" in done.stderr
     lecture = _check(str(REPO / "notebooks" / "02_symbolic.ipynb"))
     assert lecture.returncode == 2 and "no graded test cells" in lecture.stderr
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_run_all_on_the_released_stub_reaches_the_self_check(name, tmp_path):
+    """Like JupyterLab's Run All: a failing test cell (tagged raises-exception) does not stop the run."""
+    notebook = _release(name)
+    assert all(
+        "raises-exception" in c.metadata.get("tags", [])
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
+    shutil.copytree(REPO / "release" / name, tmp_path, dirs_exist_ok=True)
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+    assert printed.strip().splitlines()[-1].startswith(f"Self-check: {len(self_check.visible_tests(notebook))} of ")
+    assert "not implemented yet" in printed
