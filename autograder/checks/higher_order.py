@@ -24,10 +24,18 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import expression, random_case, relative_tolerance
-from autograder.checks.reverse import Functions, _functions_data, _guarded, _guarded_failure, _is_var, _Passes
+from autograder.checks.common import expression, first_mistake, random_case, relative_tolerance
+from autograder.checks.reverse import (
+    Functions,
+    _functions_data,
+    _guarded,
+    _guarded_failure,
+    _is_var,
+    _Passes,
+    _read,
+)
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure, raised, show
+from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
 from autograder.runtime import Observation, run_check
@@ -35,6 +43,148 @@ from autograder.sympy_oracle import RandomExpression
 
 SECOND_ORDER = 1e-8  # second derivatives by AD are exact to a few ulps per operation; generous
 ROSENBROCK = "(1 - x1)**2 + 100*(x2 - x1**2)**2"
+
+# --- the common mistakes this unit recognises ---------------------------------------------------------
+# A failure names one of these only when the wrong answer matches the mistake's distinctive value (a
+# probe computed by SymPy or by formula), or when the failed condition itself is the mistake.
+
+ASSIGNMENT = "07_higher_order.ipynb"
+LECTURE = "notebooks/07_higher_order.ipynb"
+HVP_SECTION = f"section 2 (hvp: forward-over-reverse) of {ASSIGNMENT}"
+HESSIAN_SECTION = f"section 3 (hessian: n Hessian-vector products) of {ASSIGNMENT}"
+NEWTON_SECTION = f"section 4 (newton_step on Rosenbrock) of {ASSIGNMENT}"
+CONFUSION_SECTION = f"section 5 (Perturbation confusion) of {LECTURE}"
+NO_GRAD_SECTION = f"section 6 (no_grad: computing without a graph) of {ASSIGNMENT}"
+CHECKPOINT_SECTION = f"section 7 (checkpoint: recompute in backward) of {ASSIGNMENT}"
+
+HVP_RULE = "seed every input with its direction, x_i -> Var(Dual(x_i, v_i)), run f and one backward()"
+HVP_GRADIENT = Mistake(
+    "the gradient returned instead of the HVP",
+    "the value parts of the inputs' grads are ∇f(x); ∂²f(x) v is their tangent parts, x_i.grad.tangent.",
+    HVP_SECTION,
+)
+HVP_ONES = Mistake(
+    "the inputs seeded with tangent 1",
+    f"{HVP_RULE}: with tangents 1 the answer is ∂²f(x) (1, ..., 1), not ∂²f(x) v.",
+    HVP_SECTION,
+)
+HVP_OUTPUT_SEEDED = Mistake(
+    "the output's adjoint seeded with a tangent",
+    "start backward() with the plain number 1 (a Dual seed adds ∇f(x) to the tangents): only the inputs "
+    "carry the direction v.",
+    HVP_SECTION,
+)
+HVP_FIRST_ONLY = Mistake(
+    "only the first input seeded",
+    f"{HVP_RULE}: every input carries its own v_i, not only x_1.",
+    HVP_SECTION,
+)
+HVP_FULL_HESSIAN = Mistake(
+    "the whole Hessian formed",
+    f"{HVP_RULE}: one pass gives ∂²f(x) v directly; forming ∂²f(x) column by column costs n passes.",
+    HVP_SECTION,
+)
+HVP_PLAIN_GRAD = Mistake(
+    "a plain-number grad read as a Dual",
+    "a grad that does not depend on x (e.g. f = x1 + x2) stays a plain number: its tangent is 0, so read "
+    ".tangent only from a grad that is a Dual.",
+    HVP_SECTION,
+)
+HESSIAN_TRIANGLE = Mistake(
+    "only one triangle filled",
+    "column j of ∂²f(x) is the whole vector hvp(f, x, e_j): keep all its entries (the Hessian is symmetric).",
+    HESSIAN_SECTION,
+)
+HESSIAN_ONES = Mistake(
+    "the direction 1, ..., 1 for every column",
+    "column j of ∂²f(x) is ∂²f(x) e_j: hvp(f, x, e_j) with the j-th unit vector e_j as the direction.",
+    HESSIAN_SECTION,
+)
+HESSIAN_EXTRA_PASS = Mistake(
+    "an extra reverse pass",
+    "the Hessian takes exactly n HVPs, hvp(f, x, e_j) for j = 1, ..., n with n = len(x): nothing else runs "
+    "backward, not even to find n or the gradient.",
+    HESSIAN_SECTION,
+)
+HESSIAN_TWO_PER_COLUMN = Mistake(
+    "two reverse passes per column",
+    "one hvp(f, x, e_j) per column j is exact already: no second product to symmetrise or average.",
+    HESSIAN_SECTION,
+)
+NEWTON_RULE = "x_new = x - ∂²f(x)⁻¹ ∇f(x): solve ∂²f(x) s = ∇f(x) with np.linalg.solve, then return x - s."
+NEWTON_PLUS = Mistake("the step added instead of subtracted", NEWTON_RULE, NEWTON_SECTION)
+NEWTON_GRADIENT = Mistake("a gradient step", NEWTON_RULE + " Without ∂²f it is gradient descent.", NEWTON_SECTION)
+NEWTON_MULTIPLIED = Mistake("the gradient multiplied by the Hessian", NEWTON_RULE, NEWTON_SECTION)
+NEWTON_STEP_ONLY = Mistake("the step returned instead of the new point", NEWTON_RULE, NEWTON_SECTION)
+NEWTON_MINUS_STEP = Mistake("minus the step returned instead of the new point", NEWTON_RULE, NEWTON_SECTION)
+CONFUSION = Mistake(
+    "perturbation confusion",
+    "each call of derivative takes a fresh tag (new_tag()), seeds Dual(x, 1.0, tag) and reads only the tangent "
+    "of a result with that tag; anything else (a number, a Dual of an outer call's tag) is constant in its ε: "
+    "derivative 0.",
+    CONFUSION_SECTION,
+)
+CONSTANT_TANGENT = Mistake(
+    "a constant result read as a Dual",
+    "when f's result is not a Dual with your tag (here the number 3.0), it does not depend on your ε: return 0.0.",
+    f"section 5 (Nested derivatives and perturbation confusion) of {ASSIGNMENT}",
+)
+NEVER_DISABLED = Mistake(
+    "recording never switched off",
+    "set GradMode.enabled = False when the block starts: new Vars then record no parents.",
+    NO_GRAD_SECTION,
+)
+NOT_RESUMED = Mistake(
+    "recording not restored after the block",
+    "save GradMode.enabled when the block starts and put that value back when it ends.",
+    NO_GRAD_SECTION,
+)
+RESTORES_TRUE = Mistake(
+    "True restored instead of the saved mode",
+    "on exit restore the mode saved on entry (previous = GradMode.enabled): leaving an inner no_grad is still "
+    "inside the outer one.",
+    NO_GRAD_SECTION,
+)
+SWALLOWED = Mistake(
+    "the exception swallowed",
+    "no_grad only restores the mode: do not catch the exception (and do not return True from __exit__), it "
+    "goes on to the caller.",
+    NO_GRAD_SECTION,
+)
+NOT_RESTORED_AFTER_RAISE = Mistake(
+    "the mode not restored after an exception",
+    "restore the mode in a `finally:` around the `yield` (or in __exit__, which runs when the block raises too).",
+    NO_GRAD_SECTION,
+)
+CHECKPOINT_RULE = "run fn once with recording off and return one new Var(value, args, vjp) whose parents are the args"
+CHECKPOINT_STORES_ALL = Mistake(
+    "fn's own result returned",
+    f"{CHECKPOINT_RULE}: the graph then stores one node per checkpoint call, not all of fn's operations.",
+    CHECKPOINT_SECTION,
+)
+CHECKPOINT_FORWARD_RECORDS = Mistake(
+    "fn recorded in the forward pass",
+    f"{CHECKPOINT_RULE}: call fn inside `with no_grad():` (or on the plain values), so that no intermediate is kept.",
+    CHECKPOINT_SECTION,
+)
+CHECKPOINT_KEEPS_GRAPH = Mistake(
+    "the forward graph kept for backward",
+    f"{CHECKPOINT_RULE}; its VJP recomputes: it calls fn again on fresh leaves Var(a.value) and runs backward(g) "
+    "on that new graph.",
+    CHECKPOINT_SECTION,
+)
+CHECKPOINT_SEEDED_ONE = Mistake(
+    "the recomputed graph seeded with 1",
+    "the VJP gets the adjoint g of the checkpoint's output: run backward(g) from the recomputed result, not "
+    "backward(), and return the fresh leaves' grads.",
+    CHECKPOINT_SECTION,
+)
+CHECKPOINT_ON_ARGUMENTS = Mistake(
+    "fn recomputed on the arguments themselves",
+    "in the VJP call fn on fresh leaves Var(a.value), not on args: backward(g) then stops at those leaves, "
+    "and their grads are the adjoints to return.",
+    CHECKPOINT_SECTION,
+)
 
 # --- shared helpers ----------------------------------------------------------------------------------
 
@@ -47,19 +197,30 @@ def _type_name(obj: Any) -> str:
     return type(obj).__name__
 
 
-def _argument_data(recorded: Recorded) -> list[dict]:
-    """What f's first call received: Var or not, the type of each value, a Dual value's tangent."""
+def _argument_data(arguments: Sequence[Any]) -> list[dict]:
+    """What one call of f received: Var or not, the type of each value, a Dual value's tangent."""
     out = []
-    for arg in recorded.arguments[0] if recorded.arguments else ():
+    for arg in arguments:
         entry: dict[str, Any] = {"var": _is_var(arg), "type": _type_name(arg)}
         if entry["var"]:
-            value = getattr(arg, "value", None)
+            value = _read(arg, "value")
             entry["value_type"] = _type_name(value)
-            tangent = getattr(value, "tangent", None)
+            tangent = _read(value, "tangent")
             if isinstance(tangent, int | float | np.number):
                 entry["tangent"] = float(tangent)
         out.append(entry)
     return out
+
+
+def _same(values: Sequence[float], want: np.ndarray) -> bool:
+    """values equal want, entry by entry (both of the same length)."""
+    return len(values) == len(want) and not mismatch(np.array(values, dtype=float), want, 1e-12)
+
+
+def _seeds(arguments: list[dict]) -> list[float] | None:
+    """The tangents of a call's Var(Dual) arguments, or None when some argument is not one."""
+    tangents = [a.get("tangent") for a in arguments if a.get("value_type") == "Dual"]
+    return tangents if len(tangents) == len(arguments) and None not in tangents else None
 
 
 def _scalar_cases(
@@ -121,7 +282,8 @@ def _hvp_case(
 
         outcome = _guarded(run)
         outcome["calls"] = recorded.calls
-        outcome["arguments"] = _argument_data(recorded)
+        outcome["arguments"] = _argument_data(recorded.arguments[0] if recorded.arguments else ())
+        outcome["seeds"] = [_seeds(_argument_data(arguments)) for arguments in recorded.arguments[:8]]
         return outcome
 
     def judge(obs: Observation) -> None:
@@ -130,6 +292,11 @@ def _hvp_case(
         given = _given(g, x)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
+        description = obs.value.get("raised") or ""
+        seeds = _seeds(obs.value["arguments"])
+        if "has no attribute 'tangent'" in description and seeds is not None and _same(seeds, v):
+            # f ran on the right Var(Dual(x_i, v_i)) inputs; reading a tangent afterwards failed
+            raise raised(call, description, given=given, mistake=HVP_PLAIN_GRAD)
         _guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         want = hessian @ v
@@ -137,33 +304,18 @@ def _hvp_case(
         tolerance = relative_tolerance(want, SECOND_ORDER) + SECOND_ORDER * np.abs(hessian) @ np.abs(v)
         if mismatch(got, want, tolerance):
             candidates = [
-                (
-                    "this is the gradient ∇f(x), the value part of the inputs' grads: ∂²f(x) v is their "
-                    "tangent part (grad.tangent).",
-                    gradient,
-                ),
-                (
-                    "this is ∂²f(x) (1, ..., 1): seed the inputs with the tangents v_i, not with 1.",
-                    hessian @ np.ones(n),
-                ),
-                (
-                    "this is ∂²f(x) v + ∇f(x): the output's adjoint was seeded with a tangent; seed "
-                    "backward() with the plain number 1 (only the inputs carry the direction v).",
-                    want + gradient,
-                ),
+                (HVP_GRADIENT, gradient),
+                (HVP_ONES, hessian @ np.ones(n)),
+                (HVP_OUTPUT_SEEDED, want + gradient),
                 (
                     "the tangents of the grads were dropped (all zero): the local derivatives must be "
                     "computed from the Dual values, and the answer is the tangent of each input's grad.",
                     np.zeros(n),
                 ),
-                (
-                    "this is ∂²f(x) applied to v[0] e_1 only: seed every input x_i with its own v_i.",
-                    hessian[:, 0] * v[0],
-                ),
+                (HVP_FIRST_ONLY, hessian[:, 0] * v[0]),
             ]
-            mistake = next(
-                (text for text, value in candidates if not mismatch(got, value, tolerance)),
-                "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i)).",
+            mistake = first_mistake(got, candidates, tolerance) or (
+                "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i))."
             )
             raise failure(
                 call,
@@ -181,12 +333,18 @@ def _hvp_case(
 def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str, n: int) -> None:
     passes, calls = obs["result"]["passes"], obs["calls"]
     if passes != 1:
+        # n passes, one per call of f on inputs seeded with the unit vectors e_1, ..., e_n: a whole Hessian
+        seeds = obs.get("seeds") or []
+        units = sorted(map(tuple, np.eye(n).tolist()))
+        whole = n > 1 and passes == calls == n and None not in seeds and sorted(map(tuple, seeds)) == units
         raise failure(
             call,
             f"ran {passes} reverse passes (calls of backward); an HVP takes exactly one.",
             given=given,
-            mistake=f"forming the Hessian (n = {n} passes, one per column) and multiplying by v costs n times "
-            "too much: seed the direction v into the inputs (Var(Dual(x_i, v_i))) and run backward() once.",
+            mistake=HVP_FULL_HESSIAN
+            if whole
+            else "seed the direction v into the inputs (Var(Dual(x_i, v_i))) and run backward() once: forming "
+            f"the Hessian (n = {n} passes, one per column) and multiplying by v costs n times too much.",
         )
     if calls != 1:
         raise failure(call, f"called f {calls} times; forward-over-reverse calls it once.", given=given)
@@ -250,7 +408,10 @@ def _hessian_case(
                 out = student(function, _as_given(x, k))
             return {"value": out, "passes": passes.count}
 
-        return _guarded(run)
+        outcome = _guarded(run)
+        if "result" in outcome and not _right_hessian(outcome["result"], g, x):
+            outcome["own_hvp"] = _own_hvp(student, var, function, x)  # whose mistake is it: hessian's or hvp's?
+        return outcome
 
     def judge(obs: Observation) -> None:
         n = g.n_vars
@@ -262,13 +423,18 @@ def _hessian_case(
         want = g.hessian(x)
         got = real_array(obs.value["result"]["value"], (n, n), call, "Hessian")
         tolerance = relative_tolerance(want, SECOND_ORDER)
+        # a mistake of hessian itself only when the notebook's hvp is right: hvp(f, x, e_1) = ∂²f(x) e_1, one pass
+        own = obs.value.get("own_hvp", {}).get("result") or {}
+        hvp_right = own.get("passes") == 1 and _close(own.get("value"), want[:, 0], tolerance[:, 0])
         if mismatch(got, want, tolerance):
-            mistake = None
-            if not mismatch(got, np.triu(want), tolerance) or not mismatch(got, np.tril(want), tolerance):
-                mistake = "only one triangle is filled: every column j is the whole vector hvp(f, x, e_j)."
-            elif not mismatch(got, np.tile((want @ np.ones(n))[:, None], (1, n)), tolerance):
-                mistake = "every column is ∂²f (1, ..., 1): column j needs the unit vector e_j as the direction."
-            elif not mismatch(np.diag(got), np.diag(want), tolerance):
+            candidates = [
+                (HESSIAN_TRIANGLE, np.triu(want)),
+                (HESSIAN_TRIANGLE, np.tril(want)),
+                (HESSIAN_ONES, np.tile((want @ np.ones(n))[:, None], (1, n))),  # every column ∂²f (1, ..., 1)
+                (HESSIAN_ONES, np.tile(want @ np.ones(n), (n, 1))),  # the same, stacked as rows
+            ]
+            mistake = first_mistake(got, candidates, tolerance) if hvp_right else None
+            if mistake is None and not mismatch(np.diag(got), np.diag(want), tolerance):
                 mistake = "the diagonal is right but not the rest: column j is hvp(f, x, e_j), row i of it is H[i, j]."
             raise failure(
                 call,
@@ -280,15 +446,48 @@ def _hessian_case(
             )
         passes = obs.value["result"]["passes"]
         if passes != n:
+            named = {n + 1: HESSIAN_EXTRA_PASS, 2 * n: HESSIAN_TWO_PER_COLUMN} if hvp_right else {}
             raise failure(
                 call,
                 f"ran {passes} reverse passes; n = {n} Hessian-vector products (one each) are enough.",
                 given=given,
-                mistake="one hvp(f, x, e_j) per column j, nothing else: no extra call to find n or the "
+                mistake=named.get(passes)
+                or "one hvp(f, x, e_j) per column j, nothing else: no extra call to find n or the "
                 "gradient, no second product per column to symmetrise (the HVP columns are exact).",
             )
 
     run_check(observe, judge)
+
+
+def _close(value: Any, want: np.ndarray, tolerance: np.ndarray) -> bool:
+    """value is a real array of want's shape within tolerance of it (False for anything else)."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return array.shape == want.shape and not mismatch(array, want, tolerance)
+
+
+def _right_hessian(result: dict, g: RandomExpression, x: np.ndarray) -> bool:
+    """hessian's answer is ∂²f(x) from n reverse passes (the judge decides; this only spares the probe)."""
+    want = g.hessian(x)
+    return result.get("passes") == g.n_vars and _close(
+        result.get("value"), want, relative_tolerance(want, SECOND_ORDER)
+    )
+
+
+def _own_hvp(student: Callable, var: Any, function: Callable, x: np.ndarray) -> dict:
+    """The notebook's own hvp (the one `student` calls) on the direction e_1, and its reverse passes."""
+    hvp = getattr(student, "__globals__", {}).get("hvp")
+    if not callable(hvp):
+        return {}
+
+    def run() -> dict:
+        with _Passes(var) as passes:
+            out = hvp(function, x.copy(), np.eye(len(x))[0])
+        return {"value": out, "passes": passes.count}
+
+    return _guarded(run)
 
 
 # --- newton_step ---------------------------------------------------------------------------------------
@@ -364,16 +563,16 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
         tolerance = relative_tolerance(want, SECOND_ORDER) + 1e-14 * np.linalg.cond(hessian) * (1 + np.abs(step))
         if mismatch(got, want, tolerance):
             candidates = [
-                ("the sign of the step: x_new = x - ∂²f⁻¹ ∇f (you added it).", x + step),
-                ("this is a gradient step x - ∇f(x); Newton's step solves ∂²f(x) s = ∇f(x) first.", x - gradient),
-                (
-                    "the gradient was multiplied by ∂²f, not solved for: s = np.linalg.solve(H, ∇f).",
-                    x - hessian @ gradient,
-                ),
-                ("this is the step s = ∂²f⁻¹ ∇f alone; return the new point x - s.", step),
-                ("this is the step -s; return the new point x - s.", -step),
+                (NEWTON_PLUS, x + step),
+                (NEWTON_GRADIENT, x - gradient),
+                (NEWTON_MULTIPLIED, x - hessian @ gradient),
+                (NEWTON_STEP_ONLY, step),
+                (NEWTON_MINUS_STEP, -step),
             ]
-            mistake = next((text for text, value in candidates if not mismatch(got, value, tolerance)), None)
+            if n > 1 and np.all(np.diag(hessian) != 0):  # a Hessian with only one triangle filled
+                for triangle in (np.triu(hessian), np.tril(hessian)):
+                    candidates.append((HESSIAN_TRIANGLE, x - np.linalg.solve(triangle, gradient)))
+            mistake = first_mistake(got, candidates, tolerance)
             raise failure(
                 call,
                 f"the new point is wrong by up to {largest_gap(got, want):.3e}.",
@@ -468,6 +667,9 @@ def _nested_case(
             want, confused = g.partial([x], *([0] * order)), None
         if obs.raised:
             raise raised(call, obs.raised, given=given)
+        description = obs.value.get("raised") or ""
+        if name == "constant" and g is None and "float' object has no attribute 'tangent'" in description:
+            raise raised(call, description, given=given, mistake=CONSTANT_TANGENT)  # f returned the number 3.0
         _guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if isinstance(result, Foreign) and result.type_name == "Dual":
@@ -482,11 +684,7 @@ def _nested_case(
         if mismatch(got, want, relative_tolerance(want, SECOND_ORDER)):
             mistake = None
             if confused is not None and not mismatch(got, confused(x), relative_tolerance(confused(x), 1e-6)):
-                mistake = (
-                    "perturbation confusion: the inner derivative read the outer call's ε as its own. Take a "
-                    "fresh tag (new_tag()) in every call, seed Dual(x, 1.0, tag), and read only the tangent of "
-                    "a result with that tag (anything else is constant in your ε: derivative 0)."
-                )
+                mistake = CONFUSION  # the inner derivative read the outer call's ε as its own
             raise failure(
                 call,
                 "the derivative is wrong.",
@@ -522,9 +720,10 @@ def _scenario(no_grad: Callable, var: Any, name: str) -> dict:
             y = x * 3.0 + 1.0
         return {"value": y.value, "parents": _parents(y)}
     if name == "resumes":
+        before = _parents(x * 3.0)
         with no_grad():
             x * 3.0
-        return {"parents": _parents(x * 3.0)}
+        return {"parents": _parents(x * 3.0), "before": before}
     if name == "backward":
         with no_grad():
             c = x * x
@@ -592,8 +791,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
                     call,
                     f"y recorded {result['parents']} parents inside no_grad; it must record none.",
                     given=given,
-                    mistake="set GradMode.enabled = False when the block starts (the engine's Var then keeps "
-                    "no parents).",
+                    mistake=NEVER_DISABLED,
                 )
         elif name == "resumes":
             if result["parents"] <= 0:
@@ -601,7 +799,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
                     call,
                     "after the no_grad block, new Vars still record no parents.",
                     given=given,
-                    mistake="restore GradMode.enabled to its previous value when the block ends.",
+                    mistake=NOT_RESUMED if result.get("before", 0) > 0 else None,  # recording was on before it
                 )
         elif name == "backward":
             grad = real_scalar(result["grad"], call)
@@ -612,9 +810,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
                     expected=4.0,
                     got=grad,
                     given=given,
-                    mistake="the gradient flowed through c = x * x (12 = 3x²): no_grad did not stop the recording."
-                    if not mismatch(grad, 12.0, 1e-12)
-                    else None,
+                    mistake=NEVER_DISABLED if not mismatch(grad, 12.0, 1e-12) else None,  # 12 = 3x²: c recorded
                 )
         elif name == "nested":
             if result["inside"] != 0:
@@ -622,7 +818,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
                     call,
                     "after an inner no_grad ended, recording was on again inside the outer block.",
                     given=given,
-                    mistake="on exit restore the mode saved on entry (previous = GradMode.enabled), not True.",
+                    mistake=RESTORES_TRUE,
                 )
             if result["after"] <= 0:
                 raise failure(call, "after both blocks, new Vars still record no parents.", given=given)
@@ -632,15 +828,14 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
                     call,
                     "the exception raised inside the block did not reach the caller: no_grad swallowed it.",
                     given=given,
-                    mistake="do not catch exceptions (and do not return True from __exit__); only restore the mode.",
+                    mistake=SWALLOWED,
                 )
             if result["after"] <= 0:
                 raise failure(
                     call,
                     "after an exception inside the block, new Vars record no parents: the mode was not restored.",
                     given=given,
-                    mistake="restore the mode in a `finally:` around the `yield` (or in __exit__, which also runs "
-                    "when the block raises).",
+                    mistake=NOT_RESTORED_AFTER_RAISE,
                 )
 
     run_check(observe, judge)
@@ -689,6 +884,24 @@ def _chain_truth(block: str, blocks: int) -> RandomExpression:
     return RandomExpression(expr=y, symbols=(x, w), low=-1e9, high=1e9)
 
 
+def _seeded_with_one(block: str, x: float, w: float, blocks: int) -> np.ndarray:
+    """(x.grad, w.grad) when every checkpoint's VJP ignores its adjoint g (backward() seeded with 1):
+    block k hands ∂fn/∂u and ∂fn/∂w at its own input y_(k-1) to its parents, whatever comes after."""
+    value, du, dw = _block_parts(block)
+    ys = [x]
+    for _ in range(blocks - 1):
+        ys.append(value(ys[-1], w))
+    return np.array([du(ys[0], w), sum(dw(y, w) for y in ys)])
+
+
+@lru_cache(maxsize=16)
+def _block_parts(block: str) -> tuple[Callable[[float, float], float], ...]:
+    """fn(u, w), ∂fn/∂u and ∂fn/∂w of a block as float functions (SymPy's derivatives)."""
+    u, w = sympy.symbols("u w", real=True)
+    expr = sympy.sympify(block, locals={"u": u, "w": w}, rational=True)
+    return tuple(sympy.lambdify((u, w), e, "math") for e in (expr, expr.diff(u), expr.diff(w)))
+
+
 def check_checkpoint(
     checkpoint: Callable,
     Var: Any,  # noqa: N803
@@ -730,11 +943,11 @@ def _checkpoint_case(
     def observe() -> dict:
         namespace = {"__builtins__": {}, **_functions_data(functions)}
         raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)  # noqa: S307
-        phase, calls = ["forward"], []
+        phase, calls, weight = ["forward"], [], [None]
 
         def fn(u: Any, w: Any) -> Any:
             out = raw(u, w)
-            calls.append([phase[0], _is_recorded(out)])
+            calls.append([phase[0], _is_recorded(out), w is weight[0]])  # w itself, or a fresh leaf?
             return out
 
         def plain() -> int:
@@ -746,6 +959,7 @@ def _checkpoint_case(
 
         def run() -> dict:
             xv, wv = var(x), var(w)
+            weight[0] = wv
             y = xv
             for _ in range(blocks):
                 y = student(fn, y, wv)
@@ -777,6 +991,11 @@ def _checkpoint_case(
         want = truth.gradient([x, w])
         got = np.array([real_scalar(result[k], f"{call} (grad)") for k in ("gx", "gw")])
         if mismatch(got, want, relative_tolerance(want)):
+            on_arguments = any(own for phase, _, own in obs.value["calls"] if phase == "backward")
+            mistake = CHECKPOINT_ON_ARGUMENTS if on_arguments else None
+            mistake = mistake or first_mistake(
+                got, [(CHECKPOINT_SEEDED_ONE, _seeded_with_one(block, x, w, blocks))], relative_tolerance(want)
+            )
             raise failure(
                 call,
                 f"(x.grad, w.grad) is wrong by up to {largest_gap(got, want):.3e}: checkpointing must not change "
@@ -784,7 +1003,8 @@ def _checkpoint_case(
                 expected=want,
                 got=got,
                 given=given,
-                mistake="the VJP gets the adjoint g of the checkpoint's output: call fn again on fresh leaves "
+                mistake=mistake
+                or "the VJP gets the adjoint g of the checkpoint's output: call fn again on fresh leaves "
                 "Var(a.value), run backward(g) from that result (seeded with g, not 1), and return the fresh "
                 "leaves' grads, one per argument, in order.",
             )
@@ -796,19 +1016,21 @@ def _checkpoint_case(
                 f"the graph from y stores {stored} recorded nodes; with one node per checkpoint call it is "
                 f"{blocks} (without checkpointing, this chain stores {plain}).",
                 given=given,
-                mistake="run fn in the forward pass with recording off (inside no_grad()) and return one new "
+                mistake=CHECKPOINT_STORES_ALL  # exactly the chain's own graph: no checkpoint node at all
+                if stored == plain
+                else "run fn in the forward pass with recording off (inside no_grad()) and return one new "
                 "Var(value, args, vjp) whose parents are the arguments.",
             )
         calls = obs.value["calls"]
-        forward = [recorded for phase, recorded in calls if phase == "forward"]
-        backward = [recorded for phase, recorded in calls if phase == "backward"]
+        forward = [recorded for phase, recorded, _ in calls if phase == "forward"]
+        backward = [recorded for phase, recorded, _ in calls if phase == "backward"]
         if any(forward):
             raise failure(
                 call,
                 "fn recorded a graph in the forward pass (its result had parents).",
                 given=given,
-                mistake="the point of checkpointing is to keep no intermediates in the forward pass: call fn "
-                "inside `with no_grad():` (or on the plain values).",
+                # no recomputation in backward: the VJP backpropagates through the recorded forward graph
+                mistake=CHECKPOINT_KEEPS_GRAPH if not backward else CHECKPOINT_FORWARD_RECORDS,
             )
         if len(forward) != blocks or len(backward) != blocks:
             raise failure(
