@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # nbgrader shells out to `alembic` when it creates a gradebook: the venv's bin must be on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test release lab lint venv sandbox clean
+.PHONY: demo test release lab lint venv sandbox clean site
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ release: venv
 
 lab: venv
 	$(BIN)/jupyter lab
+
+# The zero-install JupyterLite site (site/README.md) in site/_output/: a static folder to serve. The first
+# build downloads Pyodide's runtime (npm) and pure-Python wheels (PyPI) into site/.cache/.
+site: venv
+	$(BIN)/python site/build.py
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
