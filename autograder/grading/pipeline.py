@@ -24,7 +24,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -268,28 +268,29 @@ def _grade(
 
     coordinator = Coordinator(root)
     bar = ProgressBar(len(todo), f"grading {assignment}", enabled=progress)
-    tasks: list[execution.Task] = []
-    for student in todo:
-        try:
-            sanitized = coordinator.sanitize(assignment, student)
-        except RuntimeError as error:
-            reports[student] = Report(student, "failed", [f"nbgrader could not sanitize it: {error}"])
-            bar.advance(student, "failed")
-            continue
-        notes = []
-        for name, missing in deleted_tests(root, assignment, student).items():
-            replay.DELETED[(student, name)] = missing
-            if missing:
-                notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
-        reports[student] = Report(student, "graded", notes)
-        files = assignment_files(root, assignment, student)
-        for name, text in sanitized.items():
-            tasks.append(execution.Task(student, assignment, name, text, files, timeout, use_sandbox))
-
     pending: dict[str, set[str]] = {}
-    for task in tasks:
-        pending.setdefault(task.student, set()).add(task.notebook_name)
-    for result in _execute(tasks, jobs, scheduler):
+
+    def tasks() -> Iterator[execution.Task]:
+        """Sanitize each submission and hand it over at once: workers start while the rest is sanitized."""
+        for student in todo:
+            try:
+                sanitized = coordinator.sanitize(assignment, student)
+            except RuntimeError as error:
+                reports[student] = Report(student, "failed", [f"nbgrader could not sanitize it: {error}"])
+                bar.advance(student, "failed")
+                continue
+            notes = []
+            for name, missing in deleted_tests(root, assignment, student).items():
+                replay.DELETED[(student, name)] = missing
+                if missing:
+                    notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
+            reports[student] = Report(student, "graded", notes)
+            files = assignment_files(root, assignment, student)
+            pending[student] = set(sanitized)
+            for name, text in sanitized.items():
+                yield execution.Task(student, assignment, name, text, files, timeout, use_sandbox)
+
+    for result in _execute(tasks(), jobs, scheduler):
         replay.RESULTS[(result.student, result.notebook_name)] = result
         report = reports[result.student]
         report.notes.extend(result.notes)
@@ -318,10 +319,11 @@ def _grade(
     return [reports[s] for s in sorted(reports)]
 
 
-def _execute(tasks: list[execution.Task], jobs: int | None, scheduler: str | None) -> Iterator[execution.Result]:
-    """Execution results in completion order: on a Dask cluster at `scheduler`, else in local processes."""
-    if not tasks:
-        return
+def _execute(tasks: Iterable[execution.Task], jobs: int | None, scheduler: str | None) -> Iterator[execution.Result]:
+    """Execution results in completion order: on a Dask cluster at `scheduler`, else in local processes.
+
+    Each task is submitted as soon as `tasks` yields it; results come once every task is submitted.
+    """
     if scheduler:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -331,14 +333,14 @@ def _execute(tasks: list[execution.Task], jobs: int | None, scheduler: str | Non
             for future in dask_completed(futures):
                 yield future.result()
         return
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures: list[Future[execution.Result]] = [pool.submit(execution.execute_safely, task) for task in tasks]
+    context = multiprocessing.get_context("spawn")  # worker processes start on demand, up to max_workers
+    with ProcessPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1), mp_context=context) as pool:
+        submitted: list[Future[execution.Result]] = []
         try:
-            for future in as_completed(futures):
+            submitted.extend(pool.submit(execution.execute_safely, task) for task in tasks)
+            for future in as_completed(submitted):
                 yield future.result()
         except BaseException:
-            for future in futures:
+            for future in submitted:
                 future.cancel()
             raise
