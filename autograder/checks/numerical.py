@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call_text, describe, expression, first_mistake, random_case
+from autograder.checks.common import call_text, describe, expression, random_case
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure, raised
+from autograder.feedback import Mistake, failure, raised
 from autograder.inputs import Recorded, rng
 from autograder.runtime import Observation, run_check
 from autograder.sympy_oracle import RandomExpression, random_vector_function
@@ -24,6 +24,151 @@ from autograder.truncation import quotient, truncation_error
 
 EPS = float(np.finfo(float).eps)
 ROUNDING_ULPS = 64.0  # generous: a composite test function loses a few ulps per operation
+
+
+# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
+
+LECTURE = "of notebooks/01_numerical.ipynb"
+ASSIGNMENT = "of 01_numerical.ipynb"
+FORMULAS = f"section 2 (Truncation error: what Taylor's theorem says) {LECTURE}"
+ONE_SIDED = Mistake(
+    "a one-sided difference",
+    "the central difference looks both ways, (f(x + h) - f(x - h)) / (2h), and is second order in h; "
+    "(f(x + h) - f(x)) / h is the forward difference, only first order.",
+    FORMULAS,
+)
+CENTRAL_FOR_FORWARD = Mistake(
+    "a central difference instead of a forward one",
+    "the forward difference is (f(x + h) - f(x)) / h, with f evaluated at x and x + h only.",
+    f"section 1 (From the limit definition to the forward difference) {LECTURE}",
+)
+DIVIDES_BY_H = Mistake(
+    "dividing by h instead of 2h",
+    "the two points x - h and x + h of the central difference are 2h apart: divide f(x + h) - f(x - h) by 2h.",
+    FORMULAS,
+)
+DIVIDES_BY_2H = Mistake(
+    "dividing by 2h instead of h",
+    "the points x and x + h of the forward difference are h apart: divide f(x + h) - f(x) by h.",
+    f"section 1 (From the limit definition to the forward difference) {LECTURE}",
+)
+SIGN_SWAPPED = Mistake(
+    "the two values subtracted in the wrong order",
+    "subtract f at the smaller point from f at the larger one: f(x + h) - f(x - h), or f(x + h) - f(x).",
+    FORMULAS,
+)
+WRONG_DEFAULT_STEP = Mistake(
+    "a wrong default step",
+    "the defaults are h = 1e-6 for forward_difference and h = 1e-5 for central_difference.",
+    f"section 1 (Forward and central differences) {ASSIGNMENT}",
+)
+X_CHANGED = Mistake(
+    "the caller's x changed in place",
+    "perturb a float copy, point = np.array(x, dtype=float), and restore each entry after use; "
+    "never write x[i] += h on the array you were given.",
+    f"section 2 (Gradients: one coordinate at a time) {ASSIGNMENT}",
+)
+INTEGER_TRUNCATED = Mistake(
+    "x + h truncated in an integer array",
+    "an integer array cannot hold x_i + h: storing it truncates the step away; "
+    "work on a float copy, np.array(x, dtype=float).",
+    f"section 2 (Gradients: one coordinate at a time) {ASSIGNMENT}",
+)
+EXTRA_CALLS = Mistake(
+    "an extra call of f per coordinate",
+    "the forward-difference gradient evaluates f(x) once, before the loop, and f(x + h e_i) once per "
+    "coordinate: n + 1 calls; the central one f(x + h e_i) and f(x - h e_i) per coordinate: 2n calls.",
+    f"section 6 (Gradients in n dimensions, and what they cost) {LECTURE}",
+)
+TRANSPOSED = Mistake(
+    "the Jacobian transposed",
+    "the Jacobian has one row per output and one column per input, shape (m, n); column i is "
+    "(f(x + h e_i) - f(x - h e_i)) / (2h): put the columns side by side, np.column_stack(columns).",
+    f"section 7 (Jacobians: one column per input) {LECTURE}",
+)
+GRADIENT_CHECKING = f"section 8 (Gradient checking in practice) {LECTURE}"
+RELATIVE_ERROR = "the relative error is max_k |a_k - b_k| / max(|a_k| + |b_k|, tiny), entry by entry, then the largest."
+NO_GUARD = Mistake(
+    "no guard against 0/0",
+    "where a_k = b_k = 0 the relative error is 0, not nan: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300).",
+    GRADIENT_CHECKING,
+)
+DIVIDES_BY_B = Mistake("dividing by |b| only", f"{RELATIVE_ERROR} It is symmetric in a and b.", GRADIENT_CHECKING)
+DIVIDES_BY_SUM = Mistake("dividing by |a + b|", RELATIVE_ERROR, GRADIENT_CHECKING)
+RATIO_OF_MAXIMA = Mistake("a ratio of two maxima", RELATIVE_ERROR, GRADIENT_CHECKING)
+ABSOLUTE_NOT_RELATIVE = Mistake(
+    "the absolute error instead of the relative one",
+    f"a gradient check must not depend on the gradient's scale: {RELATIVE_ERROR}",
+    GRADIENT_CHECKING,
+)
+ONE_SIDED_CHECK = Mistake(
+    "a one-sided difference",
+    "compare grad_f(x) with the central-difference gradient, numerical_gradient(f, x, h) with its default "
+    "method='central': a forward difference alone leaves a truncation error near 1e-6.",
+    GRADIENT_CHECKING,
+)
+COMPLEX_STEP = f"section 5 (The picture: error against step size) {LECTURE}"
+REAL_STEP = Mistake(
+    "a real step instead of an imaginary one",
+    "complex_step is Im f(x + ih) / h with the imaginary step x + 1j*h; a real step of 1e-20 is lost, "
+    "since x + 1e-20 == x in floating point.",
+    COMPLEX_STEP,
+)
+NOT_DIVIDED = Mistake(
+    "the imaginary part not divided by h",
+    "Im f(x + ih) = h f'(x) + O(h^3): divide it by h.",
+    COMPLEX_STEP,
+)
+REAL_PART = Mistake(
+    "the real part instead of the imaginary one",
+    "f(x + ih) = f(x) + ih f'(x) + ...: the derivative is Im f(x + ih) / h, np.imag(...), not the real part.",
+    COMPLEX_STEP,
+)
+STEP_ERRORS = f"section 6 (Truncation against rounding: choosing h) {ASSIGNMENT}"
+SIGNED_ERRORS = Mistake(
+    "signed errors instead of absolute ones",
+    "the error of a step is the absolute value |D_h f(x) - df(x)|, never negative.",
+    STEP_ERRORS,
+)
+RELATIVE_NOT_ABSOLUTE = Mistake(
+    "the relative error instead of the absolute one",
+    "step_size_errors returns |D_h f(x) - df(x)|, not divided by |df(x)|.",
+    STEP_ERRORS,
+)
+WRONG_METHOD_ERRORS = Mistake(
+    "another method's errors",
+    'step_size_errors uses the method it is given: forward_difference for "forward", central_difference '
+    'for "central", complex_step for "complex".',
+    STEP_ERRORS,
+)
+TYPED_IN = Mistake(
+    "a step typed in, not read off the curve",
+    "best_step calls step_size_errors on a grid of steps, e.g. np.logspace(-16, 0, 161), and returns the step "
+    "with the smallest error (np.argmin).",
+    STEP_ERRORS,
+)
+
+Probe = tuple[Mistake | str, Any] | tuple[Mistake | str, Any, Any]
+
+
+def _diagnose(got: Any, want: Any, probes: Sequence[Probe], tolerance: Any) -> Mistake | str | None:
+    """The mistake of the probes whose value `got` matches, among those that differ from `want`.
+
+    A probe is (mistake, value) or (mistake, value, its own tolerance); a value of the wrong shape,
+    not finite, or within `tolerance` of `want` (the mistake would not show there) never matches.
+    When probes of two different mistakes match, the answer does not tell them apart: None.
+    Called only after a check has failed: it chooses the message, never the verdict.
+    """
+    matches = []
+    for probe in probes:
+        mistake, value = probe[0], probe[1]
+        allowed = probe[2] if len(probe) == 3 else tolerance
+        if np.shape(value) != np.shape(got) or not mismatch(value, want, tolerance):
+            continue
+        if not mismatch(got, value, allowed):
+            matches.append(mistake)
+    names = {m.name if isinstance(m, Mistake) else m for m in matches}
+    return matches[0] if len(names) == 1 else None  # two different mistakes fit: name neither
 
 
 def _cases(
@@ -87,23 +232,14 @@ def _difference_check(
             other = "central" if method == "forward" else "forward"
             wrong_default = 1e-5 if default_h == 1e-6 else 1e-6
             derivative = f.partial([x], 0)
-            mistake = first_mistake(
-                got,
-                [
-                    (
-                        f"this is the {other} difference; {name} uses the other formula.",
-                        quotient(f, [x], step, other)[0],
-                    ),
-                    ("this is half the right value: the central difference divides by 2h, the forward by h.", want / 2),
-                    ("this is twice the right value: the central difference divides by 2h, not h.", 2 * want),
-                    (
-                        f"this is the value for h = {wrong_default:g}; the default step is h = {default_h:g}.",
-                        quotient(f, [x], wrong_default, method)[0] if h is None else np.nan,
-                    ),
-                    ("this has the wrong sign: subtract f at the smaller point from f at the larger one.", -want),
-                ],
-                tolerance,
-            )
+            probes: list[Probe] = [
+                (CENTRAL_FOR_FORWARD if method == "forward" else ONE_SIDED, quotient(f, [x], step, other)[0]),
+                (DIVIDES_BY_H, 2 * want) if method == "central" else (DIVIDES_BY_2H, want / 2),
+                (SIGN_SWAPPED, -want),
+            ]
+            if h is None:
+                probes.append((WRONG_DEFAULT_STEP, quotient(f, [x], wrong_default, method)[0]))
+            mistake = _diagnose(got, want, probes, tolerance)
             raise failure(
                 call,
                 f"the {method} difference quotient is wrong (it should be f'(x) = {derivative:.12g} "
@@ -170,6 +306,22 @@ def _gradient_truth(f: RandomExpression, x: np.ndarray, h: float, method: str) -
     return want.reshape(np.shape(x)), tolerance.reshape(np.shape(x))
 
 
+def _truncated_gradient(fun: Callable, x: np.ndarray, h: float, method: str) -> np.ndarray:
+    """The gradient a difference quotient gives when x_i ± h is stored in x's integer array (truncated)."""
+    base = x.astype(float)
+    values = np.empty(x.size)
+    for i in range(x.size):
+        plus, minus = base.copy(), base.copy()
+        plus.flat[i] = np.trunc(base.flat[i] + h)
+        minus.flat[i] = np.trunc(base.flat[i] - h)
+        with np.errstate(all="ignore"):
+            if method == "central":
+                values[i] = (fun(plus) - fun(minus)) / (2 * h)
+            else:
+                values[i] = (fun(plus) - fun(base)) / h
+    return values.reshape(x.shape)
+
+
 def check_numerical_gradient(
     numerical_gradient: Callable,
     f: str | None = None,
@@ -228,13 +380,15 @@ def _gradient_case(
             raise raised(call, obs.raised, given=given)
         after = obs.value["x_after"]
         if not (isinstance(after, np.ndarray) and after.dtype == x.dtype and np.array_equal(after, x)):
+            changed = isinstance(after, np.ndarray) and after.shape == x.shape  # the only way to change it
             raise failure(
                 call,
                 "changed the caller's x.",
                 expected=x,
                 got=after,
-                mistake="perturb a copy (x.astype(float), then copy per coordinate) or restore each "
-                "entry after use; never write x[i] += h on the array you were given.",
+                mistake=X_CHANGED
+                if changed
+                else "perturb a copy (np.array(x, dtype=float)) and never write x[i] += h on the array you were given.",
             )
         got = real_array(obs.value["value"], x.shape, call, "gradient")
         want, tolerance = _gradient_truth(f, x, step, kind)
@@ -242,22 +396,20 @@ def _gradient_case(
             tolerance = np.maximum(tolerance, 1e-4 * (1 + np.abs(want)))
         if mismatch(got, want, tolerance):
             other = "forward" if kind == "central" else "central"
-            mistake = first_mistake(
-                got,
-                [
-                    (
-                        f"this is the {other}-difference gradient; method={kind!r} was asked for.",
-                        _gradient_truth(f, x, step, other)[0],
-                    ),
-                    ("this is half the gradient: the central difference divides by 2h.", want / 2),
-                    ("this is twice the gradient: the central difference divides by 2h, not h.", want * 2),
-                    (
-                        "all zeros: x has integer entries, so x + h was truncated back to x; work on x.astype(float).",
-                        np.zeros_like(want),
-                    ),
-                ],
-                float(np.max(tolerance)),
-            )
+            probes: list[Probe] = [
+                (CENTRAL_FOR_FORWARD if kind == "forward" else ONE_SIDED, _gradient_truth(f, x, step, other)[0]),
+                (DIVIDES_BY_H, 2 * want) if kind == "central" else (DIVIDES_BY_2H, want / 2),
+                (SIGN_SWAPPED, -want),
+            ]
+            if x.dtype.kind in "iu":
+                truncated = _truncated_gradient(fun, x, step, kind)
+                probes.insert(0, (INTEGER_TRUNCATED, truncated, 1e-9 * (1 + np.abs(truncated))))
+                # the gradient kept in an integer array as well (np.zeros_like(x)): each entry truncated too
+                fraction = np.abs(truncated - np.round(truncated))
+                near_integer = np.where(np.isfinite(fraction) & (fraction < 1e-6), 1.0, 0.0)  # either side
+                stored = np.trunc(truncated)
+                probes.insert(1, (INTEGER_TRUNCATED, stored, 1e-9 * (1 + np.abs(stored)) + near_integer))
+            mistake = _diagnose(got, want, probes, tolerance)
             if mistake is None and x.dtype.kind in "iu":
                 mistake = "x has integer entries here: a copy of an integer array truncates x + h; use x.astype(float)."
             raise failure(
@@ -273,11 +425,17 @@ def _gradient_case(
         needed = 2 * n if kind == "central" else n + 1
         if calls != needed:
             formula = "2n" if kind == "central" else "n + 1"
+            extra = calls - needed
+            # one call too many per coordinate (n >= 2: else it is one extra call), or, forward only,
+            # f(x) evaluated inside the loop instead of once before it (n >= 3: else ambiguous)
+            per_coordinate = (extra == n >= 2) or (kind == "forward" and extra == n - 1 >= 2)
             raise failure(
                 call,
                 f"f was called {calls} times; the {kind} difference gradient in n = {n} dimensions needs "
                 f"exactly {formula} = {needed} calls.",
-                mistake="forward: evaluate f(x) once and f(x + h e_i) once per coordinate; central: "
+                mistake=EXTRA_CALLS
+                if per_coordinate
+                else "forward: evaluate f(x) once and f(x + h e_i) once per coordinate; central: "
                 "f(x + h e_i) and f(x - h e_i) per coordinate, nothing else.",
             )
 
@@ -331,7 +489,7 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
 
     def judge(obs: Observation) -> None:
         call = call_text("numerical_jacobian", "f", x, **kwargs)
-        given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {list(x)}"
+        given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {x.tolist()}"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
         if obs.value["value"] is not None and np.shape(obs.value["value"]) == (n, m) and n != m:
@@ -339,8 +497,7 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
                 call,
                 f"returned an array of shape ({n}, {m}): the Jacobian is transposed.",
                 given=given,
-                mistake="the Jacobian has one row per output and one column per input: shape (m, n); "
-                "column j is (f(x + h e_j) - f(x - h e_j)) / 2h.",
+                mistake=TRANSPOSED,
             )
         got = real_array(obs.value["value"], (m, n), call, "Jacobian")
         want, tolerance = np.empty((m, n)), np.empty((m, n))
@@ -348,23 +505,22 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
             for i in range(n):
                 want[j, i], neglected = quotient(g, x, step, "central", axis=i)
                 tolerance[j, i] = _rounding(g, x, 2 * step) + neglected
-        if not np.array_equal(obs.value["x_after"], x):
+        after = obs.value["x_after"]
+        if not np.array_equal(after, x):
+            changed = isinstance(after, np.ndarray) and after.shape == x.shape
             raise failure(
                 call,
                 "changed the caller's x.",
                 expected=x,
-                got=obs.value["x_after"],
-                mistake="perturb a copy of x, not x itself.",
+                got=after,
+                mistake=X_CHANGED if changed else "perturb a copy of x, not x itself.",
             )
         if mismatch(got, want, tolerance):
             forward = np.array([[quotient(g, x, step, "forward", axis=i)[0] for i in range(n)] for g in outputs])
-            mistake = first_mistake(
+            mistake = _diagnose(
                 got,
-                [
-                    ("this is the forward-difference Jacobian; use central differences.", forward),
-                    ("the Jacobian is transposed (here m = n, so the shape could not tell).", want.T),
-                    ("this is half the Jacobian: divide by 2h, not 4h.", want / 2),
-                ],
+                want,
+                [(ONE_SIDED, forward), (TRANSPOSED, want.T), (DIVIDES_BY_H, 2 * want), (SIGN_SWAPPED, -want)],
                 float(np.max(tolerance)),
             )
             raise failure(
@@ -443,23 +599,18 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                 only_b = np.max(np.abs(flat_a - flat_b) / np.maximum(np.abs(flat_b), 1e-300))
                 ratio_of_maxima = np.max(np.abs(flat_a - flat_b)) / np.max(np.abs(flat_a) + np.abs(flat_b))
                 signed = np.max(np.abs(flat_a - flat_b) / np.maximum(np.abs(flat_a + flat_b), 1e-300))
-            mistake = None
+            mistake: Mistake | str | None = None
             if np.isnan(got):
+                both_zero = bool(np.any((flat_a == 0) & (flat_b == 0)))
                 mistake = (
-                    "0/0 where both entries are zero: guard the denominator, e.g. "
-                    "np.maximum(np.abs(a) + np.abs(b), 1e-300) (relative error 0 there)."
+                    NO_GUARD
+                    if both_zero
+                    else "a nan means a 0/0 or a nan somewhere: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300)."
                 )
-            mistake = mistake or first_mistake(
+            mistake = mistake or _diagnose(
                 got,
-                [
-                    ("you divided by |b| only; the relative error is symmetric: divide by |a| + |b|.", only_b),
-                    (
-                        "you took the max of the numerator and of the denominator separately; divide "
-                        "entry by entry, then take the max.",
-                        ratio_of_maxima,
-                    ),
-                    ("you divided by |a + b| instead of |a| + |b|.", signed),
-                ],
+                want,
+                [(DIVIDES_BY_B, only_b), (RATIO_OF_MAXIMA, ratio_of_maxima), (DIVIDES_BY_SUM, signed)],
                 tolerance,
             )
             raise failure(call, "the relative error is wrong.", expected=want, got=got, mistake=mistake)
@@ -505,6 +656,27 @@ def check_gradient_check(
         _gradient_check_case(gradient_check, g, point)
 
 
+def _gradient_check_mistake(
+    bad: float, want: float, doubled: Any, wrong: np.ndarray, exact: np.ndarray
+) -> Mistake | None:
+    """The absolute error, if both answers are max|a - b|: for `wrong` against `exact`, and for 2 * exact.
+
+    With the gradient doubled the relative error is 1/3 everywhere, the absolute one max|g|, and one
+    divided by |b| or |a| only gives 1 or 1/2: the second answer tells them apart where |g| = 1 does not.
+    """
+    absolute = float(np.max(np.abs(wrong - exact)))
+    if _diagnose(bad, want, [(ABSOLUTE_NOT_RELATIVE, absolute)], 0.01 * max(want, absolute)) is None:
+        return None
+    try:
+        second = float(doubled)
+    except (TypeError, ValueError):
+        return None
+    largest, tolerance = float(np.max(np.abs(exact))), 1e-3 * max(float(np.max(np.abs(exact))), 1.0)
+    if abs(second - largest) > tolerance or any(abs(largest - v) <= 2 * tolerance for v in (1 / 3, 0.5, 1.0)):
+        return None  # not the absolute error, or max|g| happens to be what another formula gives
+    return ABSOLUTE_NOT_RELATIVE
+
+
 def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) -> None:
     fun = f.array_function()
     exact = f.gradient(x).reshape(x.shape)
@@ -516,7 +688,11 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
         for gradient in (exact, wrong):
             given = x.copy()
             results.append(student(fun, lambda _v, g=gradient: g.copy(), given))
-        return {"exact": results[0], "wrong": results[1]}
+        try:  # for diagnoses only: a gradient twice too large tells the absolute error from others
+            doubled = student(fun, lambda _v: 2 * exact, x.copy())
+        except Exception:
+            doubled = None
+        return {"exact": results[0], "wrong": results[1], "doubled": doubled}
 
     def judge(obs: Observation) -> None:
         call = call_text("gradient_check", "f", "grad_f", x)
@@ -525,22 +701,24 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
             raise raised(call, obs.raised, given=given)
         good = real_scalar(obs.value["exact"], call)
         if not (0 <= good < 1e-7):
+            forward = np.array([quotient(f, x.ravel(), 1e-5, "forward", axis=i)[0] for i in range(x.size)])
+            one_sided = _exact_relative_error(exact.ravel(), forward)
+            mistake = _diagnose(good, 0.0, [(ONE_SIDED_CHECK, one_sided, 0.01 * one_sided)], 1e-7)
+            if mistake is None and 1e-7 <= good < 1e-4:
+                mistake = (
+                    "compare with the central-difference gradient (h = 1e-5): a forward difference "
+                    "leaves an error near 1e-6"
+                )
             raise failure(
                 call,
                 f"with the exact gradient, the relative error should be below 1e-7, but it is {good:.3e}.",
                 given=given,
-                mistake="compare with the central-difference gradient (h = 1e-5): a forward difference "
-                "leaves an error near 1e-6"
-                if 1e-7 <= good < 1e-4
-                else None,
+                mistake=mistake,
             )
         want = _exact_relative_error(wrong, exact)
         bad = real_scalar(obs.value["wrong"], call)
         if abs(bad - want) > 0.01 * want:
-            absolute = float(np.max(np.abs(wrong - exact)))
-            mistake = first_mistake(
-                bad, [("this is the absolute error max|a - b|; divide by |a| + |b|.", absolute)], 0.01 * absolute
-            )
+            mistake = _gradient_check_mistake(bad, want, obs.value.get("doubled"), wrong, exact)
             raise failure(
                 call,
                 "with a gradient whose last entry is off by 0.1%, the relative error is wrong.",
@@ -554,6 +732,58 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
 
 
 # --- step_size_errors, best_step, complex_step ------------------------------------------------------
+
+
+def _error_model(g: RandomExpression, x: float, h: float, method: str) -> tuple[float, float, float]:
+    """(truncation, rounding, floor): the error of `method` with step h, its rounding bound and a floor."""
+    truncation = truncation_error(g, [x], h, method)
+    rounding = 0.0 if method == "complex" else _rounding(g, [x], h if method == "forward" else 2 * h)
+    return truncation, rounding, 4 * EPS * abs(g.partial([x], 0))
+
+
+def _follows(errors: np.ndarray, g: RandomExpression, x: float, steps: np.ndarray, method: str) -> bool:
+    """True when `errors` are the errors of `method` at every step where its truncation error dominates.
+
+    Needs at least one such step; elsewhere (rounding) the errors are noise and say nothing.
+    """
+    seen = 0
+    for value, h in zip(errors, steps, strict=True):
+        truncation, rounding, floor = _error_model(g, x, h, method)
+        if truncation > 100 * (rounding + floor):
+            if not abs(value - truncation) <= 1e-3 * truncation + rounding + floor:
+                return False
+            seen += 1
+    return seen > 0
+
+
+def _other_method(asked: str, used: str) -> Mistake:
+    """The mistake of giving `used`'s errors for method `asked`, named after what was computed."""
+    formula, function = {
+        "forward": ("(f(x + h) - f(x)) / h", "forward_difference"),
+        "central": ("(f(x + h) - f(x - h)) / (2h)", "central_difference"),
+        "complex": ("Im f(x + ih) / h", "complex_step"),
+    }[asked]
+    name = {
+        ("forward", "central"): CENTRAL_FOR_FORWARD.name,
+        ("central", "forward"): ONE_SIDED.name,
+        ("complex", "forward"): REAL_STEP.name,
+    }[asked, used]
+    rule = f"for method={asked!r} the errors are those of {formula}: call {function}, and check that it computes that."
+    return Mistake(name, rule, STEP_ERRORS)
+
+
+def _step_errors_mistake(
+    got: np.ndarray, g: RandomExpression, x: float, steps: np.ndarray, method: str
+) -> Mistake | None:
+    """Which known mistake the failed error curve `got` is: relative errors, or another method's errors."""
+    if _follows(got, g, x, steps, method):  # right where truncation dominates: nothing to recognise
+        return None
+    if _follows(got * abs(g.partial([x], 0)), g, x, steps, method):
+        return RELATIVE_NOT_ABSOLUTE
+    # the complex step and the central difference share their truncation error: only the forward
+    # difference (first order) is told apart from the other two by its truncation regime
+    used = "central" if method == "forward" else "forward"
+    return _other_method(method, used) if _follows(got, g, x, steps, used) else None
 
 
 def check_step_size_errors(
@@ -591,37 +821,20 @@ def check_step_size_errors(
                 "returned negative errors.",
                 got=got,
                 given=given,
-                mistake="the error is the absolute value |approximation - df(x)|.",
+                mistake=SIGNED_ERRORS
+                if _follows(np.abs(got), g, x, steps, method)
+                else "the error is the absolute value |approximation - df(x)|.",
             )
-        derivative = abs(g.partial([x], 0))
         for i, h in enumerate(steps):
-            truncation = truncation_error(g, [x], h, method)
-            effective = h if method == "forward" else 2 * h
-            rounding = 0.0 if method == "complex" else _rounding(g, [x], effective)
-            floor = 4 * EPS * derivative
+            truncation, rounding, floor = _error_model(g, x, h, method)
             if truncation > 100 * (rounding + floor):  # truncation regime: must match closely
                 if abs(got[i] - truncation) > 1e-3 * truncation + rounding + floor:
-                    other = {"forward": "central", "central": "forward", "complex": "central"}[method]
-                    mistake = first_mistake(
-                        got[i],
-                        [
-                            (
-                                "this is the relative error; return the absolute error |approx - df(x)|.",
-                                truncation / max(derivative, 1e-300),
-                            ),
-                            (
-                                f"this is the error of the {other} method; use the method asked for.",
-                                truncation_error(g, [x], h, other),
-                            ),
-                        ],
-                        1e-3 * truncation + rounding,
-                    )
                     raise failure(
                         call,
                         f"at h = {h:.3g} the error should be the truncation error {truncation:.6e} "
                         f"(rounding is negligible there), but it is {got[i]:.6e}.",
                         given=given,
-                        mistake=mistake,
+                        mistake=_step_errors_mistake(got, g, x, steps, method),
                     )
             elif got[i] > 10 * (truncation + rounding) + floor + 1e-15:
                 raise failure(
@@ -629,6 +842,7 @@ def check_step_size_errors(
                     f"at h = {h:.3g} the error {got[i]:.3e} is larger than truncation plus rounding "
                     f"allow ({truncation + rounding:.3e}).",
                     given=given,
+                    mistake=_step_errors_mistake(got, g, x, steps, method),
                 )
 
     run_check(observe, judge)
@@ -700,11 +914,14 @@ def check_best_step(best_step: Callable) -> None:
                 )
             got = real_scalar(followed, call)
             if not minimum / 3 <= got <= minimum * 3:
+                unmoved = got == real_scalar(obs.value["found"][method], call)  # the curve made no difference
                 raise failure(
                     call,
                     f"did not follow the error curve: with step_size_errors replaced by a curve whose "
                     f"minimum is at h = {minimum:g}, best_step returned {got:.3e}.",
-                    mistake="do not type the answer in: call step_size_errors on a grid of steps and "
+                    mistake=TYPED_IN
+                    if unmoved
+                    else "do not type the answer in: call step_size_errors on a grid of steps and "
                     "return the step where the error is smallest.",
                 )
 
@@ -745,19 +962,16 @@ def _complex_step_case(student: Callable, f: RandomExpression, x: float, h: floa
         want, neglected = quotient(f, [x], step, "complex")
         tolerance = 16 * EPS * (abs(want) + 1e-3) + neglected
         if mismatch(got, want, tolerance):
-            mistake = first_mistake(
-                got,
-                [
-                    (
-                        "this is 0: with h = 1e-20, x + h == x in floating point; the step must be imaginary "
-                        "(x + 1j*h).",
-                        0.0,
-                    ),
-                    ("this is h times the derivative: divide the imaginary part by h.", want * step),
-                    ("this is the real part of f(x + ih); the derivative sits in the imaginary part.", f.value([x])),
-                ],
-                tolerance,
-            )
+            (real_step, neglected), rounding = quotient(f, [x], step, "forward"), _rounding(f, [x], step)
+            probes: list[Probe] = [
+                (NOT_DIVIDED, want * step, 1e-9 * abs(want * step)),
+                (REAL_PART, f.value([x]), tolerance),
+            ]
+            if rounding < 1e-3 * abs(real_step - want):  # a real step's value is distinct, not noise
+                probes.append((REAL_STEP, real_step, tolerance + rounding + neglected))
+            if x + step == x:  # a real step is lost entirely: f(x + h) - f(x) is exactly 0
+                probes.append((REAL_STEP, 0.0, 0.0))
+            mistake = _diagnose(got, want, probes, tolerance)
             raise failure(
                 call,
                 "the complex-step derivative is wrong; it should be exact to rounding.",

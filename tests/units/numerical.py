@@ -6,14 +6,29 @@ CENTRAL = "return (f(x + h) - f(x - h)) / (2 * h)"
 FORWARD = "return (f(x + h) - f(x)) / h"
 
 MUTANTS = {
-    "forward_is_central": Mutant("differences_code", ((FORWARD, CENTRAL),), ("forward_difference",)),
-    "forward_default_step_1e-5": Mutant("differences_code", (("h=1e-6", "h=1e-5"),), ("forward_difference",)),
-    "central_one_sided": Mutant(
-        "differences_code", ((CENTRAL, "return (f(x + h) - f(x)) /  h"),), ("central_difference",)
+    "forward_is_central": Mutant(
+        "differences_code",
+        ((FORWARD, CENTRAL),),
+        ("forward_difference",),
+        diagnosis="a central difference instead of a forward one",
     ),
-    "central_divides_by_h": Mutant("differences_code", (("(2 * h)", "h"),), ("central_difference",)),
+    "forward_default_step_1e-5": Mutant(
+        "differences_code", (("h=1e-6", "h=1e-5"),), ("forward_difference",), diagnosis="a wrong default step"
+    ),
+    "central_one_sided": Mutant(
+        "differences_code",
+        ((CENTRAL, "return (f(x + h) - f(x)) /  h"),),
+        ("central_difference",),
+        diagnosis="a one-sided difference",
+    ),
+    "central_divides_by_h": Mutant(
+        "differences_code", (("(2 * h)", "h"),), ("central_difference",), diagnosis="dividing by h instead of 2h"
+    ),
     "central_sign_swapped": Mutant(
-        "differences_code", ((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"),), ("central_difference",)
+        "differences_code",
+        ((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"),),
+        ("central_difference",),
+        diagnosis="the two values subtracted in the wrong order",
     ),
     "gradient_mutates_x": Mutant(
         "numerical_gradient_code",
@@ -22,37 +37,46 @@ MUTANTS = {
             ("        point.flat[i] = old\n", ""),
         ),
         ("numerical_gradient",),
+        diagnosis="the caller's x changed in place",
     ),
     "gradient_integer_truncation": Mutant(
         "numerical_gradient_code",
         (("point = np.array(x, dtype=float)", "point = np.array(x)"),),
         ("numerical_gradient",),
+        diagnosis="x + h truncated in an integer array",
     ),
     "gradient_forward_recomputes_f_x": Mutant(
         "numerical_gradient_code",
         (("(f_plus - f_x) / h", "(f_plus - f(np.array(x, dtype=float))) / h"),),
         ("numerical_gradient_cost",),
+        diagnosis="an extra call of f per coordinate",
     ),
     "gradient_ignores_method": Mutant(
         "numerical_gradient_code",
         (('        if method == "central":', "        if True:"),),
         ("numerical_gradient_cost",),
+        diagnosis="a central difference instead of a forward one",
     ),
-    "jacobian_transposed": Mutant("numerical_jacobian_code", (("axis=1", "axis=0"),), ("numerical_jacobian",)),
+    "jacobian_transposed": Mutant(
+        "numerical_jacobian_code", (("axis=1", "axis=0"),), ("numerical_jacobian",), diagnosis="the Jacobian transposed"
+    ),
     "jacobian_forward_difference": Mutant(
         "numerical_jacobian_code",
         (("f(point - step)", "f(point)"), ("(plus - minus) / (2 * h)", "(plus - minus) / h")),
         ("numerical_jacobian",),
+        diagnosis="a one-sided difference",
     ),
     "relative_error_no_guard": Mutant(
         "gradient_check_code",
         (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "(np.abs(a) + np.abs(b))"),),
         ("relative_error",),
+        diagnosis="no guard against 0/0",
     ),
     "relative_error_divides_by_b": Mutant(
         "gradient_check_code",
         (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "np.maximum(np.abs(b), 1e-300)"),),
         ("relative_error",),
+        diagnosis="dividing by |b| only",
     ),
     "relative_error_max_over_max": Mutant(
         "gradient_check_code",
@@ -63,11 +87,13 @@ MUTANTS = {
             ),
         ),
         ("relative_error",),
+        diagnosis="a ratio of two maxima",
     ),
     "gradient_check_forward_difference": Mutant(
         "gradient_check_code",
         (("numerical_gradient(f, point, h)", 'numerical_gradient(f, point, h, "forward")'),),
         ("gradient_check",),
+        diagnosis="a one-sided difference",
     ),
     "gradient_check_absolute_error": Mutant(
         "gradient_check_code",
@@ -78,25 +104,37 @@ MUTANTS = {
             ),
         ),
         ("gradient_check",),
+        diagnosis="the absolute error instead of the relative one",
     ),
     "complex_step_real_step": Mutant(
-        "complex_step_code", (("np.imag(f(x + 1j * h)) / h", "(f(x + h) - f(x)) / h"),), ("complex_step",)
+        "complex_step_code",
+        (("np.imag(f(x + 1j * h)) / h", "(f(x + h) - f(x)) / h"),),
+        ("complex_step",),
+        diagnosis="a real step instead of an imaginary one",
     ),
     "complex_step_no_division": Mutant(
-        "complex_step_code", (("np.imag(f(x + 1j * h)) / h", "np.imag(f(x + 1j * h))"),), ("complex_step",)
+        "complex_step_code",
+        (("np.imag(f(x + 1j * h)) / h", "np.imag(f(x + 1j * h))"),),
+        ("complex_step",),
+        diagnosis="the imaginary part not divided by h",
     ),
     "step_errors_signed": Mutant(
         "step_size_code",
         (("abs(rules[method](f, x, h) - exact)", "rules[method](f, x, h) - exact"),),
         ("step_size_errors",),
+        diagnosis="signed errors instead of absolute ones",
     ),
     "step_errors_relative": Mutant(
         "step_size_code",
         (("abs(rules[method](f, x, h) - exact)", "abs(rules[method](f, x, h) - exact) / abs(exact)"),),
         ("step_size_errors",),
+        diagnosis="the relative error instead of the absolute one",
     ),
     "step_errors_ignore_method": Mutant(
-        "step_size_code", (("rules[method](f, x, h)", 'rules["forward"](f, x, h)'),), ("step_size_errors",)
+        "step_size_code",
+        (("rules[method](f, x, h)", 'rules["forward"](f, x, h)'),),
+        ("step_size_errors",),
+        diagnosis="a one-sided difference",
     ),
     "forward_difference_loops_forever": Mutant(
         "differences_code",
@@ -113,6 +151,7 @@ MUTANTS = {
             ),
         ),
         ("best_step",),
+        diagnosis="a step typed in, not read off the curve",
     ),
 }
 
