@@ -72,6 +72,17 @@ def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
     with pytest.raises(CheckFailure) as caught:
         run_all(ns)
     assert phrase in " ".join(str(caught.value).split()), str(caught.value)
+    assert caught.value.diagnosis in m.diagnoses, str(caught.value)
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_a_diagnosis_names_only_the_mistake_the_mutant_makes(mutant):
+    """The first failure of the checks names the mutant's own mistake or none (never another one)."""
+    m = MUTANTS[mutant]
+    ns = solution({m.cell: m.code(SOURCE)})
+    with pytest.raises(CheckFailure) as caught:
+        run_all(ns)
+    assert caught.value.diagnosis in ("", *m.diagnoses), str(caught.value)
 
 
 def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypatch):

@@ -54,15 +54,15 @@ def test_reference_solution_passes_every_check():
 @pytest.mark.parametrize(
     ("mutant", "phrase"),
     [
-        ("naive_recursion", "overwritten (=) instead of accumulated"),
+        ("naive_recursion", "overwritten instead of accumulated"),
         ("recursive_topological_sort", "recursion limit"),
-        ("leaves_reset_on_each_backward", "reset the leaves' grads"),
-        ("inner_nodes_not_reset", "inner (non-leaf) nodes"),
+        ("leaves_reset_on_each_backward", "a second backward adds to the leaves' grads"),
+        ("inner_nodes_not_reset", "inner grads not reset"),
         ("swapped_product_locals", "swapped"),
-        ("subtraction_sign", "-1, not +1"),
+        ("subtraction_sign", "∂(x - y)/∂y = -1"),
         ("division_sign", "minus sign"),
         ("exp_local_derivative", "local derivative of exp"),
-        ("trace_overwrites_shared_adjoint", "both terms added"),
+        ("trace_overwrites_shared_adjoint", "sums of two terms"),
         ("vjp_ignores_u", "weight output i by u[i]"),
         ("vjp_one_pass_per_output", "reverse passes"),
         ("jacobian_transposed", "transposed"),
@@ -76,6 +76,17 @@ def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
     with pytest.raises(CheckFailure) as caught:
         run_all(ns)
     assert phrase in " ".join(str(caught.value).split()), str(caught.value)
+    assert caught.value.diagnosis in m.diagnoses, str(caught.value)
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_a_diagnosis_names_only_the_mistake_the_mutant_makes(mutant):
+    """The first failure of the checks names the mutant's own mistake or none (never another one)."""
+    m = MUTANTS[mutant]
+    ns = solution({m.cell: m.code(SOURCE)})
+    with pytest.raises(CheckFailure) as caught:
+        run_all(ns)
+    assert caught.value.diagnosis in ("", *m.diagnoses), str(caught.value)
 
 
 def test_exponential_backward_is_stopped_by_the_guard():

@@ -58,17 +58,21 @@ def test_feedback_shows_the_readable_message_and_no_hidden_test(graded, assignme
 
     import nbformat
 
+    from autograder.feedback import diagnoses_in
     from autograder.grading.course import nbgrader_api
     from autograder.grading.release import secret_lines
 
     unit = next(u for u in UNITS if u.assignment == assignment)
-    student = f"mutant-{next(iter(unit.mutants))}"
+    name, mutant = next(((n, m) for n, m in unit.mutants.items() if m.diagnoses), next(iter(unit.mutants.items())))
+    student = f"mutant-{name}"
     course = graded[assignment].where[student]
     result = nbgrader_api(course).generate_feedback(assignment, student, force=True)
     assert result["success"], result
     page = (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "Likely mistake" in text and "Expected" in text
+    if mutant.diagnoses:  # the diagnosis the self-check gives is in the feedback too
+        assert set(diagnoses_in(text)) & set(mutant.diagnoses), f"{name}: no diagnosis in the feedback"
     assert "HIDDEN TESTS" not in text
     source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     hidden = {line for line in secret_lines(source) if "check_" in line}

@@ -13,6 +13,7 @@ hand over numbers (see `autograder.runtime`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -22,7 +23,7 @@ import sympy
 
 from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import CheckFailure, failure, raised, show
+from autograder.feedback import CheckFailure, Mistake, failure, raised, show
 from autograder.finite_differences import central_jacobian
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
@@ -117,80 +118,255 @@ INTEGER_POWERS = ("x**2", "x**3", "x**1", "x**0", "x**-2")
 ZERO_BASE_POWERS = ("x**2", "x**3", "x**1")
 REAL_POWERS = ("x**(1/2)", "x**(5/2)", "x**y", "y**x", "2**x", "(1/2)**x", "(x*y)**(x - y)")
 
-# What each dunder is for, when an operation raises.
-_DUNDER_HINTS = {
-    "3 + x": "`3 + x` calls int.__add__ first, which gives up, then Dual.__radd__(x, 3): define __radd__.",
-    "3 - x": "`3 - x` is Dual.__rsub__(x, 3): define __rsub__ (it computes 3 - x, not x - 3).",
-    "3 * x": "`3 * x` is Dual.__rmul__(x, 3): define __rmul__.",
-    "3 / x": "`3 / x` is Dual.__rtruediv__(x, 3): define __rtruediv__ (it computes 3 / x, not x / 3).",
-    "-x": "`-x` is Dual.__neg__(x): define __neg__.",
-    "2**x": "`2**x` is Dual.__rpow__(x, 2): define __rpow__ (d(c^x) = c^x log(c) x').",
-    "(1/2)**x": "`0.5**x` is Dual.__rpow__(x, 0.5): define __rpow__ (d(c^x) = c^x log(c) x').",
+# --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
+
+LECTURE_DUALS = "section 1 (Dual numbers: ε² = 0) of notebooks/03_forward.ipynb"
+CLASS = "section 1 (The Dual class) of 03_forward.ipynb"
+POWERS = "section 1 (The Dual class), under 'Powers: the lecture's shortcut, and why it fails', of 03_forward.ipynb"
+FUNCTIONS = "section 2 (Elementary functions) of 03_forward.ipynb"
+VECTORIZED = "section 2.2 (Many points at once) of 03_forward.ipynb"
+LECTURE_TRACE = "section 3 (The forward trace, next to the code) of notebooks/03_forward.ipynb"
+LECTURE_PASSES = "section 5 (What a forward pass gives, and what it costs) of notebooks/03_forward.ipynb"
+
+TANGENTS_MULTIPLIED = Mistake(
+    "the tangents multiplied",
+    "the tangent of x y is ẋ y + x ẏ (the product rule falls out of ε² = 0); ẋ ẏ is the coefficient of ε², which is 0.",
+    LECTURE_DUALS,
+)
+PRODUCT_TERM_MISSING = Mistake(
+    "a product rule term missing", "the tangent of x y is ẋ y + x ẏ: both terms of the product rule.", LECTURE_DUALS
+)
+SUM_TANGENTS_MULTIPLIED = Mistake("the tangents multiplied", "the tangent of x + y is ẋ + ẏ.", CLASS)
+SUBTRACTION_TANGENTS_ADDED = Mistake("the tangents added in a subtraction", "the tangent of x - y is ẋ - ẏ.", CLASS)
+QUOTIENT_PLUS = Mistake(
+    "a plus in the quotient rule", "the tangent of x / y is (ẋ y - x ẏ) / y², with a minus sign.", CLASS
+)
+QUOTIENT_REVERSED = Mistake(
+    "the quotient rule's numerator reversed", "the tangent of x / y is (ẋ y - x ẏ) / y², not (x ẏ - ẋ y) / y².", CLASS
+)
+QUOTIENT_DIVIDED_BY_Y = Mistake(
+    "y instead of y² in the quotient rule", "the tangent of x / y is (ẋ y - x ẏ) / y²: divide by y².", CLASS
+)
+RSUB_SWAPPED = Mistake(
+    "the operands of __rsub__ swapped",
+    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
+    CLASS,
+)
+RTRUEDIV_SWAPPED = Mistake(
+    "the operands of __rtruediv__ swapped",
+    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
+    CLASS,
+)
+RTRUEDIV_PLUS = Mistake(
+    "a plus in the tangent of 3 / x", "the tangent of 3 / x is -3 ẋ / x², with a minus sign.", CLASS
+)
+NEGATION_KEEPS_TANGENT = Mistake(
+    "the tangent not negated", "-x is Dual(-a, -ȧ): negate the tangent as well as the value.", CLASS
+)
+POWER_CHAIN_MISSING = Mistake(
+    "a missing chain factor",
+    "the tangent of x**n is n x^(n-1) ẋ: the power rule times the tangent ẋ of the base.",
+    POWERS,
+)
+POWER_TIMES_VALUE = Mistake("x^n ẋ as the tangent of x^n", "the tangent of x**n is n x^(n-1) ẋ.", POWERS)
+RPOW_LOG_MISSING = Mistake("the factor log c missing", "the tangent of c**x is c^x log(c) ẋ.", POWERS)
+RPOW_POWER_RULE = Mistake(
+    "the power rule for a constant base",
+    "c**x has a constant base: its tangent is c^x log(c) ẋ, not x c^(x-1) ẋ (the rule for a constant exponent).",
+    POWERS,
+)
+POW_LOG_TERM_MISSING = Mistake(
+    "the term ẏ log x missing", "x**y with both Dual has the tangent x^y (ẏ log x + y ẋ / x).", POWERS
+)
+POWER_THROUGH_EXP_LOG = Mistake(
+    "a constant power through exp and log",
+    "x**n as exp(n log x) is nan for x <= 0; for a number n use the power rule, value x^n and tangent "
+    "n x^(n-1) ẋ, fine wherever x^n is.",
+    POWERS,
+)
+GENERAL_RULE_FOR_CONSTANT = Mistake(
+    "the variable-exponent rule for a constant exponent",
+    "the rule x^y (ẏ log x + y ẋ / x) needs log x, nan for x <= 0 even when ẏ = 0: for a number n use the "
+    "power rule n x^(n-1) ẋ.",
+    POWERS,
+)
+PLAIN_NUMBER_AS_DUAL = Mistake(
+    "a plain number treated as a Dual",
+    "each function also accepts a plain number or array (return np.sin(x) etc. for it); read .value and "
+    ".tangent only from a Dual.",
+    FUNCTIONS,
+)
+SCALAR_FUNCTION_ON_ARRAY = Mistake(
+    "a scalar-only function on an array",
+    "value and tangent may be numpy arrays: use numpy's elementwise functions (np.sin, np.log, ...), not "
+    "math's, and no float(...) of a value.",
+    VECTORIZED,
+)
+VALUE_INSTEAD_OF_TANGENT = Mistake(
+    "the value returned instead of the tangent",
+    "evaluate f on Dual(x, 1.0) and return the tangent of the result, its ε coefficient: that is f'(x).",
+    LECTURE_DUALS,
+)
+FINITE_DIFFERENCES = Mistake(
+    "finite differences instead of dual numbers",
+    "forward mode calls f once per seed direction, on duals Dual(x_i, v_i), and reads the derivatives off "
+    "the output tangents: exact, with no step h.",
+    LECTURE_PASSES,
+)
+EXTRA_CALL = Mistake(
+    "an extra call of f on plain numbers",
+    "a forward pass gives f(x) too, as the values of the output duals: exactly one call of f per seed direction.",
+    LECTURE_PASSES,
+)
+SEEDED_WITH_ONES = Mistake(
+    "every input seeded with tangent 1",
+    "seed input i with tangent v[i]: f(Dual(x1, v1), ..., Dual(xn, vn)) has the output tangents J v.",
+    LECTURE_PASSES,
+)
+JACOBIAN_TRANSPOSED = Mistake(
+    "the Jacobian transposed",
+    "the pass seeded with e_i gives column i of J, the derivatives of all m outputs by x_i: stack the "
+    "columns (axis=1, np.column_stack) into shape (m, n).",
+    LECTURE_PASSES,
+)
+_DERIVATIVES = {
+    "sin": "cos(a) ȧ",
+    "cos": "-sin(a) ȧ",
+    "tan": "ȧ / cos²(a)",
+    "exp": "exp(a) ȧ",
+    "log": "ȧ / a",
+    "sqrt": "ȧ / (2 sqrt(a))",
+    "tanh": "(1 - tanh²(a)) ȧ",
 }
 
 
-def _wrong_tangents(op: str, a: float, da: float, b: float, db: float) -> list[tuple[str, float, float]]:
-    """(likely mistake, wrong value, wrong tangent) for common mistakes in one operation."""
-    product = (
-        "the tangent of a product is ẋ y + x ẏ (product rule); ",
-        [
-            ("you multiplied the tangents, ẋ ẏ.", da * db),
-            ("the term x ẏ is missing.", da * b),
-            ("the term ẋ y is missing.", a * db),
-        ],
+def _chain_missing(name: str) -> Mistake:
+    """The tangent of g(Dual(a, ȧ)) without the factor ȧ."""
+    return Mistake(
+        "a missing chain factor",
+        f"the tangent of {name}(a) is {_DERIVATIVES[name]}: {name}'(a) times the tangent ȧ of the argument "
+        "(the chain rule).",
+        FUNCTIONS,
     )
-    table: dict[str, list[tuple[str, float, float]]] = {
-        "x * y": [(product[0] + m, a * b, t) for m, t in product[1]],
-        "x * x": [(product[0] + m, a * a, t) for m, t in [("you multiplied the tangents, ẋ ẋ.", da * da)]],
-        "x / y": [
-            (
-                "quotient rule: the tangent of x / y is (ẋ y - x ẏ) / y², with a minus sign.",
-                a / b,
-                (da * b + a * db) / b**2,
-            ),
-            ("quotient rule: the numerator is ẋ y - x ẏ, not x ẏ - ẋ y.", a / b, (a * db - da * b) / b**2),
-            ("quotient rule: divide by y², not y.", a / b, (da * b - a * db) / b),
-        ],
-        "3 - x": [("__rsub__(self, other) computes other - self = 3 - x, not x - 3.", a - 3, da)],
-        "3 / x": [
-            ("__rtruediv__(self, other) computes other / self = 3 / x, not x / 3.", a / 3, da / 3),
-            ("the tangent of 3 / x is -3 ẋ / x², with a minus sign.", 3 / a, 3 * da / a**2),
-        ],
-        "-x": [("negate the tangent as well as the value.", -a, da)],
-        "x + y": [("add the tangents: ẋ + ẏ.", a + b, da * db)],
-        "x - y": [("subtract the tangents: ẋ - ẏ.", a - b, da + db)],
-    }
-    return table.get(op, [])
 
 
-def _wrong_powers(op: str, a: float, da: float, b: float, db: float) -> list[tuple[str, float, float]]:
-    out: list[tuple[str, float, float]] = []
-    with np.errstate(all="ignore"):
-        for n in (2, 3, 1, -2):
-            if op == f"x**{n}":
-                out.append(
-                    ("the power rule needs the chain factor: n x^(n-1) ẋ, not n x^(n-1).", a**n, n * a ** (n - 1))
+def _sign_flipped(name: str) -> Mistake:
+    return Mistake(
+        f"the wrong sign in the derivative of {name}", f"the tangent of {name}(a) is {_DERIVATIVES[name]}.", FUNCTIONS
+    )
+
+
+Candidates = Sequence[tuple["Mistake | str", Any]]
+
+
+def recognise(got: Any, candidates: Candidates, relative: float = RELATIVE) -> Mistake | str | None:
+    """The one mistake whose wrong answer `got` matches, or None when none or several different ones do.
+
+    Each candidate pairs a mistake with the answer it gives (a number or an array); a match is a
+    match to rounding. Two different mistakes that give the same answer here cannot be told apart,
+    so neither is named.
+    """
+    found: list[Mistake | str] = []
+    for mistake, value in candidates:
+        try:
+            with np.errstate(all="ignore"):
+                same = np.shape(value) == np.shape(got) and not mismatch(
+                    got, value, relative_tolerance(value, relative)
                 )
-                out.append(("the power rule is n x^(n-1) ẋ, not x^n ẋ.", a**n, a**n * da))
+        except (TypeError, ValueError):
+            same = False
+        if same and all(_key(mistake) != _key(other) for other in found):
+            found.append(mistake)
+    return found[0] if len(found) == 1 else None
+
+
+def _key(mistake: Mistake | str) -> str:
+    return mistake.name if isinstance(mistake, Mistake) else mistake
+
+
+# What each dunder is for, when an operation raises (a TypeError "unsupported operand" means it is missing).
+_DUNDERS = {
+    "3 + x": (
+        "__radd__",
+        "`3 + x` calls int.__add__ first, which gives up, then Dual.__radd__(x, 3): define __radd__.",
+    ),
+    "3 - x": ("__rsub__", "`3 - x` is Dual.__rsub__(x, 3): define __rsub__ (it computes 3 - x, not x - 3)."),
+    "3 * x": ("__rmul__", "`3 * x` is Dual.__rmul__(x, 3): define __rmul__."),
+    "3 / x": (
+        "__rtruediv__",
+        "`3 / x` is Dual.__rtruediv__(x, 3): define __rtruediv__ (it computes 3 / x, not x / 3).",
+    ),
+    "-x": ("__neg__", "`-x` is Dual.__neg__(x): define __neg__."),
+    "2**x": ("__rpow__", "`2**x` is Dual.__rpow__(x, 2): define __rpow__ (d(c^x) = c^x log(c) x')."),
+    "(1/2)**x": ("__rpow__", "`0.5**x` is Dual.__rpow__(x, 0.5): define __rpow__ (d(c^x) = c^x log(c) x')."),
+}
+
+
+def _dunder_hint(op: str, description: str) -> Mistake | str | None:
+    """A missing reflected (or unary) method named when Python says so; else the general hint."""
+    if op not in _DUNDERS:
+        return None
+    dunder, hint = _DUNDERS[op]
+    if description.startswith("TypeError: unsupported operand type") or description.startswith(
+        "TypeError: bad operand type for unary"
+    ):
+        return Mistake(f"a missing {dunder}", hint, CLASS)
+    return hint
+
+
+PROBE_X, PROBE_Y = (1.3, 0.7), (0.6, 1.9)
+"""Duals on which the common mistakes of every operation give different answers (a diagnosis probe)."""
+
+
+def _wrong_results(op: str, a: float, da: float, b: float, db: float) -> list[tuple[Mistake | str, list[float]]]:
+    """(mistake, [wrong value, wrong tangent]) for the common mistakes in one operation at x = Dual(a, da),
+    y = Dual(b, db); computed from the formulas of the mistakes."""
+    out: list[tuple[Mistake | str, list[float]]] = []
+    with np.errstate(all="ignore"):
+        table: dict[str, list[tuple[Mistake | str, float, float]]] = {
+            "x * y": [
+                (TANGENTS_MULTIPLIED, a * b, da * db),
+                (PRODUCT_TERM_MISSING, a * b, da * b),
+                (PRODUCT_TERM_MISSING, a * b, a * db),
+            ],
+            "x * x": [(TANGENTS_MULTIPLIED, a * a, da * da), (PRODUCT_TERM_MISSING, a * a, da * a)],
+            "x / y": [
+                (QUOTIENT_PLUS, a / b, (da * b + a * db) / b**2),
+                (QUOTIENT_REVERSED, a / b, (a * db - da * b) / b**2),
+                (QUOTIENT_DIVIDED_BY_Y, a / b, (da * b - a * db) / b),
+            ],
+            "3 - x": [(RSUB_SWAPPED, a - 3, da)],
+            "3 / x": [(RTRUEDIV_SWAPPED, a / 3, da / 3), (RTRUEDIV_PLUS, 3 / a, 3 * da / a**2)],
+            "-x": [(NEGATION_KEEPS_TANGENT, -a, da)],
+            "x + y": [(SUM_TANGENTS_MULTIPLIED, a + b, da * db)],
+            "x - y": [(SUBTRACTION_TANGENTS_ADDED, a - b, da + db)],
+        }
+        for mistake, value, tangent in table.get(op, []):
+            out.append((mistake, [value, tangent]))
+        power = re.fullmatch(r"x\*\*\(?(-?[0-9]+(?:/[0-9]+)?)\)?", op)
+        if power:
+            n = float(sympy.Rational(power.group(1)))
+            value, slope = a**n, n * a ** (n - 1)
+            out.append((POWER_CHAIN_MISSING, [value, slope]))
+            out.append((POWER_TIMES_VALUE, [value, value * da]))
         if op in ("2**x", "(1/2)**x"):
             c = 2.0 if op == "2**x" else 0.5
-            out.append(("d(c^x) = c^x log(c) ẋ: the factor log(c) is missing.", c**a, c**a * da))
-            out.append(
-                (
-                    "d(c^x) = c^x log(c) ẋ, not x c^(x-1) ẋ (that is the rule for a constant exponent).",
-                    c**a,
-                    a * c ** (a - 1) * da,
-                )
-            )
+            out.append((RPOW_LOG_MISSING, [c**a, c**a * da]))
+            out.append((RPOW_POWER_RULE, [c**a, a * c ** (a - 1) * da]))
         if op == "x**y":
-            out.append(
-                (
-                    "x**y with both Dual: the tangent is x^y (ẏ log x + y ẋ / x); the term ẏ log x is missing.",
-                    a**b,
-                    b * a ** (b - 1) * da,
-                )
-            )
+            out.append((POW_LOG_TERM_MISSING, [a**b, b * a ** (b - 1) * da]))
     return out
+
+
+def _non_finite_power(op: str, a: float, got_value: float, got_tangent: float) -> Mistake | None:
+    """x**n with a number n at a base <= 0: nan in the value (exp and log) or only in the tangent (log x)."""
+    if not re.fullmatch(r"x\*\*\(?-?[0-9]+(?:/[0-9]+)?\)?", op) or a > 0:
+        return None
+    if not np.isfinite(got_value):
+        return POWER_THROUGH_EXP_LOG
+    if not np.isfinite(got_tangent):
+        return GENERAL_RULE_FOR_CONSTANT
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -213,26 +389,33 @@ def _operations_case(
 ) -> None:
     """One run_check: every operation in `ops` on Dual(*x) and Dual(*y)."""
 
-    def observe() -> list:
-        results = []
+    def observe() -> dict:
+        results, probes = [], []
         for op in ops:
             function = _operation(op)[0]
             results.append(_attempt(lambda function=function: function(student(*x), student(*y))))
-        return results
+        for op in ops:  # the diagnosis probe: read only when the operation is wrong
+            function = _operation(op)[0]
+            probes.append(_attempt(lambda function=function: function(student(*PROBE_X), student(*PROBE_Y))))
+        return {"results": results, "probes": probes}
 
     def judge(obs: Observation) -> None:
         given = f"x = {_dual_text(x)} and y = {_dual_text(y)}"
         if obs.raised:
             raise raised(f"{name}: Dual(...)", obs.raised, given=given)
-        if not isinstance(obs.value, list) or len(obs.value) != len(ops):
+        results = obs.value.get("results") if isinstance(obs.value, dict) else None
+        probes = obs.value.get("probes") if isinstance(obs.value, dict) else None
+        if not isinstance(results, list) or len(results) != len(ops):
             raise failure(name, "the observation of the operations is missing or damaged.")
-        for op, outcome in zip(ops, obs.value, strict=True):
-            _judge_operation(op, outcome, x, y, given)
+        if not isinstance(probes, list) or len(probes) != len(ops):
+            probes = [None] * len(ops)
+        for op, outcome, probe in zip(ops, results, probes, strict=True):
+            _judge_operation(op, outcome, x, y, given, probe)
 
     run_check(observe, judge)
 
 
-def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> None:
+def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str, probe: Any = None) -> None:
     if "y" not in op:
         given = f"x = {_dual_text(x)}"
     call = f"`{op}`"
@@ -241,7 +424,7 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> N
     if not isinstance(outcome, dict):
         raise failure(call, "was not observed.", given=given)
     if "raised" in outcome:
-        raise raised(call, str(outcome["raised"]), given=given, mistake=_DUNDER_HINTS.get(op))
+        raise raised(call, str(outcome["raised"]), given=given, mistake=_dunder_hint(op, str(outcome["raised"])))
     result = outcome.get("result") or {}
     if not result.get("dual"):
         raise failure(
@@ -258,12 +441,9 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> N
     tangent_wrong = mismatch(got_tangent, want_tangent, relative_tolerance(want_tangent))
     if not (value_wrong or tangent_wrong):
         return
-    candidates = _wrong_tangents(op, a, da, b, db) + _wrong_powers(op, a, da, b, db)
-    mistake = None
-    for text, value, tangent in candidates:
-        if not mismatch([got_value, got_tangent], [value, tangent], relative_tolerance([value, tangent])):
-            mistake = text
-            break
+    mistake = _non_finite_power(op, a, got_value, got_tangent) or _diagnose_operation(op, probe)
+    if mistake is None:
+        mistake = recognise([got_value, got_tangent], _wrong_results(op, a, da, b, db))
     if mistake is None and op.startswith("x**") and a <= 0 and not np.isfinite(got_tangent + got_value):
         mistake = (
             "x**n as exp(n log x) fails for x <= 0 (log of a negative number or of 0); for a constant "
@@ -278,6 +458,19 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str) -> N
         given=given,
         mistake=mistake,
     )
+
+
+def _diagnose_operation(op: str, probe: Any) -> Mistake | str | None:
+    """The mistake the probe's answer (the operation on Dual(*PROBE_X), Dual(*PROBE_Y)) gives away, if any."""
+    try:
+        result = probe["result"]
+        got = [float(result["value"]), float(result["tangent"])]
+    except (TypeError, KeyError, ValueError):
+        return None
+    want = list(_exact(op, *PROBE_X, *PROBE_Y))
+    if not mismatch(got, want, relative_tolerance(want)):
+        return None
+    return recognise(got, _wrong_results(op, *PROBE_X, *PROBE_Y))
 
 
 def _pair(p: Any) -> tuple[float, float]:
@@ -413,14 +606,7 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             raise failure(call, "the value is wrong.", expected=want_value, got=got_value)
         want = want_slope * t
         if mismatch(got_tangent, want, relative_tolerance(want)):
-            mistake = None
-            if not mismatch(got_tangent, want_slope, relative_tolerance(want_slope)):
-                mistake = (
-                    f"this is {name}'(x) alone: the chain rule multiplies by the tangent of the argument, "
-                    f"{name}'(a) * ȧ."
-                )
-            elif not mismatch(got_tangent, -want, relative_tolerance(want)):
-                mistake = "the sign is wrong (d cos(a) = -sin(a) ȧ)."
+            mistake = recognise(got_tangent, [(_chain_missing(name), want_slope), (_sign_flipped(name), -want)])
             raise failure(
                 call,
                 f"the tangent is wrong: it should be {name}'({x}) * {t}.",
@@ -432,10 +618,16 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             plain_call = f"{name}({point!r})"
             outcome = obs.value[kind]
             if "raised" in outcome:
+                description = str(outcome["raised"])
+                treated_as_dual = description.startswith("AttributeError") and (
+                    "'value'" in description or "'tangent'" in description
+                )
                 raise raised(
                     plain_call,
-                    outcome["raised"],
-                    mistake="the functions must also accept a plain number (return e.g. np.sin(x) for it).",
+                    description,
+                    mistake=PLAIN_NUMBER_AS_DUAL
+                    if treated_as_dual
+                    else "the functions must also accept a plain number (return e.g. np.sin(x) for it).",
                 )
             result = outcome["result"]
             if result["dual"]:
@@ -599,17 +791,45 @@ def _vector_case(
         try:
             _judge_dual_result(call, given, Observation(value=obs.value["dual"]), want_value, want_tangent)
         except CheckFailure as error:
-            raise failure(call, str(error).strip().split(": ", 1)[-1], mistake=hint) from None
+            mistake = _vector_mistake(python, x, obs.value["dual"]) or hint
+            raise failure(call, str(error).strip().split(": ", 1)[-1], mistake=mistake) from None
         if plain:
             plain_call = f"{plain}(x) for the plain array x = {show(x, 80)}"
             outcome = obs.value["plain"]
             if "raised" in outcome:
-                raise raised(plain_call, outcome["raised"], mistake=hint)
+                raise raised(plain_call, outcome["raised"], mistake=_vector_mistake(None, x, outcome) or hint)
             got = real_array(outcome["result"]["value"], x.shape, plain_call, "result")
             if mismatch(got, want_value, relative_tolerance(want_value)):
                 raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
 
     run_check(observe, judge)
+
+
+def _vector_mistake(python: str | None, x: np.ndarray, outcome: Any) -> Mistake | None:
+    """What a failure on array duals gives away: a conversion to a Python scalar (math.sin, float) raised,
+    or a constant power is nan exactly at the bases <= 0 (exp and log)."""
+    if not isinstance(outcome, dict):
+        return None
+    if "raised" in outcome:
+        return SCALAR_FUNCTION_ON_ARRAY if "converted to Python scalars" in str(outcome["raised"]) else None
+    if python is None or not re.fullmatch(r"x\*\*-?[0-9]+", python):
+        return None
+    try:
+        value = np.asarray(outcome["result"]["value"], dtype=float)
+        tangent = np.asarray(outcome["result"]["tangent"], dtype=float)
+    except (TypeError, KeyError, ValueError):
+        return None
+    if value.shape != x.shape or tangent.shape != x.shape or not (x < 0).any():
+        return None
+
+    def only_at_nonpositive(bad: np.ndarray) -> bool:  # nan at every negative base, never at a positive one
+        return bool(bad[x < 0].all() and not bad[x > 0].any())
+
+    if only_at_nonpositive(~np.isfinite(value)):
+        return POWER_THROUGH_EXP_LOG
+    if np.isfinite(value).all() and only_at_nonpositive(~np.isfinite(tangent)):
+        return GENERAL_RULE_FOR_CONSTANT
+    return None
 
 
 # --- the forward trace of the lecture ----------------------------------------------------------------
@@ -627,12 +847,54 @@ TRACE = {
 }
 """The lecture's trace of f(x1, x2) = ln(x1) + x1 x2 - sin(x2): the key of v̇_i is "v_i"."""
 
-_TRACE_HINTS = {
-    "v_1": ("v̇1 = v̇-1 / v-1 (the chain rule for ln).", lambda x1, x2, d1, d2: 1 / x1),
-    "v_2": ("v̇2 = v̇-1 v0 + v̇0 v-1: both terms of the product rule.", lambda x1, x2, d1, d2: d1 * x2),
-    "v_3": ("v̇3 = v̇0 cos(v0): the chain factor v̇0 is missing.", lambda x1, x2, d1, d2: np.cos(x2)),
-    "v_5": ("v5 = v4 - v3, so v̇5 = v̇4 - v̇3.", lambda x1, x2, d1, d2: d1 / x1 + d1 * x2 + d2 * x1 + d2 * np.cos(x2)),
+TRACE_PRODUCT_TERM_MISSING = Mistake(
+    "a product rule term missing", "v2 = v-1 v0, so v̇2 = v̇-1 v0 + v̇0 v-1: both terms.", LECTURE_TRACE
+)
+TRACE_TANGENTS_MULTIPLIED = Mistake("the tangents multiplied", "v̇2 = v̇-1 v0 + v̇0 v-1, not v̇-1 v̇0.", LECTURE_TRACE)
+TRACE_LOG_CHAIN_MISSING = Mistake(
+    "a missing chain factor",
+    "v1 = ln v-1, so v̇1 = v̇-1 / v-1: 1 / v-1 times the tangent of the argument.",
+    LECTURE_TRACE,
+)
+TRACE_SIN_CHAIN_MISSING = Mistake(
+    "a missing chain factor",
+    "v3 = sin v0, so v̇3 = v̇0 cos(v0): cos(v0) times the tangent of the argument.",
+    LECTURE_TRACE,
+)
+TRACE_MINUS_AS_PLUS = Mistake("the tangents added in a subtraction", "v5 = v4 - v3, so v̇5 = v̇4 - v̇3.", LECTURE_TRACE)
+
+_TRACE_MISTAKES: dict[str, list[tuple[Mistake, Callable[[float, float, float, float], float]]]] = {
+    "v_1": [(TRACE_LOG_CHAIN_MISSING, lambda x1, x2, d1, d2: 1 / x1)],
+    "v_2": [
+        (TRACE_PRODUCT_TERM_MISSING, lambda x1, x2, d1, d2: d1 * x2),
+        (TRACE_PRODUCT_TERM_MISSING, lambda x1, x2, d1, d2: d2 * x1),
+        (TRACE_TANGENTS_MULTIPLIED, lambda x1, x2, d1, d2: d1 * d2),
+    ],
+    "v_3": [(TRACE_SIN_CHAIN_MISSING, lambda x1, x2, d1, d2: float(np.cos(x2)))],
+    "v_5": [(TRACE_MINUS_AS_PLUS, lambda x1, x2, d1, d2: d1 / x1 + d1 * x2 + d2 * x1 + d2 * float(np.cos(x2)))],
 }
+"""For a wrong tangent v̇_i: the mistakes that give it away, with the wrong value each gives at (x1, x2, ẋ1, ẋ2)."""
+
+TRACE_PROBE = ((1.7, 0.6), (1.3, -0.8))
+"""A point and a seed where the trace's common mistakes all give different tangents (a diagnosis probe)."""
+
+
+def _trace_mistake(key: str, got: float, x: tuple, dx: tuple, probe: Any) -> Mistake | str | None:
+    """The mistake in v̇_key: from the probe's trace when it is wrong there too, else from `got` itself."""
+    candidates = _TRACE_MISTAKES.get(key, [])
+    if not candidates:
+        return None
+    if isinstance(probe, dict) and key in probe:
+        try:
+            at_probe = float(probe[key])
+        except (TypeError, ValueError):
+            at_probe = None
+        want = _trace_truth(*TRACE_PROBE)[key]
+        if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
+            found = recognise(at_probe, [(m, wrong(*TRACE_PROBE[0], *TRACE_PROBE[1])) for m, wrong in candidates])
+            if found is not None:
+                return found
+    return recognise(got, [(m, wrong(*x, *dx)) for m, wrong in candidates])
 
 
 def _trace_truth(x: tuple[float, float], dx: tuple[float, float]) -> dict[str, float]:
@@ -643,7 +905,7 @@ def _trace_truth(x: tuple[float, float], dx: tuple[float, float]) -> dict[str, f
     return truth
 
 
-def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float, float]) -> None:
+def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float, float], probe: Any = None) -> None:
     want = _trace_truth(x, dx)
     if not isinstance(trace, dict):
         raise failure(
@@ -660,12 +922,7 @@ def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float,
     for key, value in want.items():
         got = _number(trace[key], call, f"entry {key!r}")
         if mismatch(got, value, relative_tolerance(value)):
-            hint = _TRACE_HINTS.get(key)
-            mistake = None
-            if hint is not None:
-                wrong = float(hint[1](*x, *dx))
-                if not mismatch(got, wrong, relative_tolerance(wrong)):
-                    mistake = hint[0]
+            mistake = _trace_mistake(key, got, x, dx, probe)
             raise failure(
                 call,
                 f"the tangent {key} is wrong.",
@@ -719,13 +976,20 @@ def check_tangent_trace(
 
         def observe(point: tuple = point, direction: tuple = direction) -> Any:
             trace = tangent_trace(*point, *direction)
-            return {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+            try:  # the diagnosis probe: read only when the trace is wrong
+                probe = tangent_trace(*TRACE_PROBE[0], *TRACE_PROBE[1])
+                probe = {str(k): float(v) for k, v in probe.items()}
+            except Exception:
+                probe = None
+            return {"trace": trace, "probe": probe}
 
         def judge(obs: Observation, point: tuple = point, direction: tuple = direction) -> None:
             call = f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})"
             if obs.raised:
                 raise raised(call, obs.raised)
-            _judge_trace(call, obs.value, point, direction)
+            value = obs.value if isinstance(obs.value, dict) else {}
+            _judge_trace(call, value.get("trace"), point, direction, value.get("probe"))
 
         run_check(observe, judge)
 
@@ -835,8 +1099,46 @@ def _driver_cases(
     return cases
 
 
+DERIVATIVE_PROBE = (lambda t: t * t + 1, 0.5)
+"""derivative(f, 0.5) of f(t) = t² + 1, built from Dual arithmetic alone: 1.0, and 1.25 if it returns the value."""
+JVP_PROBE = (lambda a, b: a * b, [1.5, -0.5], [2.0, 3.0])
+"""jvp(f, x, v) of f(a, b) = a b: J v = 3.5, and 1.0 = J times ones if every input is seeded with 1."""
+
+
+def _probe(compute: Callable[[], Any]) -> float | None:
+    """A diagnosis probe's number (observing half): the student's driver on a tiny f, or None if it fails."""
+    try:
+        return float(compute())
+    except Exception:
+        return None
+
+
+def _probe_shows(answer: Any, wrong: float) -> bool:
+    """Whether a probe's answer is the wrong number a mistake gives."""
+    return isinstance(answer, float) and not mismatch(answer, wrong, relative_tolerance(wrong))
+
+
 def _call_data(recorded: Recorded) -> dict:
-    return {"calls": recorded.calls, "first": _seed_data(recorded.arguments[0]) if recorded.arguments else []}
+    """How often f was called, how its first call was seeded, and which calls had a dual argument."""
+    return {
+        "calls": recorded.calls,
+        "first": _seed_data(recorded.arguments[0]) if recorded.arguments else [],
+        "with_duals": [any(_dual_data(a)["dual"] for a in args) for args in recorded.arguments[:100]],
+    }
+
+
+def _calls_mistake(obs: dict, needed: int) -> Mistake | None:
+    """What the calls of f give away: finite differences (several calls, never a dual) or extra calls
+    on plain numbers next to the `needed` calls on duals."""
+    with_duals = obs.get("with_duals")
+    if not isinstance(with_duals, list) or len(with_duals) != obs.get("calls"):
+        return None
+    on_duals = sum(1 for d in with_duals if d is True)
+    if on_duals == 0 and len(with_duals) >= 2:
+        return FINITE_DIFFERENCES
+    if on_duals == needed and len(with_duals) > needed:
+        return EXTRA_CALL
+    return None
 
 
 def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> None:
@@ -847,7 +1149,8 @@ def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> No
             f"f was called {calls} times; {what} takes exactly {needed} forward pass"
             f"{'es' if needed != 1 else ''} (calls of f).",
             given=given,
-            mistake="call f with duals, once per seed direction, and read every result from those calls "
+            mistake=_calls_mistake(obs, needed)
+            or "call f with duals, once per seed direction, and read every result from those calls "
             "(finite differences or an extra call of f for the value are not forward mode).",
         )
     first = obs.get("first") or []
@@ -889,7 +1192,7 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
     def observe() -> dict:
         recorded = Recorded(case.function(functions))
         out = student(recorded, x)
-        return {"value": out, **_call_data(recorded)}
+        return {"value": out, **_call_data(recorded), "probe": _probe(lambda: student(*DERIVATIVE_PROBE))}
 
     def judge(obs: Observation) -> None:
         call = f"derivative(f, {x!r})"
@@ -900,10 +1203,10 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
         want = float(case.jacobian(np.array([x]))[0])
         if mismatch(got, want, relative_tolerance(want)):
             value = case.value(np.array([x]))
-            mistake = None
-            if not mismatch(got, value, relative_tolerance(value)):
-                mistake = "this is f(x), the value of the dual; the derivative is its tangent."
-            elif got == 0:
+            mistake = _calls_mistake(obs.value, 1)
+            if mistake is None and _probe_shows(obs.value.get("probe"), 1.25):  # the probe's value, not 1.0
+                mistake = recognise(got, [(VALUE_INSTEAD_OF_TANGENT, value)])
+            if mistake is None and got == 0:
                 mistake = "seed the input with tangent 1: Dual(x, 1.0)."
             raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_calls(call, obs.value, 1, "derivative", given)
@@ -945,7 +1248,7 @@ def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: n
         recorded = Recorded(case.function(functions))
         given_x = x.copy() if isinstance(x, np.ndarray) else x
         out = student(recorded, given_x, v.tolist())
-        return {"value": out, **_call_data(recorded)}
+        return {"value": out, **_call_data(recorded), "probe": _probe(lambda: student(*JVP_PROBE)[1])}
 
     def judge(obs: Observation) -> None:
         point = np.array(x, dtype=float)
@@ -969,9 +1272,10 @@ def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: n
         if mismatch(got_value, value, relative_tolerance(value, case.relative)):
             raise failure(call, "f(x), the first entry, is wrong.", expected=value, got=got_value, given=given)
         if mismatch(got_jv, jv, relative_tolerance(jv, case.relative)):
-            mistake = None
-            if not mismatch(got_jv, case.jacobian(point) @ np.ones_like(v), relative_tolerance(jv)):
-                mistake = "this is J times a vector of ones: seed input i with tangent v[i]."
+            ones = case.jacobian(point) @ np.ones_like(v)
+            mistake = _calls_mistake(obs.value, 1)
+            if mistake is None and _probe_shows(obs.value.get("probe"), 1.0):  # J 1, not J v = 3.5
+                mistake = recognise(got_jv, [(SEEDED_WITH_ONES, ones)], case.relative)
             raise failure(
                 call, "J v, the second entry, is wrong.", expected=jv, got=got_jv, given=given, mistake=mistake
             )
@@ -1020,17 +1324,16 @@ def _jacobian_case(student: Callable, functions: Functions, case: _Case, x: Any)
                 call,
                 f"returned an array of shape ({n}, {rows}): the Jacobian is transposed.",
                 given=given,
-                mistake="forward pass i (seed e_i) gives column i of J, the derivatives of all m outputs "
-                "with respect to x_i: stack the columns with axis=1 (np.column_stack) into shape (m, n).",
+                mistake=JACOBIAN_TRANSPOSED,
             )
         want = case.jacobian(point).reshape(rows, n)
         if m is None and np.shape(out) == (n,):
             out = np.reshape(np.asarray(out, dtype=float), (1, n))
         got = real_array(out, (rows, n), call, "Jacobian")
         if mismatch(got, want, relative_tolerance(want, case.relative)):
-            mistake = None
-            if n == rows and not mismatch(got, want.T, relative_tolerance(want.T, case.relative)):
-                mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
+            mistake = _calls_mistake(obs.value, n)
+            if mistake is None and n == rows:  # m = n: the shape could not tell
+                mistake = recognise(got, [(JACOBIAN_TRANSPOSED, want.T)], case.relative)
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

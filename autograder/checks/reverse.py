@@ -25,9 +25,9 @@ import numpy as np
 import sympy
 
 from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
-from autograder.checks.forward import ARITHMETIC
+from autograder.checks.forward import ARITHMETIC, recognise
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure, raised, show
+from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
 from autograder.runtime import Observation, run_check
@@ -119,7 +119,9 @@ def _number(value: Any, call: str, what: str) -> float:
     return real_scalar(value, f"{call} ({what})")
 
 
-def _guarded_failure(call: str, outcome: dict, given: str) -> None:
+def _guarded_failure(call: str, outcome: dict, given: str, deep: bool = False) -> None:
+    """The failure for a guarded call that timed out or raised; `deep`: it was backward on the long chain,
+    where a RecursionError can only come from a recursive traversal of the graph."""
     if outcome.get("timed_out"):
         raise failure(
             call,
@@ -134,9 +136,10 @@ def _guarded_failure(call: str, outcome: dict, given: str) -> None:
             call,
             outcome["raised"],
             given=given,
-            mistake="backward (or the topological sort) is recursive, and a chain of 100 000 operations "
-            "is deeper than Python's recursion limit: build the order with a loop and an explicit stack "
-            "(or Kahn's algorithm).",
+            mistake=RECURSIVE
+            if deep
+            else "backward (or the topological sort) is recursive, and a deep graph is deeper than Python's "
+            "recursion limit: build the order with a loop and an explicit stack (or Kahn's algorithm).",
         )
     if "raised" in outcome:
         raise raised(call, outcome["raised"], given=given)
@@ -154,26 +157,144 @@ def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
 
 
-def _op_hints(op: str, a: float, b: float) -> list[tuple[str, float, float]]:
-    """(likely mistake, wrong x.grad, wrong y.grad)."""
-    return {
-        "x * y": [("the local derivatives of x * y are swapped: x̄ += ȳ·y and ȳ_y += ȳ·x.", a, b)],
-        "x * x": [
-            (
-                "x is used twice by x * x, so its grad was overwritten (=) instead of accumulated (+=): "
-                "each use adds its share, 2x in all.",
-                a,
-                0.0,
-            )
-        ],
-        "x - y": [("the local derivative of x - y with respect to y is -1, not +1.", 1.0, 1.0)],
-        "x / y": [
-            ("d(x / y)/dy is -x / y², with a minus sign.", 1 / b, a / b**2),
-            ("d(x / y)/dx is 1 / y, not y.", b, -a / b**2),
-        ],
-        "3 / x": [("__rtruediv__ computes 3 / x (local derivative -3 / x²), not x / 3.", 1 / 3, 0.0)],
-        "3 - x": [("__rsub__ computes 3 - x (local derivative -1), not x - 3.", 1.0, 0.0)],
-    }.get(op, [])
+# --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
+
+REVERSEDIFF = "section 1 (The lecture's ReverseDiff, and what is wrong with it) of 04_reverse.ipynb"
+VAR = "section 2 (Var and an iterative backward) of 04_reverse.ipynb"
+FUNCTIONS = "section 3 (Elementary functions) of 04_reverse.ipynb"
+TRACE = "section 5 (The reverse adjoint trace) of 04_reverse.ipynb"
+DRIVERS = "section 6 (Gradients, vector-Jacobian products and Jacobians) of 04_reverse.ipynb"
+
+OVERWRITTEN = Mistake(
+    "gradients overwritten instead of accumulated",
+    "a node used several times receives one share of the gradient per use, and the shares add up: "
+    "parent.grad += local * node.grad, never =.",
+    REVERSEDIFF,
+)
+RECURSIVE = Mistake(
+    "a recursive graph traversal",
+    "a chain of 100 000 operations is deeper than Python's recursion limit: build the topological order with "
+    "a loop and an explicit stack (or Kahn's algorithm), and walk it backwards with a loop.",
+    REVERSEDIFF,
+)
+LEAVES_RESET = Mistake(
+    "leaf grads reset by backward",
+    "as in PyTorch, a second backward adds to the leaves' grads: only the inner nodes (those with parents) "
+    "start from 0 in every pass; zero_grad resets the leaves.",
+    VAR,
+)
+INNER_NOT_RESET = Mistake(
+    "inner grads not reset between passes",
+    "set .grad = 0.0 on every node that has parents at the start of every backward, or the inner nodes pass "
+    "their adjoints from the last pass on again.",
+    VAR,
+)
+PRODUCT_LOCALS_SWAPPED = Mistake(
+    "the local derivatives of x * y swapped",
+    "∂(x y)/∂x = y and ∂(x y)/∂y = x: each parent of a product gets the value of the other.",
+    VAR,
+)
+SUBTRACTION_PLUS = Mistake(
+    "+1 as the local derivative of the subtracted operand", "∂(x - y)/∂y = -1, and ∂(3 - x)/∂x = -1.", VAR
+)
+DIVISION_PLUS = Mistake(
+    "a plus in the local derivative of the divisor", "∂(x / y)/∂y = -x / y², with a minus sign.", VAR
+)
+DIVISION_Y = Mistake("y as the local derivative of x / y in x", "∂(x / y)/∂x = 1 / y.", VAR)
+RSUB_SWAPPED = Mistake(
+    "the operands of __rsub__ swapped",
+    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
+    VAR,
+)
+RTRUEDIV_SWAPPED = Mistake(
+    "the operands of __rtruediv__ swapped",
+    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
+    VAR,
+)
+EXP_ARGUMENT = Mistake(
+    "the argument as the local derivative of exp",
+    "v = exp(u) has the local derivative e^u: the value of the result, not u.",
+    FUNCTIONS,
+)
+ADJOINT_OVERWRITTEN = Mistake(
+    "an adjoint overwritten instead of accumulated",
+    "x1 and x2 are each used twice, so their adjoints are sums of two terms: v̄0 = v̄3 cos(v0) + v̄2 v-1 and "
+    "v̄-1 = v̄2 v0 + v̄1 / v-1.",
+    TRACE,
+)
+ADJOINT_SIGN = Mistake("the minus sign of v̄3 dropped", "v5 = v4 - v3, so v̄3 = -v̄5.", TRACE)
+VALUES_NOT_GRADS = Mistake(
+    "the values returned instead of the grads",
+    "after out.backward(), the gradient is in the leaves' .grad, not in their .value.",
+    DRIVERS,
+)
+FINITE_DIFFERENCES = Mistake(
+    "finite differences instead of reverse mode",
+    "make every input a leaf Var(x_i), call f once on them and run one backward: the leaves' grads are the "
+    "exact gradient.",
+    DRIVERS,
+)
+U_IGNORED = Mistake(
+    "the weights u ignored",
+    "uᵀJ is the gradient of Σ u_i y_i: weight output i by u[i] before the one backward.",
+    DRIVERS,
+)
+PASS_PER_OUTPUT = Mistake(
+    "one reverse pass per output",
+    "a vjp takes one reverse pass, from the scalar Σ u_i y_i, whose gradient is uᵀJ.",
+    DRIVERS,
+)
+TRANSPOSED = Mistake(
+    "the Jacobian transposed",
+    "reverse pass i, from output y_i, gives row i of J: stack the rows (axis=0) into shape (m, n).",
+    DRIVERS,
+)
+LEAVES_NOT_RESET = Mistake(
+    "leaf grads not reset between passes",
+    "leaves accumulate, so set every leaf's grad to 0.0 before each pass: row i is then the gradient of y_i alone.",
+    DRIVERS,
+)
+_DERIVATIVES = {
+    "sin": "cos(u)",
+    "cos": "-sin(u)",
+    "tan": "1 / cos²(u)",
+    "exp": "e^u",
+    "log": "1 / u",
+    "sqrt": "1 / (2 sqrt(u))",
+    "tanh": "1 - tanh²(u)",
+}
+
+
+def _sign_flipped(name: str) -> Mistake:
+    return Mistake(
+        f"the wrong sign in the derivative of {name}",
+        f"{name}(u) has the local derivative {_DERIVATIVES[name]}.",
+        FUNCTIONS,
+    )
+
+
+def _op_hints(op: str, a: float, b: float) -> list[tuple[Mistake | str, float, float]]:
+    """(mistake, wrong x.grad, wrong y.grad) after out = op; out.backward() at x = Var(a), y = Var(b)."""
+    with np.errstate(all="ignore"):
+        return {
+            "x * y": [(PRODUCT_LOCALS_SWAPPED, a, b)],
+            "5*x + 7*y": [(PRODUCT_LOCALS_SWAPPED, a, b)],
+            "x * 3": [(PRODUCT_LOCALS_SWAPPED, a, 0.0)],
+            "3 * x": [(PRODUCT_LOCALS_SWAPPED, a, 0.0)],
+            "x * x": [(OVERWRITTEN, a, 0.0)],
+            "x - y": [(SUBTRACTION_PLUS, 1.0, 1.0)],
+            "x / y": [(DIVISION_PLUS, 1 / b, a / b**2), (DIVISION_Y, b, -a / b**2)],
+            "3 / x": [
+                ("__rtruediv__ computes 3 / x (local derivative -3 / x²), not x / 3.", 1 / 3, 0.0),
+                (DIVISION_PLUS, 3 / a**2, 0.0),
+            ],
+            "3 - x": [(SUBTRACTION_PLUS, 1.0, 0.0)],
+        }.get(op, [])
+
+
+def _wrong_values(op: str, a: float) -> list[tuple[Mistake, float]]:
+    """(mistake, wrong value of out) for a reflected operation computed the wrong way round."""
+    return {"3 - x": [(RSUB_SWAPPED, a - 3)], "3 / x": [(RTRUEDIV_SWAPPED, a / 3)]}.get(op, [])
 
 
 def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: float) -> None:
@@ -215,17 +336,20 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             gradient = truth.gradient([x, y])
             got_value = _number(result["value"], call, "value of out")
             if mismatch(got_value, want_value, relative_tolerance(want_value)):
-                raise failure(call, "the value of out is wrong.", expected=want_value, got=got_value, given=given)
+                raise failure(
+                    call,
+                    "the value of out is wrong.",
+                    expected=want_value,
+                    got=got_value,
+                    given=given,
+                    mistake=recognise(got_value, _wrong_values(op, x)),
+                )
             used = ["x"] + (["y"] if "y" in op else [])
             got = [_number(result["g" + v], call, f"{v}.grad") for v in used]
             want = [float(gradient[0]), float(gradient[1])][: len(used)]
             if mismatch(np.array(got), np.array(want), relative_tolerance(want)):
-                mistake = None
-                for text, gx, gy in _op_hints(op, x, y):
-                    guess = np.array([gx, gy][: len(used)])
-                    if not mismatch(np.array(got), guess, relative_tolerance(guess)):
-                        mistake = text
-                        break
+                hints = [(text, np.array([gx, gy][: len(used)])) for text, gx, gy in _op_hints(op, x, y)]
+                mistake = recognise(np.array(got), hints)
                 raise failure(
                     call,
                     f"the gradients are wrong: ({', '.join(v + '.grad' for v in used)}) should be {show(want)}.",
@@ -314,13 +438,16 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
         got = _number(result["grad"], call, "x.grad")
         if mismatch(got, want, relative_tolerance(want)):
             slope = want / 3
-            mistake = None
-            if not mismatch(got, slope, relative_tolerance(slope)):
-                mistake = f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u)."
-            elif not mismatch(got, -want, relative_tolerance(want)):
-                mistake = f"the sign of the local derivative of {name} is wrong."
-            else:
-                mistake = f"the local derivative of {name} is wrong (see the table above the exercise)."
+            candidates: list[tuple[Mistake | str, float]] = [
+                (f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u).", slope),
+                (_sign_flipped(name), -want),
+                (PRODUCT_LOCALS_SWAPPED, x * slope),  # u = x * 3 passed x the local x, not 3
+            ]
+            if name == "exp":
+                candidates.append((EXP_ARGUMENT, 3 * (3 * x)))
+            mistake = recognise(got, candidates) or (
+                f"the local derivative of {name} is wrong (see the table above the exercise)."
+            )
             raise failure(
                 call,
                 f"x.grad should be 3 {name}'(3x).",
@@ -562,20 +689,15 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
         call, given = calls[graph]
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given, deep=graph == "chain")
         result = obs.value["result"]
         if graph == "shared":
             want = {"a": 3 * (2 * b + 1), "b": 2 * b + 1, "d": 1.0}
             for key, value in want.items():
                 got = _number(result[key], call, f"{key}.grad")
                 if mismatch(got, value, relative_tolerance(value)):
-                    mistake = None
-                    if key == "a" and not mismatch(got, 3.0, relative_tolerance(3.0)):
-                        mistake = (
-                            "the gradient of b was overwritten (=) instead of accumulated (+=): b is used "
-                            "by b*b and by + b, and each use adds its share (the multivariate chain rule)."
-                        )
-                    elif key == "a":
+                    mistake = _shared_mistake(result, b) if key == "a" else None
+                    if mistake is None and key == "a":
                         mistake = (
                             "a node's grad must be complete (all of its children done) before it is passed "
                             "on: process the nodes in reverse topological order, and add (+=) into grads."
@@ -604,13 +726,13 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
             once = 3 * (2 * b + 1)
             twice = _number(result["twice"], call, "a.grad after two backward calls")
             if mismatch(twice, 2 * once, relative_tolerance(2 * once)):
-                mistake = None
-                if not mismatch(twice, once, relative_tolerance(once)):
-                    mistake = (
-                        "backward reset the leaves' grads: as in PyTorch, a second backward adds to the "
-                        "leaves' grads (zero_grad is how to reset them)."
-                    )
-                elif abs(twice) > abs(2 * once):
+                # A second pass on top of the first, without resetting the inner nodes: d's own grad
+                # either accumulates too (d = 2) or is set to the seed (d = 1); the shares then add up.
+                mistake = recognise(
+                    twice,
+                    [(LEAVES_RESET, once), (INNER_NOT_RESET, 3 * (4 + 10 * b)), (INNER_NOT_RESET, 3 * (3 + 8 * b))],
+                )
+                if mistake is None and abs(twice) > abs(2 * once):
                     mistake = (
                         "the inner nodes kept their grads from the first pass and passed them on again: "
                         "reset the grads of the inner (non-leaf) nodes at the start of every backward."
@@ -647,6 +769,19 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
     run_check(observe, judge)
 
 
+def _shared_mistake(result: dict, b: float) -> Mistake | None:
+    """b = 3a; d = b*b + b: b's three uses send it the shares b, b and 1. A grad overwritten instead of
+    accumulated keeps one share (b.grad is 1 or b), and a.grad = 3 b.grad passes that one share on."""
+    try:
+        got_a, got_b = float(result["a"]), float(result["b"])
+    except (TypeError, ValueError, KeyError):
+        return None
+    one_share = recognise(got_b, [(OVERWRITTEN, 1.0), (OVERWRITTEN, b)])
+    if one_share is not None and not mismatch(got_a, 3 * got_b, relative_tolerance(3 * got_b)):
+        return OVERWRITTEN
+    return None
+
+
 # --- the adjoint trace of the lecture ----------------------------------------------------------------
 
 X1, X2, T = sympy.Symbol("x1", real=True), sympy.Symbol("x2", real=True), sympy.Symbol("t", real=True)
@@ -672,11 +807,43 @@ _NODES = {
     "v_0": X2,
     "v_-1": X1,
 }
+_ADJOINT_MISTAKES: dict[str, list[tuple[Mistake, Callable[[float, float, float], float]]]] = {
+    "v_3": [(ADJOINT_SIGN, lambda x1, x2, ybar: ybar)],
+    "v_0": [
+        (ADJOINT_OVERWRITTEN, lambda x1, x2, ybar: ybar * x1),
+        (ADJOINT_OVERWRITTEN, lambda x1, x2, ybar: -ybar * float(np.cos(x2))),
+    ],
+    "v_-1": [
+        (ADJOINT_OVERWRITTEN, lambda x1, x2, ybar: ybar * x2),
+        (ADJOINT_OVERWRITTEN, lambda x1, x2, ybar: ybar / x1),
+    ],
+}
+"""For a wrong adjoint v̄_i: the mistakes that give it away, with the wrong value each gives at (x1, x2, ȳ1)."""
 _ADJOINT_HINTS = {
     "v_3": "v3 enters y with a minus sign: v̄3 = -v̄5.",
     "v_0": "x2 is used twice (v2 = x1 x2 and v3 = sin x2): v̄0 = v̄2 v-1 + v̄3 cos(v0), both terms added.",
     "v_-1": "x1 is used twice (v1 = ln x1 and v2 = x1 x2): v̄-1 = v̄1 / v-1 + v̄2 v0, both terms added.",
 }
+ADJOINT_PROBE = ((1.7, 0.6), -1.3)
+"""A point and an output seed where the trace's common mistakes give different adjoints (a diagnosis probe)."""
+
+
+def _adjoint_mistake(key: str, got: float, x: tuple, ybar: float, probe: Any) -> Mistake | str | None:
+    """The mistake in v̄_key: from the probe's trace when it is wrong there too, else from `got` itself."""
+    candidates = _ADJOINT_MISTAKES.get(key, [])
+    found = None
+    if candidates and isinstance(probe, dict) and key in probe:
+        try:
+            at_probe = float(probe[key])
+        except (TypeError, ValueError):
+            at_probe = None
+        want = _adjoint_truth(*ADJOINT_PROBE)[key]
+        if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
+            point, seed_bar = ADJOINT_PROBE
+            found = recognise(at_probe, [(m, wrong(*point, seed_bar)) for m, wrong in candidates])
+    if found is None and candidates:
+        found = recognise(got, [(m, wrong(*x, ybar)) for m, wrong in candidates])
+    return found or _ADJOINT_HINTS.get(key)
 
 
 def _adjoint_truth(x: tuple[float, float], ybar: float) -> dict[str, float]:
@@ -687,7 +854,7 @@ def _adjoint_truth(x: tuple[float, float], ybar: float) -> dict[str, float]:
     return out
 
 
-def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float) -> None:
+def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float, probe: Any = None) -> None:
     want = _adjoint_truth(x, ybar)
     if not isinstance(trace, dict):
         raise failure(call, f"should be a dict from the names {list(ADJOINTS)} to the adjoints, not {show(trace, 80)}.")
@@ -707,7 +874,7 @@ def _judge_adjoints(call: str, trace: Any, x: tuple[float, float], ybar: float) 
                 expected=want[key],
                 got=got,
                 given=f"f(x1, x2) = ln(x1) + x1 x2 - sin(x2) at (x1, x2) = {x} with ȳ1 = {ybar}",
-                mistake=_ADJOINT_HINTS.get(key),
+                mistake=_adjoint_mistake(key, got, x, ybar, probe),
             )
 
 
@@ -752,13 +919,20 @@ def check_adjoint_trace(
 
         def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
             trace = adjoint_trace(*point, seed_bar)
-            return {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
+            try:  # the diagnosis probe: read only when the trace is wrong
+                probe = adjoint_trace(*ADJOINT_PROBE[0], ADJOINT_PROBE[1])
+                probe = {str(k): float(v) for k, v in probe.items()}
+            except Exception:
+                probe = None
+            return {"trace": trace, "probe": probe}
 
         def judge(obs: Observation, point: tuple = point, seed_bar: float = seed_bar) -> None:
             call = f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
             if obs.raised:
                 raise raised(call, obs.raised)
-            _judge_adjoints(call, obs.value, point, seed_bar)
+            value = obs.value if isinstance(obs.value, dict) else {}
+            _judge_adjoints(call, value.get("trace"), point, seed_bar, value.get("probe"))
 
         run_check(observe, judge)
 
@@ -794,11 +968,48 @@ class _Passes:
 
 
 def _call_data(recorded: Recorded) -> dict:
+    """How often f was called, with what kinds of arguments first, and which calls had a Var argument."""
     first = recorded.arguments[0] if recorded.arguments else []
-    return {"calls": recorded.calls, "vars": [_is_var(a) for a in first], "types": [type(a).__name__ for a in first]}
+    return {
+        "calls": recorded.calls,
+        "vars": [_is_var(a) for a in first],
+        "types": [type(a).__name__ for a in first],
+        "with_vars": [any(_is_var(a) for a in args) for args in recorded.arguments[:100]],
+    }
 
 
-def _judge_passes(call: str, obs: dict, needed: int, given: str) -> None:
+def _never_on_vars(obs: dict) -> bool:
+    """f was called several times and never on a Var: the derivatives came from differences of values."""
+    with_vars = obs.get("with_vars")
+    return isinstance(with_vars, list) and len(with_vars) >= 2 and not any(v is True for v in with_vars)
+
+
+GRAD_PROBE = (lambda a, b: a + b + b, (1.5, -0.5))
+"""grad(f)(1.5, -0.5) of f(a, b) = a + b + b, built from additions alone: (1, 2), and (1.5, -0.5) if the
+leaves' values are returned."""
+VJP_PROBE = (lambda a, b: [a + b, b + b], [1.5, -0.5], [2.0, -3.0])
+"""vjp(f, x, u) of f(a, b) = (a + b, 2b): uᵀJ = (2, -4), and 1ᵀJ = (1, 3) if u is ignored."""
+
+
+def _probe(compute: Callable[[], Any]) -> list[float] | None:
+    """A diagnosis probe's numbers (observing half): the student's driver on a tiny f, or None if it fails."""
+    try:
+        return [float(v) for v in compute()]
+    except Exception:
+        return None
+
+
+def _probe_shows(answer: Any, wrong: Sequence[float]) -> bool:
+    """Whether a probe's answer is the wrong answer a mistake gives."""
+    return (
+        isinstance(answer, list)
+        and len(answer) == len(wrong)
+        and not mismatch(np.array(answer), np.array(wrong), relative_tolerance(wrong))
+    )
+
+
+def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 1) -> None:
+    """f was called on Vars, and backward ran `needed` times (f has `outputs` outputs)."""
     if not obs.get("calls"):
         raise failure(call, "never called f.", given=given)
     if not all(obs.get("vars") or [False]):
@@ -807,7 +1018,9 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str) -> None:
             call,
             f"f was called with {kinds}, not with Var inputs.",
             given=given,
-            mistake="make every input a leaf Var(x_i), call f on them, and run backward on the result: "
+            mistake=FINITE_DIFFERENCES
+            if _never_on_vars(obs)
+            else "make every input a leaf Var(x_i), call f on them, and run backward on the result: "
             "reverse mode, not finite differences.",
         )
     passes = obs.get("passes")
@@ -816,7 +1029,9 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str) -> None:
             call,
             f"ran {passes} reverse passes (calls of backward); it takes exactly {needed}.",
             given=given,
-            mistake="one backward call per output (for a gradient or a vjp: a single pass, seeded with u "
+            mistake=PASS_PER_OUTPUT
+            if needed == 1 and outputs > 1 and passes == outputs
+            else "one backward call per output (for a gradient or a vjp: a single pass, seeded with u "
             "through the weighted sum Σ u_i y_i or by backward(u_i) on each output before any reset).",
         )
 
@@ -857,6 +1072,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
 
         outcome = _guarded(run)
         outcome.update(_call_data(recorded))
+        outcome["probe"] = _probe(lambda: student(GRAD_PROBE[0])(*GRAD_PROBE[1]))
         return outcome
 
     def judge(obs: Observation) -> None:
@@ -873,7 +1089,11 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         got = real_array(out, (n,), call, "gradient")
         if mismatch(got, want, relative_tolerance(want)):
             mistake = None
-            if not mismatch(got, np.zeros(n), 1e-12):
+            if _never_on_vars(obs.value):
+                mistake = FINITE_DIFFERENCES
+            elif _probe_shows(obs.value.get("probe"), GRAD_PROBE[1]):
+                mistake = recognise(got, [(VALUES_NOT_GRADS, x)])
+            elif not mismatch(got, np.zeros(n), 1e-12):
                 mistake = "run backward() on the output before reading the inputs' grads."
             raise failure(call, "the gradient is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given)
@@ -943,6 +1163,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
 
         outcome = _guarded(run)
         outcome.update(_call_data(recorded))
+        outcome["probe"] = _probe(lambda: student(*VJP_PROBE)[1])
         return outcome
 
     def judge(obs: Observation) -> None:
@@ -963,12 +1184,12 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
         if mismatch(got, want, relative_tolerance(want)):
             mistake = None
             ones = np.ones(h.n_outputs) @ jacobian
-            if not mismatch(got, ones, relative_tolerance(ones)):
-                mistake = "this is 1ᵀJ, the sum of the rows: weight output i by u[i] (backward(u[i]) or Σ u_i y_i)."
+            if _probe_shows(obs.value.get("probe"), [1.0, 3.0]):  # the probe's 1ᵀJ, not its uᵀJ = (2, -4)
+                mistake = recognise(got, [(U_IGNORED, ones)])
             raise failure(
                 call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
             )
-        _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given)
+        _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given, h.n_outputs)
 
     run_check(observe, judge)
 
@@ -1015,18 +1236,15 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
                 call,
                 f"returned an array of shape ({n}, {m}): the Jacobian is transposed.",
                 given=given,
-                mistake="reverse pass i (from output y_i) gives row i of J: stack the rows (axis=0) into shape (m, n).",
+                mistake=TRANSPOSED,
             )
         want = h.jacobian(x)
         got = real_array(out, (m, n), call, "Jacobian")
         if mismatch(got, want, relative_tolerance(want)):
-            mistake = None
-            if n == m and not mismatch(got, want.T, relative_tolerance(want.T)):
-                mistake = "the Jacobian is transposed (here m = n, so the shape could not tell)."
-            elif m > 1 and not mismatch(got, np.cumsum(want, axis=0), relative_tolerance(want)):
-                mistake = (
-                    "the grads of the inputs were not reset between passes: zero_grad (or new leaves) before each one."
-                )
+            candidates = [(LEAVES_NOT_RESET, np.cumsum(want, axis=0))] if m > 1 else []
+            if n == m:  # the shape could not tell a transposed Jacobian
+                candidates.append((TRANSPOSED, want.T))
+            mistake = recognise(got, candidates)
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

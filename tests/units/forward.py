@@ -17,91 +17,152 @@ MUTANTS = {
         "dual_code",
         (("self.tangent * other.value + self.value * other.tangent", "self.tangent * other.tangent"),),
         ("dual_arithmetic",),
+        diagnosis="the tangents multiplied",
     ),
     "product_missing_term": Mutant(
         "dual_code",
         (("self.tangent * other.value + self.value * other.tangent", "self.tangent * other.value"),),
         ("dual_arithmetic",),
+        diagnosis="a product rule term missing",
     ),
     "quotient_rule_sign": Mutant(
         "dual_code",
         (("(self.tangent - quotient * other.tangent)", "(self.tangent + quotient * other.tangent)"),),
         ("dual_arithmetic",),
+        diagnosis="a plus in the quotient rule",
     ),
     "rsub_direction": Mutant(
-        "dual_code", (("return lift(other) - self", "return self - lift(other)"),), ("dual_arithmetic",)
+        "dual_code",
+        (("return lift(other) - self", "return self - lift(other)"),),
+        ("dual_arithmetic",),
+        diagnosis="the operands of __rsub__ swapped",
     ),
     "rtruediv_direction": Mutant(
-        "dual_code", (("return lift(other) / self", "return self / lift(other)"),), ("dual_arithmetic",)
+        "dual_code",
+        (("return lift(other) / self", "return self / lift(other)"),),
+        ("dual_arithmetic",),
+        diagnosis="the operands of __rtruediv__ swapped",
     ),
-    "missing_radd": Mutant("dual_code", (("def __radd__", "def _radd"),), ("dual_arithmetic",)),
+    "missing_radd": Mutant(
+        "dual_code", (("def __radd__", "def _radd"),), ("dual_arithmetic",), diagnosis="a missing __radd__"
+    ),
     "neg_keeps_tangent": Mutant(
-        "dual_code", (("Dual(-self.value, -self.tangent)", "Dual(-self.value, self.tangent)"),), ("dual_arithmetic",)
+        "dual_code",
+        (("Dual(-self.value, -self.tangent)", "Dual(-self.value, self.tangent)"),),
+        ("dual_arithmetic",),
+        diagnosis="the tangent not negated",
     ),
     # --- powers
-    "pow_via_exp_log": Mutant("dual_code", ((POWER_RULE, EXP_LOG),), ("dual_powers", "dual_vectorized")),
+    "pow_via_exp_log": Mutant(
+        "dual_code",
+        ((POWER_RULE, EXP_LOG),),
+        ("dual_powers", "dual_vectorized"),
+        diagnosis="a constant power through exp and log",
+    ),
     "pow_general_rule_for_constants": Mutant(
         "dual_code",
         (("        if isinstance(other, Dual):", "        other = lift(other)\n        if True:"),),
         ("dual_powers",),
+        diagnosis="the variable-exponent rule for a constant exponent",
     ),
     "pow_missing_chain_factor": Mutant(
         "dual_code",
         (("other * self.value ** (other - 1) * self.tangent", "other * self.value ** (other - 1)"),),
         ("dual_powers",),
+        diagnosis="a missing chain factor",
     ),
     "pow_dual_exponent_missing_log_term": Mutant(
-        "dual_code", (("other.tangent * np.log(self.value) + ", ""),), ("dual_powers",)
+        "dual_code",
+        (("other.tangent * np.log(self.value) + ", ""),),
+        ("dual_powers",),
+        diagnosis="the term ẏ log x missing",
     ),
     "rpow_missing_log": Mutant(
-        "dual_code", (("power * np.log(other) * self.tangent", "power * self.tangent"),), ("dual_powers",)
+        "dual_code",
+        (("power * np.log(other) * self.tangent", "power * self.tangent"),),
+        ("dual_powers",),
+        diagnosis="the factor log c missing",
     ),
     # --- elementary functions: the chain factor (one per function), a sign, plain numbers, math
     "sin_missing_chain_factor": Mutant(
-        "functions_code", (("np.cos(x.value) * x.tangent", "np.cos(x.value)"),), ("dual_functions",)
+        "functions_code",
+        (("np.cos(x.value) * x.tangent", "np.cos(x.value)"),),
+        ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
     "cos_missing_chain_factor": Mutant(
-        "functions_code", (("-np.sin(x.value) * x.tangent", "-np.sin(x.value)"),), ("dual_functions",)
+        "functions_code",
+        (("-np.sin(x.value) * x.tangent", "-np.sin(x.value)"),),
+        ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
     "cos_sign": Mutant(
-        "functions_code", (("-np.sin(x.value) * x.tangent", "np.sin(x.value) * x.tangent"),), ("dual_functions",)
+        "functions_code",
+        (("-np.sin(x.value) * x.tangent", "np.sin(x.value) * x.tangent"),),
+        ("dual_functions",),
+        diagnosis="the wrong sign in the derivative of cos",
     ),
     "tan_missing_chain_factor": Mutant(
         "functions_code",
         (("x.tangent / np.cos(x.value) ** 2", "1 / np.cos(x.value) ** 2"),),
         ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
-    "exp_missing_chain_factor": Mutant("functions_code", (("e * x.tangent", "e"),), ("dual_functions",)),
+    "exp_missing_chain_factor": Mutant(
+        "functions_code", (("e * x.tangent", "e"),), ("dual_functions",), diagnosis="a missing chain factor"
+    ),
     "log_missing_chain_factor": Mutant(
-        "functions_code", (("x.tangent / x.value", "1 / x.value"),), ("dual_functions",)
+        "functions_code",
+        (("x.tangent / x.value", "1 / x.value"),),
+        ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
     "sqrt_missing_chain_factor": Mutant(
-        "functions_code", (("x.tangent / (2 * root)", "1 / (2 * root)"),), ("dual_functions",)
+        "functions_code",
+        (("x.tangent / (2 * root)", "1 / (2 * root)"),),
+        ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
     "tanh_missing_chain_factor": Mutant(
-        "functions_code", (("(1 - t**2) * x.tangent", "(1 - t**2)"),), ("dual_functions",)
+        "functions_code",
+        (("(1 - t**2) * x.tangent", "(1 - t**2)"),),
+        ("dual_functions",),
+        diagnosis="a missing chain factor",
     ),
     "sin_rejects_plain_numbers": Mutant(
         "functions_code",
         ((SIN_BODY, "    return Dual(np.sin(x.value), np.cos(x.value) * x.tangent)"),),
         ("dual_functions",),
+        diagnosis="a plain number treated as a Dual",
     ),
     "sin_uses_math": Mutant(
         "functions_code",
         (("return Dual(np.sin(x.value),", 'return Dual(__import__("math").sin(x.value),'),),
         ("dual_vectorized",),
+        diagnosis="a scalar-only function on an array",
     ),
     # --- the trace
     "trace_product_missing_term": Mutant(
-        "trace_code", (("dv_m1 * v_0 + dv_0 * v_m1", "dv_m1 * v_0"),), ("forward_trace",)
+        "trace_code",
+        (("dv_m1 * v_0 + dv_0 * v_m1", "dv_m1 * v_0"),),
+        ("forward_trace",),
+        diagnosis="a product rule term missing",
     ),
     "trace_sin_missing_chain_factor": Mutant(
-        "trace_code", (("dv_0 * np.cos(v_0)", "np.cos(v_0)"),), ("forward_trace",)
+        "trace_code", (("dv_0 * np.cos(v_0)", "np.cos(v_0)"),), ("forward_trace",), diagnosis="a missing chain factor"
     ),
-    "trace_minus_becomes_plus": Mutant("trace_code", (("dv_4 - dv_3", "dv_4 + dv_3"),), ("forward_trace",)),
+    "trace_minus_becomes_plus": Mutant(
+        "trace_code",
+        (("dv_4 - dv_3", "dv_4 + dv_3"),),
+        ("forward_trace",),
+        diagnosis="the tangents added in a subtraction",
+    ),
     # --- drivers
     "derivative_returns_value": Mutant(
-        "derivative_code", (("float(out.tangent) if", "float(out.value) if"),), ("derivative",)
+        "derivative_code",
+        (("float(out.tangent) if", "float(out.value) if"),),
+        ("derivative",),
+        diagnosis="the value returned instead of the tangent",
     ),
     "derivative_by_central_difference": Mutant(
         "derivative_code",
@@ -112,16 +173,25 @@ MUTANTS = {
             ),
         ),
         ("derivative",),
+        diagnosis="finite differences instead of dual numbers",
     ),
-    "jvp_seeds_ones": Mutant("jvp_code", (("Dual(xi, vi)", "Dual(xi, 1.0)"),), ("jvp",)),
+    "jvp_seeds_ones": Mutant(
+        "jvp_code", (("Dual(xi, vi)", "Dual(xi, 1.0)"),), ("jvp",), diagnosis="every input seeded with tangent 1"
+    ),
     "jvp_extra_call_for_the_value": Mutant(
         "jvp_code",
         (("np.array([d.value for d in duals], dtype=float)", "np.array(f(*x), dtype=float)"),),
         ("jvp",),
+        diagnosis="an extra call of f on plain numbers",
     ),
-    "jacobian_transposed": Mutant("jacobian_code", (("axis=1", "axis=0"),), ("jacobian_forward",)),
+    "jacobian_transposed": Mutant(
+        "jacobian_code", (("axis=1", "axis=0"),), ("jacobian_forward",), diagnosis="the Jacobian transposed"
+    ),
     "jacobian_extra_pass": Mutant(
-        "jacobian_code", (("    n = len(x)\n", "    n = len(x)\n    f(*x)\n"),), ("jacobian_forward",)
+        "jacobian_code",
+        (("    n = len(x)\n", "    n = len(x)\n    f(*x)\n"),),
+        ("jacobian_forward",),
+        diagnosis="an extra call of f on plain numbers",
     ),
 }
 

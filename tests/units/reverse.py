@@ -40,46 +40,90 @@ RECURSIVE_SORT = """        order, visited = [], set()
 MUTANTS = {
     # --- backward
     "naive_recursion": Mutant(
-        "var_code", ((ITERATIVE_BACKWARD, LECTURE_BACKWARD),), ("var_arithmetic", "backward_graph", "grad")
+        "var_code",
+        ((ITERATIVE_BACKWARD, LECTURE_BACKWARD),),
+        ("var_arithmetic", "backward_graph", "grad"),
+        diagnosis=("gradients overwritten instead of accumulated", "a recursive graph traversal"),
     ),
     "overwrite_instead_of_accumulate": Mutant(
         "var_code",
         (("parent.grad += local * node.grad", "parent.grad = local * node.grad"),),
         ("var_arithmetic", "backward_graph"),
+        diagnosis="gradients overwritten instead of accumulated",
     ),
-    "recursive_topological_sort": Mutant("var_code", ((ITERATIVE_SORT, RECURSIVE_SORT),), ("backward_graph",)),
+    "recursive_topological_sort": Mutant(
+        "var_code", ((ITERATIVE_SORT, RECURSIVE_SORT),), ("backward_graph",), diagnosis="a recursive graph traversal"
+    ),
     "leaves_reset_on_each_backward": Mutant(
-        "var_code", (("if node.parents:", "if True:"),), ("backward_graph",), ("var_arithmetic", "grad")
+        "var_code",
+        (("if node.parents:", "if True:"),),
+        ("backward_graph",),
+        ("var_arithmetic", "grad"),
+        diagnosis="leaf grads reset by backward",
     ),
     "inner_nodes_not_reset": Mutant(
         "var_code",
         (("                node.grad = 0.0\n        self.grad", "                pass\n        self.grad"),),
         ("backward_graph",),
+        diagnosis="inner grads not reset between passes",
     ),
     # --- local derivatives
     "swapped_product_locals": Mutant(
         "var_code",
         (("((self, other.value), (other, self.value))", "((self, self.value), (other, other.value))"),),
         ("var_arithmetic", "var_functions"),
+        diagnosis="the local derivatives of x * y swapped",
     ),
-    "subtraction_sign": Mutant("var_code", (("(other, -1.0)", "(other, 1.0)"),), ("var_arithmetic",)),
+    "subtraction_sign": Mutant(
+        "var_code",
+        (("(other, -1.0)", "(other, 1.0)"),),
+        ("var_arithmetic",),
+        diagnosis="+1 as the local derivative of the subtracted operand",
+    ),
     "division_sign": Mutant(
-        "var_code", (("-self.value / other.value**2", "self.value / other.value**2"),), ("var_arithmetic",)
+        "var_code",
+        (("-self.value / other.value**2", "self.value / other.value**2"),),
+        ("var_arithmetic",),
+        diagnosis="a plus in the local derivative of the divisor",
     ),
     "rtruediv_direction": Mutant(
-        "var_code", (("return lift(other) / self", "return self / lift(other)"),), ("var_arithmetic",)
+        "var_code",
+        (("return lift(other) / self", "return self / lift(other)"),),
+        ("var_arithmetic",),
+        diagnosis="the operands of __rtruediv__ swapped",
     ),
-    "exp_local_derivative": Mutant("functions_code", (("((x, e),)", "((x, x.value),)"),), ("var_functions",)),
+    "exp_local_derivative": Mutant(
+        "functions_code",
+        (("((x, e),)", "((x, x.value),)"),),
+        ("var_functions",),
+        diagnosis="the argument as the local derivative of exp",
+    ),
     "cos_sign": Mutant(
-        "functions_code", (("((x, -np.sin(x.value)),)", "((x, np.sin(x.value)),)"),), ("var_functions",)
+        "functions_code",
+        (("((x, -np.sin(x.value)),)", "((x, np.sin(x.value)),)"),),
+        ("var_functions",),
+        diagnosis="the wrong sign in the derivative of cos",
     ),
     # --- the trace
     "trace_overwrites_shared_adjoint": Mutant(
-        "trace_code", (("bar_v0 = bar_v0 + bar_v2 * v_m1", "bar_v0 = bar_v2 * v_m1"),), ("reverse_trace",)
+        "trace_code",
+        (("bar_v0 = bar_v0 + bar_v2 * v_m1", "bar_v0 = bar_v2 * v_m1"),),
+        ("reverse_trace",),
+        diagnosis="an adjoint overwritten instead of accumulated",
     ),
-    "trace_minus_sign": Mutant("trace_code", (("bar_v3 = -bar_v5", "bar_v3 = bar_v5"),), ("reverse_trace",)),
+    "trace_minus_sign": Mutant(
+        "trace_code",
+        (("bar_v3 = -bar_v5", "bar_v3 = bar_v5"),),
+        ("reverse_trace",),
+        diagnosis="the minus sign of v̄3 dropped",
+    ),
     # --- drivers
-    "grad_returns_values": Mutant("grad_code", (("[leaf.grad for leaf", "[leaf.value for leaf"),), ("grad",)),
+    "grad_returns_values": Mutant(
+        "grad_code",
+        (("[leaf.grad for leaf", "[leaf.value for leaf"),),
+        ("grad",),
+        diagnosis="the values returned instead of the grads",
+    ),
     "grad_by_central_difference": Mutant(
         "grad_code",
         (
@@ -92,8 +136,11 @@ MUTANTS = {
             ),
         ),
         ("grad",),
+        diagnosis="finite differences instead of reverse mode",
     ),
-    "vjp_ignores_u": Mutant("vjp_code", (("total = total + ui * yi", "total = total + yi"),), ("vjp",)),
+    "vjp_ignores_u": Mutant(
+        "vjp_code", (("total = total + ui * yi", "total = total + yi"),), ("vjp",), diagnosis="the weights u ignored"
+    ),
     "vjp_one_pass_per_output": Mutant(
         "vjp_code",
         (
@@ -104,12 +151,16 @@ MUTANTS = {
             ),
         ),
         ("vjp",),
+        diagnosis="one reverse pass per output",
     ),
-    "jacobian_transposed": Mutant("jacobian_code", (("axis=0", "axis=1"),), ("jacobian_reverse",)),
+    "jacobian_transposed": Mutant(
+        "jacobian_code", (("axis=0", "axis=1"),), ("jacobian_reverse",), diagnosis="the Jacobian transposed"
+    ),
     "jacobian_no_reset_between_passes": Mutant(
         "jacobian_code",
         (("        for leaf in leaves:\n            leaf.grad = 0.0\n", ""),),
         ("jacobian_reverse",),
+        diagnosis="leaf grads not reset between passes",
     ),
 }
 
