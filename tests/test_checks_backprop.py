@@ -4,6 +4,7 @@ fail with a readable diagnosis (the whole grading pipeline is exercised in test_
 from __future__ import annotations
 
 import nbformat
+import numpy as np
 import pytest
 
 import autograder.checks.backprop as checks
@@ -57,27 +58,51 @@ def test_reference_solution_passes_every_check():
     ("mutant", "which", "phrase"),
     [
         ("linear_zero_init", "modules", "every weight has the same value"),
+        ("linear_weight_not_transposed", "modules", "x @ self.weight.T + self.bias"),
         ("linear_forward_on_data", "modules", "no gradient reached it"),
-        ("parameters_duplicates_shared_layer", "modules", "must be listed once"),
-        ("parameters_not_into_lists", "modules", "descend into every submodule"),
+        ("sequential_not_chaining", "modules", "x = module(x) for every module"),
+        ("parameters_duplicates_shared_layer", "modules", "list each Tensor once"),
+        ("parameters_not_into_lists", "modules", "into the lists and tuples that hold modules"),
+        ("parameters_only_own_attributes", "modules", "however deeply nested"),
         ("zero_grad_does_nothing", "modules", "left a gradient in place"),
         ("softmax_for_one_output", "forward", "uses the sigmoid"),
         ("dW_transposed", "backward", "the transpose of W2"),
         ("bias_grad_not_summed", "backward", "one row per example"),
-        ("relu_mask_forgotten", "backward", "diagonal Jacobian of ReLU"),
-        ("missing_one_over_B", "backward", "the 1/B is missing"),
-        ("softmax_gradient_sign", "backward", "the sign is reversed"),
+        ("relu_mask_forgotten", "backward", "dZ1 = dY1 * (Z1 > 0)"),
+        ("missing_one_over_B", "backward", "(Y - onehot) / B"),
+        ("softmax_gradient_sign", "backward", "prediction minus target"),
+        ("hidden_gradient_uses_W_transpose", "backward", "dY1 = dZ2 @ W2"),
         ("train_update_rebinds_loop_variable", "train", "did not change"),
         ("train_ignores_seed", "train", "the seed is not used"),
         ("cost_ratio_inverted", "cost", "the inverse of the ratio"),
-        ("cost_forward_differences", "cost", "forward difference"),
+        ("cost_forward_differences", "cost", "2P calls"),
     ],
 )
 def test_named_mistake_fails_with_its_diagnosis(mutant, which, phrase):
+    """The first failure names the mutant's mistake (its diagnosis) and says the rule."""
     m = MUTANTS[mutant]
     with pytest.raises(CheckFailure) as caught:
         run_checks(namespace({m.cell: m.code(SOURCE)}), which)
+    assert caught.value.diagnosis == m.diagnosis, str(caught.value)
     assert phrase in " ".join(str(caught.value).split()), str(caught.value)
+
+
+def test_watched_parameters_do_not_change_training():
+    """The parameters `check_train` watches (grad and data assignments) train exactly like plain Tensors."""
+    ns = namespace()
+    X, labels, _, _ = checks._split()  # noqa: N806
+    runs = []
+    for watch in (None, checks._Watch(0.2, X[:200], labels[:200])):
+        model = checks._Network(ns["Tensor"], (64, 8, 10), 5, watch)
+        losses = ns["train"](model, X[:200], labels[:200], 2, 0.2, 3)
+        runs.append((losses, [p.data.copy() for p in model.parameters()]))
+        if watch is not None:
+            counts = watch.report()["counts"]
+            assert counts["descent"] > 0 and counts["clears"] > 0 and not counts["ascent"] and not counts["stacked"]
+            assert len(watch.report()["batch_losses"]) == 2 * 7  # 200 rows in batches of 32, twice
+    (losses, params), (watched_losses, watched_params) = runs
+    assert losses == watched_losses
+    assert all(np.array_equal(a, b) for a, b in zip(params, watched_params, strict=True))
 
 
 def test_finite_difference_gradients_fail_the_exact_case():

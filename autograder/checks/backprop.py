@@ -18,6 +18,7 @@ Student objects (Tensors, modules) are only touched by observers, which hand ove
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -26,10 +27,11 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from autograder.checks.array_diagnosis import compare, matching
 from autograder.checks.reverse import _guarded
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
-from autograder.feedback import failure, raised, show
+from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import rng
 from autograder.observations import Foreign
@@ -38,6 +40,196 @@ from autograder.runtime import Observation, run_check
 RELATIVE = 1e-7  # against finite differences of smooth (or piecewise linear) functions
 KINK_MARGIN = 0.05  # every pre-activation of a small test network is at least this far from 0
 PARAMETER_KEYS = ("W1", "b1", "W2", "b2")
+
+# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
+
+LECTURE = "of notebooks/06_backprop.ipynb"
+ASSIGNMENT = "of 06_backprop.ipynb"
+MODULES = f"section 2 (Modules: `Linear`, `ReLU`, `Sequential`) {ASSIGNMENT}"
+FORWARD = f"section 3 (The two-layer network by hand: `mlp_forward`) {ASSIGNMENT}"
+BACKWARD = f"section 4 (Backpropagation by hand: `mlp_backward`) {ASSIGNMENT}"
+BY_HAND = f"section 1 (Backpropagation by hand, for one digit) {LECTURE}"
+TRAINING = f"section 5 (Training: `train`) {ASSIGNMENT}"
+COST = f"section 3 (What a gradient costs) {LECTURE}"
+
+WEIGHT_NOT_TRANSPOSED = Mistake(
+    "weight not transposed",
+    "weight has shape (out_features, in_features), one row per output as in z = W y + b, so a batch x of shape "
+    "(B, in_features) gives x @ self.weight.T + self.bias.",
+    MODULES,
+)
+CONSTANT_WEIGHTS = Mistake(
+    "constant initial weights",
+    "draw the weights at random, uniform on [-1/sqrt(in_features), 1/sqrt(in_features)]: with equal weights every "
+    "hidden unit computes the same thing and receives the same gradient, so they stay equal forever.",
+    MODULES,
+)
+GRAPH_CUT = Mistake(
+    "forward computed outside the graph",
+    "compute forward with Tensor operations on the Tensors themselves (x @ self.weight.T + self.bias, x.relu()); "
+    "numpy on .data, or a new Tensor made from .data, cuts the graph and no gradient flows back.",
+    MODULES,
+)
+NOT_CHAINED = Mistake(
+    "modules not chained",
+    "Sequential applies its modules in order, each to the output of the previous one: x = module(x) for every "
+    "module, then return x.",
+    MODULES,
+)
+LISTS_NOT_SEARCHED = Mistake(
+    "lists of modules not searched",
+    "parameters() descends into every submodule and into the lists and tuples that hold modules (Sequential keeps "
+    "its modules in a list).",
+    MODULES,
+)
+SUBMODULES_NOT_SEARCHED = Mistake(
+    "submodules not searched",
+    "parameters() collects the parameters of every submodule too, however deeply nested, not only the module's own "
+    "Tensor attributes.",
+    MODULES,
+)
+SHARED_LAYER_TWICE = Mistake(
+    "a shared layer listed twice",
+    "a layer used twice holds one set of parameters: list each Tensor once (skip those already collected, "
+    "compared with `is` or id()), or SGD updates it twice.",
+    MODULES,
+)
+ZERO_GRAD_CLEARS_NOTHING = Mistake(
+    "zero_grad clears nothing",
+    "zero_grad sets the grad of every Tensor that parameters() returns to None (or zeros), nested modules included.",
+    MODULES,
+)
+NO_RELU = Mistake(
+    "ReLU missing in the hidden layer",
+    "Y1 = max(Z1, 0), np.maximum(Z1, 0.0), comes between the two layers: without it the network is linear.",
+    FORWARD,
+)
+LOGITS_RETURNED = Mistake(
+    "logits returned instead of probabilities",
+    "mlp_forward returns sigmoid(Z2) for one output and the softmax of every row of Z2 otherwise.",
+    FORWARD,
+)
+SOFTMAX_OVER_COLUMNS = Mistake(
+    "softmax over columns",
+    "one example per row: the softmax normalizes each row of Z2 (axis=1), so every row sums to 1.",
+    FORWARD,
+)
+SIGMOID_FOR_SEVERAL = Mistake(
+    "sigmoid for several outputs",
+    "with C >= 2 outputs the output is the softmax of every row of Z2; the sigmoid is for one output.",
+    FORWARD,
+)
+SOFTMAX_OF_ONE_LOGIT = Mistake(
+    "softmax of a single logit",
+    "a softmax of one logit is always 1: with one output the network uses the sigmoid, 0.5 * (1 + tanh(z / 2)).",
+    FORWARD,
+)
+NO_MAX_SHIFT = Mistake(
+    "no shift by the row maximum",
+    "softmax(z) = softmax(z - max z): subtract each row's maximum before exp, so exp never overflows.",
+    FORWARD,
+)
+MISSING_ONE_OVER_B = Mistake(
+    "missing 1/B",
+    "the loss is a mean over the batch, so the output gradient is (Y - onehot) / B.",
+    BACKWARD,
+)
+GRADIENT_SIGN = Mistake(
+    "gradient sign reversed",
+    "the output gradient is Y - onehot, prediction minus target (divided by B).",
+    BACKWARD,
+)
+LOSS_SUMMED = Mistake(
+    "the loss summed over the batch", "the loss is the mean of the divergence over the batch.", BACKWARD
+)
+DW_TRANSPOSED = Mistake(
+    "dW transposed",
+    "the lecture's ∇W = y ∇z has the shape of Wᵀ; W is stored d_z × d_y, so its gradient is dZ.T @ Y, one row "
+    "per output unit.",
+    BY_HAND,
+)
+DB_NOT_SUMMED = Mistake(
+    "db not summed over the batch",
+    "the bias is shared by every example of the batch, so its gradient is the sum of the rows of dZ: dZ.sum(axis=0).",
+    BACKWARD,
+)
+RELU_MASK_FORGOTTEN = Mistake(
+    "ReLU mask forgotten",
+    "the Jacobian of ReLU is diagonal, 1 where Z1 > 0 and 0 elsewhere: dZ1 = dY1 * (Z1 > 0).",
+    BY_HAND,
+)
+SIGMOID_DERIVATIVE_TWICE = Mistake(
+    "sigmoid derivative applied twice",
+    "with a sigmoid output and the binary cross-entropy, ∇z2 = (Y - d) / B: the sigmoid's derivative Y(1 - Y) "
+    "already cancels against the divergence's, so do not multiply by it again.",
+    BACKWARD,
+)
+W2_TRANSPOSED_IN_HIDDEN = Mistake(
+    "W2 transposed in the hidden gradient",
+    "∇y1 = ∇z2 W2: dY1 = dZ2 @ W2, of shape (B, H), since W2 has shape (C, H).",
+    BY_HAND,
+)
+NEVER_UPDATED = Mistake(
+    "parameters never updated",
+    "update every parameter Tensor itself, p.data = p.data - lr * p.grad for p in model.parameters(); "
+    "`p = p - lr * p.grad` only rebinds the loop variable.",
+    TRAINING,
+)
+GRADIENT_ASCENT = Mistake(
+    "gradient ascent",
+    "step against the gradient, p.data = p.data - lr * p.grad: a + climbs the loss.",
+    TRAINING,
+)
+GRADIENTS_NEVER_RESET = Mistake(
+    "gradients never reset",
+    "the engine adds into .grad, so call model.zero_grad() before every backward; without it every step uses the "
+    "sum of all earlier gradients.",
+    TRAINING,
+)
+EPOCH_LOSS_SUMMED = Mistake(
+    "epoch loss summed over minibatches",
+    "each epoch's loss is the mean of its minibatch losses, one float per epoch, not their sum.",
+    TRAINING,
+)
+CROSS_ENTROPY_FOR_ONE = Mistake(
+    "cross_entropy for a single output",
+    "a network with one output column is trained with binary_cross_entropy(logits, targets); cross_entropy needs "
+    "one column per class.",
+    TRAINING,
+)
+SEED_IGNORED = Mistake(
+    "the seed ignored",
+    "every epoch visits the rows in the order of generator.permutation(len(X)), with generator = "
+    "np.random.default_rng(seed) made once at the start of train.",
+    TRAINING,
+)
+UNSEEDED_SHUFFLE = Mistake(
+    "randomness not reproducible from the seed",
+    "draw every permutation from one np.random.default_rng(seed) made at the start of train, not from np.random "
+    "without a seed.",
+    TRAINING,
+)
+RATIO_INVERTED = Mistake(
+    "the ratio inverted",
+    "return finite-difference time / reverse-mode time: a large number, about P / 3.",
+    COST,
+)
+FORWARD_DIFFERENCE = Mistake(
+    "a forward difference instead of a central one",
+    "a central-difference gradient evaluates the loss at +h and at -h for every entry: 2P calls.",
+    COST,
+)
+ONLY_FIRST_ARRAY = Mistake(
+    "only the first array perturbed",
+    "perturb every entry of every array in params (W1, b1, W2 and b2): 2P calls of loss in all.",
+    COST,
+)
+SEVERAL_ENTRIES_CHANGED = Mistake(
+    "several entries perturbed at once",
+    "perturb one entry at a time and restore it, array.flat[i] = saved, before the next, so that every call of "
+    "loss sees one changed entry.",
+    COST,
+)
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -75,17 +267,12 @@ def _close(got: Any, want: np.ndarray, relative: float) -> bool:
         return False
 
 
-def _compare(call: str, what: str, got: Any, want: np.ndarray, given: str, mistake: str | None = None) -> None:
-    array = real_array(got, np.shape(want), call, what)
-    if mismatch(array, want, _tolerance(want)):
-        raise failure(
-            call,
-            f"{what} is wrong by up to {largest_gap(array, want):.3g}.",
-            expected=want,
-            got=array,
-            given=given,
-            mistake=mistake,
-        )
+def _compare(
+    call: str, what: str, got: Any, want: np.ndarray, given: str, mistake: str | None = None, wrong: Any = ()
+) -> None:
+    """`got` must equal `want` (a real array of its shape); a failure names the first matching mistake of
+    `wrong`, else gives the general hint `mistake`."""
+    compare(call, what, got, want, given, wrong, RELATIVE, hint=mistake)
 
 
 def _relu(z: np.ndarray) -> np.ndarray:
@@ -162,6 +349,8 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
             record["grads"] = [_data(weight.grad), _data(bias.grad), _data(x.grad)]
         except Exception as error:
             record["error"] = _describe(error)
+            if "out" not in record and "parameters" in record:  # the forward failed: try a square layer
+                record["square"] = _square_probe(lambda: student(n_in, n_in, seed=seed), tensor, X)
         return record
 
     def judge(obs: Observation) -> None:
@@ -179,9 +368,11 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 "submodules), each once.",
             )
         if "error" in record:
-            raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=LINEAR_FORWARD)
+            mistake = _forward_error_mistake(record, X) if "square" in record else LINEAR_FORWARD
+            raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=mistake)
         W, b = record["weight"], record["bias"]  # noqa: N806
-        _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, mistake=LINEAR_FORWARD)
+        wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
+        _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, LINEAR_FORWARD, wrong)
         names = ("weight.grad", "bias.grad", "x.grad")
         wants = (
             central_gradient(lambda w: float(np.sum(G * (X @ w.T + b))), W),
@@ -194,8 +385,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                     f"{call}: out = layer(x); (out * G).sum().backward()",
                     f"{name} is None: no gradient reached it.",
                     given=given,
-                    mistake="compute forward with the Tensors themselves (x @ self.weight.T + self.bias); "
-                    "numpy on .data, or a new Tensor made from .data, cuts the graph.",
+                    mistake=GRAPH_CUT,  # the output was right, yet no gradient came back: the graph was cut
                 )
             _compare(
                 f"{call}: out = layer(x); (out * G).sum().backward()",
@@ -206,6 +396,28 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
             )
 
     run_check(observe, judge)
+
+
+def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:  # noqa: N803
+    """A layer of as many outputs as inputs, where x @ weight fits as well as x @ weight.T: its weight,
+    bias and output on X (or nothing when it fails too)."""
+    try:
+        layer = make()
+        return {"weight": _data(layer.weight), "bias": _data(layer.bias), "out": _data(layer(tensor(X.copy())))}
+    except Exception:
+        return {}
+
+
+def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:  # noqa: N803
+    """WEIGHT_NOT_TRANSPOSED when the square layer of `_square_probe` computed x @ weight + bias."""
+    probe = record.get("square") or {}
+    try:
+        W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)  # noqa: N806
+        if W.shape == (X.shape[1], X.shape[1]) and b.shape == (X.shape[1],):
+            return matching(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], RELATIVE) or LINEAR_FORWARD
+    except (KeyError, TypeError, ValueError):
+        pass
+    return LINEAR_FORWARD
 
 
 def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
@@ -235,13 +447,7 @@ def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
                 mistake="draw with np.random.default_rng(seed).uniform(-bound, bound, size=...).",
             )
     if not np.any(W) or (W.size >= 2 and np.ptp(W) == 0):
-        raise failure(
-            call,
-            "every weight has the same value.",
-            got=W,
-            mistake="draw the weights at random: with equal weights every hidden unit computes the same thing "
-            "and receives the same gradient, so they stay equal forever.",
-        )
+        raise failure(call, "every weight has the same value.", got=W, mistake=CONSTANT_WEIGHTS)
     if W.size >= 64 and np.std(W) < 0.25 * bound:
         raise failure(call, "the weights are far more concentrated than uniform on [-bound, bound].", got=W)
     if not record.get("same_seed"):
@@ -376,9 +582,15 @@ def _sequential_case(
                 labels[id(w)], labels[id(b)] = f"layer {k} weight", f"layer {k} bias"
             record["stage"] = "model.parameters()"
             record["parameters"] = [labels.get(id(p), "another object") for p in model.parameters()]
+            if len(record["parameters"]) < len(labels):
+                record["nesting"] = _nesting_probe(linear)
             record["stage"] = "out = model(x); (out * G).sum().backward()"
             x = tensor(X.copy(), requires_grad=True)
-            out = model(x)
+            try:
+                out = model(x)
+            except Exception:
+                record["square"] = _square_network_probe(sequential, linear, relu, tensor)
+                raise
             record["out"] = _data(out)
             (out * tensor(G)).sum().backward()
             record["grads"] = [(_data(w.grad), _data(b.grad)) for w, b in params]
@@ -405,11 +617,12 @@ def _sequential_case(
         weights = [(np.asarray(w, float), np.asarray(b, float)) for w, b in record["weights"]]
         expected_labels = sorted(f"layer {k} {part}" for k in range(len(weights)) for part in ("weight", "bias"))
         if "parameters" in record:
-            _judge_parameters(call, record["parameters"], expected_labels, name)
+            _judge_parameters(call, record["parameters"], expected_labels, name, record.get("nesting"))
         if "error" in record:
-            raise raised(
-                f"{call}: {record['stage']}", record["error"], given=given, mistake=_stage_hint(record["stage"])
-            )
+            mistake = _stage_hint(record["stage"])
+            if "square" in record:
+                mistake = _square_network_mistake(record["square"]) or mistake
+            raise raised(f"{call}: {record['stage']}", record["error"], given=given, mistake=mistake)
         want = _spec_forward(spec, weights, X)
         _compare(
             f"{call}(x)",
@@ -419,6 +632,7 @@ def _sequential_case(
             given,
             mistake="Sequential applies its modules in order, each to the output of the previous one; ReLU is "
             "x.relu().",
+            wrong=_chaining_mistakes(spec, weights, X),
         )
         truth = _sequential_gradients(spec, weights, X, G)
         backward_call = f"{call}: out = model(x); (out * G).sum().backward()"
@@ -429,8 +643,7 @@ def _sequential_case(
                         backward_call,
                         f"layer {k}'s {part}.grad is None: no gradient reached it.",
                         given=given,
-                        mistake="every module must compute with Tensor operations (x.relu(), not np.maximum on "
-                        ".data, and no new Tensor made from .data), or the graph is cut.",
+                        mistake=GRAPH_CUT,  # the output was right, yet no gradient came back: the graph was cut
                     )
                 _compare(backward_call, f"layer {k}'s {part}.grad", got, want_grad, given)
         if record["x_grad"] is None:
@@ -440,7 +653,9 @@ def _sequential_case(
             raise failure(
                 f"{call}: model.zero_grad()",
                 "left a gradient in place (every parameter's grad must be None or zeros afterwards).",
-                mistake="zero_grad resets every tensor that parameters() returns, nested modules included.",
+                mistake=ZERO_GRAD_CLEARS_NOTHING
+                if not any(record["cleared"])
+                else "zero_grad resets every tensor that parameters() returns, nested modules included.",
             )
         for k, ((gw, gb), (tw, tb)) in enumerate(zip(record["second_grads"], truth[0], strict=True)):
             for part, got, want_grad in (("weight", gw, tw), ("bias", gb, tb)):
@@ -457,28 +672,88 @@ def _sequential_case(
     run_check(observe, judge)
 
 
+SQUARE_SEEDS = (11, 12)
+SQUARE_X = np.round(rng(6200).uniform(-2, 2, (5, 3)), 3)
+"""The probe for a forward that failed: Sequential(Linear(3, 3, seed=11), ReLU(), Linear(3, 3, seed=12)) on
+SQUARE_X, where chaining mistakes and an untransposed weight give wrong values instead of errors."""
+
+
+def _square_network_probe(sequential: Callable, linear: Callable, relu: Callable, tensor: Callable) -> dict:
+    try:
+        first, last = (linear(3, 3, seed=s) for s in SQUARE_SEEDS)
+        out = sequential(first, relu(), last)(tensor(SQUARE_X.copy()))
+        return {
+            "weights": [(_data(layer.weight), _data(layer.bias)) for layer in (first, last)],
+            "out": _data(out),
+        }
+    except Exception:
+        return {}
+
+
+def _square_network_mistake(probe: dict) -> Mistake | None:
+    """The mistake whose value the square network's output matches, if any."""
+    try:
+        weights = [(np.asarray(w, dtype=float), np.asarray(b, dtype=float)) for w, b in probe["weights"]]
+        if any(w.shape != (3, 3) or b.shape != (3,) for w, b in weights):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    (W1, b1), (W2, b2) = weights  # noqa: N806
+    wrong = [
+        (NOT_CHAINED, SQUARE_X @ W2.T + b2),
+        (WEIGHT_NOT_TRANSPOSED, _relu(SQUARE_X @ W1 + b1) @ W2 + b2),
+    ]
+    mistake = matching(probe.get("out"), wrong, RELATIVE)
+    return mistake if isinstance(mistake, Mistake) else None
+
+
+def _chaining_mistakes(spec: tuple, weights: list, X: np.ndarray) -> list:  # noqa: N803
+    """The output of a Sequential that does not chain: its last module (here always the last Linear
+    created) applied to x itself, when the shapes allow it."""
+    if spec[0] != "seq" or not weights or weights[-1][0].shape[1:] != X.shape[1:]:
+        return []
+    W, b = weights[-1]  # noqa: N806
+    return [(NOT_CHAINED, X @ W.T + b)]
+
+
+def _nesting_probe(linear: Callable) -> dict:
+    """How many parameters a Linear reports with one more Linear attached as an attribute, and in a list
+    (4 each when parameters() searches submodules and lists, 2 when it does not)."""
+    found: dict[str, int] = {}
+    for kind in ("attribute", "list"):
+        try:
+            holder, child = linear(2, 2, seed=1), linear(2, 2, seed=2)
+            holder.probe_child = child if kind == "attribute" else [child]
+            found[kind] = len(holder.parameters())
+        except Exception:
+            pass
+    return found
+
+
 def _stage_hint(stage: str) -> str | None:
     if stage.startswith("out = model"):
         return "Sequential.forward applies every module in order: x = module(x) for each, then return x."
     return None
 
 
-def _judge_parameters(call: str, got: Any, expected: list[str], name: str) -> None:
+def _judge_parameters(call: str, got: Any, expected: list[str], name: str, nesting: dict | None = None) -> None:
     if not isinstance(got, list) or sorted(got) == expected:
         return
     missing = sorted(set(expected) - set(got))
     twice = sorted({label for label in got if got.count(label) > 1})
-    mistake = None
+    mistake: str | Mistake | None = None
     if missing:
         mistake = (
             "parameters() must descend into every submodule, however deeply nested, and into lists or "
             "tuples of modules (Sequential keeps its modules in one)."
         )
+        nesting = nesting or {}
+        if nesting.get("attribute") == 2:
+            mistake = SUBMODULES_NOT_SEARCHED
+        elif nesting.get("attribute") == 4 and nesting.get("list") == 2:
+            mistake = LISTS_NOT_SEARCHED
     elif twice:
-        mistake = (
-            "a layer used twice must be listed once (SGD would otherwise update it twice): skip tensors already "
-            "collected (compare with `is` or id())."
-        )
+        mistake = SHARED_LAYER_TWICE
     elif "another object" in got:
         mistake = "return the parameter Tensors themselves (not copies, not inputs or outputs)."
     problem = f"should list every Linear's weight and bias exactly once: {expected}; it listed {got}."
@@ -526,7 +801,11 @@ def _output(Z2: np.ndarray) -> np.ndarray:  # noqa: N803
 
 def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
     """The mean divergence of the network, straight from its definition (computed stably)."""
-    Z2 = _forward(params, X)[1]  # noqa: N806
+    return _logit_loss(_forward(params, X)[1], y)
+
+
+def _logit_loss(Z2: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+    """The mean divergence of the output layer as a function of its logits Z2 (B, C)."""
     if Z2.shape[1] == 1:
         d = y.reshape(-1, 1).astype(float)
         return float(np.mean(np.logaddexp(0.0, Z2) - d * Z2))
@@ -628,25 +907,22 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
         Z1, Z2 = _forward(params, X)  # noqa: N806
         want = _output(Z2)
         got = obs.value["out"]
-        candidates = [
-            ("return the probabilities, not the logits Z2.", Z2),
-            ("apply the ReLU to the hidden layer: Y1 = max(Z1, 0).", _output(Z1 @ params["W2"].T + params["b2"])),
-        ]
+        candidates = [(LOGITS_RETURNED, Z2), (NO_RELU, _output(Z1 @ params["W2"].T + params["b2"]))]
         if Z2.shape[1] > 1:
             E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))  # noqa: N806
-            candidates += [
-                ("the softmax normalizes each row (axis=1, one example per row), not each column.", E / E.sum(axis=0)),
-                ("with C >= 2 outputs the output is the softmax, not the sigmoid.", 0.5 * (1 + np.tanh(Z2 / 2))),
-            ]
+            sigmoid = 0.5 * (1 + np.tanh(Z2 / 2))
+            candidates += [(SOFTMAX_OVER_COLUMNS, E / E.sum(axis=0)), (SIGMOID_FOR_SEVERAL, sigmoid)]
         else:
-            candidates.append(
-                ("with one output the network uses the sigmoid (a softmax of one logit is 1).", np.ones_like(Z2))
-            )
+            candidates.append((SOFTMAX_OF_ONE_LOGIT, np.ones_like(Z2)))
         array = real_array(got, want.shape, call, "the output")
         if mismatch(array, want, 1e-9):
-            mistake = next((text for text, value in candidates if _close(array, value, 1e-9)), None)
+            mistake: str | Mistake | None = next(
+                (text for text, value in candidates if _close(array, value, 1e-9)), None
+            )
             if mistake is None and not np.all(np.isfinite(array)):
                 mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
+                if Z2.shape[1] > 1 and np.max(Z2) > np.log(np.finfo(float).max):
+                    mistake = NO_MAX_SHIFT  # inf / inf: exp of the unshifted logits overflowed
             raise failure(
                 call,
                 f"the output is wrong by up to {largest_gap(array, want):.3g}.",
@@ -766,7 +1042,10 @@ def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -
 def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:  # noqa: N803
     def observe() -> dict:
         given = _copies(params, X, y)
-        out = student(*given)
+        try:
+            out = student(*given)
+        except Exception as error:  # a probe on a network with square W2, where dZ2 @ W2.T does not raise
+            return {"error": _describe(error), "square": _guarded_call(student, *_copies(*_square_backward()))}
         return {"out": out, "unchanged": _unchanged(params, X, y, given)}
 
     def judge(obs: Observation) -> None:
@@ -776,6 +1055,8 @@ def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray
             given = "a 64-32-10 network on 50 digits (X of shape (50, 64))"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
+        if "error" in obs.value:
+            raise raised(call, obs.value["error"], given=given, mistake=_square_backward_mistake(obs.value["square"]))
         if obs.warnings:
             raise failure(call, f"raised a warning: {obs.warnings[0]}.", given=given)
         if not obs.value["unchanged"]:
@@ -790,11 +1071,7 @@ def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray
         got_loss = real_scalar(loss, f"{call} (the loss)")
         if mismatch(got_loss, want_loss, 1e-9 * (1 + abs(want_loss))):
             batch = len(y)
-            mistake = (
-                "the loss is the mean over the batch, not the sum."
-                if abs(got_loss - batch * want_loss) < 1e-6 * (1 + abs(batch * want_loss))
-                else None
-            )
+            mistake = LOSS_SUMMED if abs(got_loss - batch * want_loss) < 1e-6 * (1 + abs(batch * want_loss)) else None
             raise failure(call, "the loss is wrong.", expected=want_loss, got=got_loss, given=given, mistake=mistake)
         if not isinstance(grads, dict) or sorted(map(str, grads)) != sorted(PARAMETER_KEYS):
             keys = sorted(map(str, grads)) if isinstance(grads, dict) else show(grads, 60)
@@ -834,7 +1111,7 @@ def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray
                     expected=want,
                     got=got,
                     given=given,
-                    mistake=_backward_mistake(key, got, want, len(y), params["W2"].shape[0]),
+                    mistake=_backward_mistake(key, got, want, params, X, y),
                 )
 
     run_check(observe, judge)
@@ -850,27 +1127,46 @@ def _judge_shape(call: str, key: str, got: Any, params: dict, batch: int, given:
             call,
             f"grads[{key!r}] has shape {got_shape}, the transpose of {key}'s {shape}.",
             given=given,
-            mistake=f"the lecture's ∇W = y ∇z is d_y × d_z, the shape of Wᵀ; {key} is stored d_z × d_y, so its "
-            "gradient is dZ.T @ Y (one row per output unit).",
+            mistake=DW_TRANSPOSED,
         )
     if key.startswith("b") and got_shape == (batch, shape[0]):
         raise failure(
             call,
             f"grads[{key!r}] has shape {got_shape}: one row per example.",
             given=given,
-            mistake="the bias is shared by every example of the batch, so its gradient is the sum of the rows: "
-            "dZ.sum(axis=0).",
+            mistake=DB_NOT_SUMMED,
         )
     real_array(got, shape, call, f"grads[{key!r}]")
 
 
-def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, batch: int, classes: int) -> str:
-    if batch > 1 and _close(got, batch * want, 1e-6):
-        return "the loss is a mean over the batch: the output gradient is (Y - onehot) / B; the 1/B is missing."
-    if _close(got, -want, 1e-6):
-        return "the sign is reversed: the output gradient is Y - onehot (prediction minus target)."
-    if got.ndim == 2 and got.shape == got.T.shape and _close(got, want.T, 1e-6):
-        return f"grads[{key!r}] is transposed: it is dZ.T @ Y, of the shape of {key} (d_z × d_y)."
+def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:  # noqa: N803
+    """The mistake whose gradient `got` (of parameter `key`) matches, else a general hint.
+
+    The wrong gradients come from oracles: dZ2 and dY1, the gradients of the loss with respect to the
+    logits and to the hidden activations, are finite differences of the loss as a function of them.
+    """
+    batch, classes = len(y), params["W2"].shape[0]
+    wrong: list[tuple[Mistake, np.ndarray]] = []
+    if batch > 1:
+        wrong.append((MISSING_ONE_OVER_B, batch * want))
+    wrong.append((GRADIENT_SIGN, -want))
+    if got.ndim == 2 and got.shape == got.T.shape:
+        wrong.append((DW_TRANSPOSED, want.T))
+    Z1, Z2 = _forward(params, X)  # noqa: N806
+    Y1 = _relu(Z1)  # noqa: N806
+    if key in ("b2", "W2") and classes == 1:
+        s = _output(Z2)
+        dZ2 = _logit_gradient(Z2, y) * s * (1.0 - s)  # noqa: N806 - the sigmoid's derivative once more
+        wrong.append((SIGMOID_DERIVATIVE_TWICE, dZ2.sum(axis=0) if key == "b2" else dZ2.T @ Y1))
+    if key in ("b1", "W1"):
+        dY1 = central_gradient(lambda v: _logit_loss(v @ params["W2"].T + params["b2"], y), Y1)  # noqa: N806
+        wrong.append((RELU_MASK_FORGOTTEN, dY1.sum(axis=0) if key == "b1" else dY1.T @ X))
+        if params["W2"].shape[0] == params["W2"].shape[1]:
+            dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
+            wrong.append((W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0) if key == "b1" else dZ1.T @ X))
+    mistake = matching(got, wrong, 1e-6)
+    if mistake is not None:
+        return mistake
     if key in ("b2", "W2"):
         if classes == 1:
             return (
@@ -883,6 +1179,35 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, batch: int, c
         "Jacobian of ReLU, dZ1 = dY1 * (Z1 > 0) (the mask is easy to forget), then dW1 = dZ1.T @ X and "
         "db1 = dZ1.sum(axis=0)."
     )
+
+
+def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:  # noqa: N803
+    """dZ2, the gradient of the loss with respect to the logits, by finite differences (an oracle)."""
+    return central_gradient(lambda z: _logit_loss(z, y), Z2)
+
+
+def _square_backward() -> tuple[dict, np.ndarray, np.ndarray]:
+    """The probe network for a backward that raised: W2 is square (C = H = 4), so that dZ2 @ W2.T fits."""
+    return _network((3, 4, 4), 3, 6499)
+
+
+def _guarded_call(student: Callable, *args: Any) -> Any:
+    """student(*args), or None when it raises (a probe must never raise)."""
+    try:
+        return student(*args)
+    except Exception:
+        return None
+
+
+def _square_backward_mistake(out: Any) -> Mistake | None:
+    """W2_TRANSPOSED_IN_HIDDEN when the probe's grads["b1"] is the one that dY1 = dZ2 @ W2.T gives."""
+    if not (isinstance(out, list | tuple) and len(out) == 2 and isinstance(out[1], dict)):
+        return None
+    params, X, y = _square_backward()  # noqa: N806
+    Z1, Z2 = _forward(params, X)  # noqa: N806
+    dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
+    mistake = matching(out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], 1e-6)
+    return mistake if isinstance(mistake, Mistake) else None
 
 
 def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:  # noqa: N803
@@ -917,12 +1242,104 @@ TRAIN_SECONDS = 4.0  # wall-clock guard of one call of train (a correct one take
 SPLIT = 1437  # the fixed split of the notebook: rows rng(0).permutation(1797)[:1437] train, the rest held out
 
 
+class _Watch:
+    """What a training loop did to the parameters of a `_Network` (for diagnoses; never raises).
+
+    `counts`: "clears" (a grad set to None or zeros), "stacked" (a grad set while an earlier nonzero one
+    was still there: gradients accumulated across steps), "updates" (data assigned), "descent" and
+    "ascent" (an update of -lr * grad or +lr * grad, among the first `CHECKED` updates).
+    `batch_losses`: the mean loss of every forward pass on training rows, computed here from the logits.
+    """
+
+    CHECKED = 16
+
+    def __init__(self, lr: float, rows: np.ndarray, targets: np.ndarray) -> None:
+        self.lr = lr
+        self.counts = dict.fromkeys(("clears", "stacked", "updates", "descent", "ascent"), 0)
+        self.batch_losses: list[float] = []
+        self.weights = rng(0).integers(1, 2**62, size=rows.shape[1])
+        self.targets = dict(zip(self._keys(rows).tolist(), targets.tolist(), strict=True))
+        self.recording = True
+
+    def _keys(self, rows: np.ndarray) -> np.ndarray:
+        """An integer hash of every row of digits (pixel values are multiples of 1/16), exact arithmetic."""
+        return np.rint(rows * 16).astype(np.int64) @ self.weights
+
+    def grad_set(self, old: Any, new: Any) -> None:
+        try:
+            if old is None or not np.any(old):
+                return
+            if new is None or not np.any(new):
+                self.counts["clears"] += 1
+            else:
+                self.counts["stacked"] += 1
+        except Exception:  # noqa: S110 - a probe never disturbs training
+            pass
+
+    def data_set(self, old: Any, new: Any, grad: Any) -> None:
+        try:
+            self.counts["updates"] += 1
+            if grad is None or self.counts["updates"] > self.CHECKED:
+                return
+            step, g = np.asarray(new, dtype=float) - np.asarray(old, dtype=float), np.asarray(grad, dtype=float)
+            if step.shape == g.shape and np.any(g):
+                if np.allclose(step, -self.lr * g, rtol=1e-6, atol=1e-12):
+                    self.counts["descent"] += 1
+                elif np.allclose(step, self.lr * g, rtol=1e-6, atol=1e-12):
+                    self.counts["ascent"] += 1
+        except Exception:  # noqa: S110 - a probe never disturbs training
+            pass
+
+    def forward(self, x: Any, logits: Any) -> None:
+        if not self.recording:
+            return
+        try:
+            rows = np.asarray(getattr(x, "data", x), dtype=float)
+            targets = np.array([self.targets[key] for key in self._keys(rows).tolist()])
+            self.batch_losses.append(_logit_loss(np.asarray(logits.data, dtype=float), targets))
+        except Exception:  # noqa: S110 - rows not from the training set: not recorded
+            pass
+
+    def report(self) -> dict:
+        return {"counts": dict(self.counts), "batch_losses": list(self.batch_losses)}
+
+
+def _watched(tensor: Callable, watch: _Watch) -> Callable:
+    """A subclass of the notebook's Tensor whose grad and data assignments `watch` sees."""
+
+    class Watched(tensor):  # type: ignore[misc, valid-type]
+        @property
+        def grad(self) -> Any:
+            return self.__dict__.get("_watched_grad")
+
+        @grad.setter
+        def grad(self, value: Any) -> None:
+            watch.grad_set(self.__dict__.get("_watched_grad"), value)
+            self.__dict__["_watched_grad"] = value
+
+        @property
+        def data(self) -> Any:
+            return self.__dict__.get("_watched_data")
+
+        @data.setter
+        def data(self, value: Any) -> None:
+            if "_watched_data" in self.__dict__:
+                watch.data_set(self.__dict__["_watched_data"], value, self.__dict__.get("_watched_grad"))
+            self.__dict__["_watched_data"] = value
+
+    return Watched
+
+
 class _Network:
     """The model the tests hand to train: Linear-ReLU-...-Linear on the notebook's Tensor, with the
-    interface of the unit's modules (parameters(), zero_grad(), calling it on a Tensor)."""
+    interface of the unit's modules (parameters(), zero_grad(), calling it on a Tensor). With a
+    `_Watch`, its parameters report how they are updated and every forward pass its loss."""
 
-    def __init__(self, tensor: Callable, sizes: Sequence[int], seed: int) -> None:
+    def __init__(self, tensor: Callable, sizes: Sequence[int], seed: int, watch: _Watch | None = None) -> None:
         generator = rng(seed)
+        self.watch = watch
+        if watch is not None:
+            tensor = _watched(tensor, watch)
         self.layers = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
             bound = 1.0 / np.sqrt(n_in)
@@ -938,10 +1355,13 @@ class _Network:
             t.grad = None
 
     def __call__(self, x: Any) -> Any:
+        given = x
         for k, (weight, bias) in enumerate(self.layers):
             x = x @ weight.T + bias
             if k < len(self.layers) - 1:
                 x = x.relu()
+        if self.watch is not None:
+            self.watch.forward(given, x)
         return x
 
     forward = __call__
@@ -977,13 +1397,16 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
 
     def observe() -> dict:
         X_train, labels_train, X_test, _ = _split()  # noqa: N806
-        model = _Network(tensor, sizes, 61 + seed)
+        watch = _Watch(lr, X_train, _targets(labels_train, classes))
+        model = _Network(tensor, sizes, 61 + seed, watch)
         before = [np.array(p.data) for p in model.parameters()]
         outcome = _guarded(
             lambda: student(model, X_train.copy(), _targets(labels_train, classes), epochs, lr, seed), TRAIN_SECONDS
         )
+        watch.recording = False
         record: dict[str, Any] = {"outcome": {k: v for k, v in outcome.items() if k != "result"}}
         record["losses"] = outcome.get("result")
+        record["watch"] = watch.report()
         logits = np.asarray(model(tensor(X_test)).data, dtype=float)
         record["predictions"] = (logits[:, 0] > 0).astype(int) if classes == 1 else logits.argmax(axis=1)
         record["moved"] = any(not np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))
@@ -1001,9 +1424,11 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
                 call, f"did not finish within {TRAIN_SECONDS:g} s (a correct train takes under a second).", given=given
             )
         if "raised" in outcome:
-            hint = None
+            hint: str | Mistake | None = None
             if classes == 1:
                 hint = "a network with one output column uses binary_cross_entropy(logits, targets), not cross_entropy."
+                if re.search(r"index 1 is out of bounds for axis \d+ with size 1", outcome["raised"]):
+                    hint = CROSS_ENTROPY_FOR_ONE  # a label 1 used as a column index of the single output
             raise raised(call, outcome["raised"], given=given, mistake=hint)
         losses = obs.value["losses"]
         if not isinstance(losses, list | tuple) or len(losses) != epochs:
@@ -1013,7 +1438,8 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
                 given=given,
             )
         values = np.array([real_scalar(v, f"{call} (a loss)") for v in losses])
-        _judge_progress(call, values, obs.value["moved"], given, settings["first_loss"])
+        diagnosis = _training_mistake(obs.value["watch"], values, obs.value["moved"])
+        _judge_progress(call, values, obs.value["moved"], given, settings["first_loss"], diagnosis)
         _, _, _, labels_test = _split()
         truth = _targets(labels_test, classes)
         predictions = real_array(obs.value["predictions"], truth.shape, call, "predictions")
@@ -1024,20 +1450,44 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
                 f"the trained network classifies {accuracy:.3f} of the {len(truth)} held-out digits correctly; it must "
                 f"reach {settings['accuracy']}.",
                 given=given + f"; its per-epoch losses were {show(values, 100)}",
-                mistake="check each step: logits = model(Tensor(X_batch)), the loss, model.zero_grad(), backward(), "
+                mistake=diagnosis
+                or "check each step: logits = model(Tensor(X_batch)), the loss, model.zero_grad(), backward(), "
                 "then p.data = p.data - lr * p.grad for every p in model.parameters().",
             )
 
     run_check(observe, judge)
 
 
-def _judge_progress(call: str, losses: np.ndarray, moved: bool, given: str, first_bound: float) -> None:
+def _training_mistake(watch: dict, losses: np.ndarray, moved: bool) -> Mistake | None:
+    """The mistake that what `_Watch` saw during training shows, if any."""
+    counts, batch_losses = watch["counts"], watch["batch_losses"]
+    if not moved and counts["updates"] == 0:
+        return NEVER_UPDATED
+    if counts["ascent"] and not counts["descent"]:
+        return GRADIENT_ASCENT
+    if counts["stacked"] and not counts["clears"]:
+        return GRADIENTS_NEVER_RESET
+    epochs = len(losses)
+    if batch_losses and len(batch_losses) % epochs == 0:
+        per_epoch = np.reshape(batch_losses, (epochs, -1))
+        sums, means = per_epoch.sum(axis=1), per_epoch.mean(axis=1)
+        if per_epoch.shape[1] > 1 and np.allclose(losses, sums, rtol=1e-6) and not np.allclose(losses, means):
+            return EPOCH_LOSS_SUMMED
+    return None
+
+
+def _judge_progress(
+    call: str, losses: np.ndarray, moved: bool, given: str, first_bound: float, diagnosis: Mistake | None = None
+) -> None:
+    """Fail unless the parameters moved and the per-epoch losses are finite, decreasing and plausible;
+    a failure names `diagnosis` (what `_training_mistake` found) when there is one."""
     if not moved:
         raise failure(
             call,
             "the model's parameters did not change.",
             given=given,
-            mistake="update the parameter tensors in place, p.data = p.data - lr * p.grad; `p = p - lr * p.grad` "
+            mistake=diagnosis
+            or "update the parameter tensors in place, p.data = p.data - lr * p.grad; `p = p - lr * p.grad` "
             "only rebinds the loop variable.",
         )
     if not np.all(np.isfinite(losses)):
@@ -1046,7 +1496,8 @@ def _judge_progress(call: str, losses: np.ndarray, moved: bool, given: str, firs
             "returned a loss that is nan or inf: the training diverged.",
             got=losses,
             given=given,
-            mistake="reset the gradients (model.zero_grad()) before every backward: the engine adds into .grad, so "
+            mistake=diagnosis
+            or "reset the gradients (model.zero_grad()) before every backward: the engine adds into .grad, so "
             "without it every step uses the sum of all earlier gradients.",
         )
     if losses[-1] >= losses[0]:
@@ -1061,7 +1512,7 @@ def _judge_progress(call: str, losses: np.ndarray, moved: bool, given: str, firs
             "the loss did not decrease from the first epoch to the last.",
             got=losses,
             given=given,
-            mistake=mistake,
+            mistake=diagnosis or mistake,
         )
     if losses[0] > first_bound:
         raise failure(
@@ -1070,7 +1521,8 @@ def _judge_progress(call: str, losses: np.ndarray, moved: bool, given: str, firs
             f"{0.7 if first_bound < 2 else 2.3}).",
             got=losses,
             given=given,
-            mistake="return the mean of each epoch's minibatch losses (one float per epoch), not their sum; and reset "
+            mistake=diagnosis
+            or "return the mean of each epoch's minibatch losses (one float per epoch), not their sum; and reset "
             "the gradients before every backward.",
         )
 
@@ -1119,16 +1571,14 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
                 expected=first["losses"],
                 got=again["losses"],
                 given=given,
-                mistake="draw every permutation from one np.random.default_rng(seed) made at the start of train "
-                "(not from np.random without a seed).",
+                mistake=UNSEEDED_SHUFFLE,  # the model and data are the same: the randomness is the student's
             )
         if first["losses"] == other["losses"]:
             raise failure(
                 call,
                 "seeds 1 and 2 gave exactly the same losses: the seed is not used to shuffle.",
                 given=given,
-                mistake="every epoch, visit the rows in the order of generator.permutation(len(X)), with "
-                "generator = np.random.default_rng(seed).",
+                mistake=SEED_IGNORED,
             )
 
     run_check(observe, judge)
@@ -1252,7 +1702,13 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
             raise raised(call, obs.raised, given=given)
         outcome = obs.value["outcome"]
         if outcome.get("timed_out"):
-            raise failure(call, f"did not finish within {COST_SECONDS:g} s.", given=given)
+            several = SEVERAL in obs.value["changes"]  # seen before the guard stopped it
+            raise failure(
+                call,
+                f"did not finish within {COST_SECONDS:g} s.",
+                given=given,
+                mistake=SEVERAL_ENTRIES_CHANGED if several else None,
+            )
         if "raised" in outcome:
             raise raised(call, outcome["raised"], given=given)
         _judge_evaluations(call, obs.value["changes"], params, count, given)
@@ -1272,7 +1728,7 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
                 call,
                 f"returned {ratio:.3g}: the inverse of the ratio (about {implied:.3g} here).",
                 given=given,
-                mistake="return finite-difference time / reverse-mode time.",
+                mistake=RATIO_INVERTED,
             )
         if ratio < 10 or not implied / 10 <= ratio <= implied * 10:
             raise failure(
@@ -1293,11 +1749,9 @@ def _judge_evaluations(call: str, changes: list, params: dict, count: int, given
     first = next(iter(params.values())).size
     mistake = None
     if calls in (count, count + 1):
-        mistake = (
-            "that is a forward difference (P or P + 1 evaluations); use central differences: +h and -h for every entry."
-        )
+        mistake = FORWARD_DIFFERENCE
     elif calls in (2 * first, 2 * first + 1, 2 * first + 2) and first < count:
-        mistake = "only the first array was perturbed: loop over every array in params (W1, b1, W2 and b2)."
+        mistake = ONLY_FIRST_ARRAY
     if not 2 * count <= calls <= 2 * count + 2:
         raise failure(
             call,
@@ -1310,7 +1764,7 @@ def _judge_evaluations(call: str, changes: list, params: dict, count: int, given
             call,
             "called loss with several entries of params changed at once.",
             given=given,
-            mistake="perturb one entry at a time and restore it (array.flat[i] = saved) before the next.",
+            mistake=SEVERAL_ENTRIES_CHANGED,
         )
     if UNREADABLE in changes:
         raise failure(call, "called loss with something that is not a dict of arrays shaped like params.", given=given)

@@ -16,14 +16,16 @@ Observers copy every input they hand to the student's code and record whether it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import mpmath
 import numpy as np
 
+from autograder.checks.array_diagnosis import compare
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure, raised, show
+from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import random_point, rng
 from autograder.observations import Foreign
@@ -31,6 +33,97 @@ from autograder.runtime import Observation, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth functions, scaled by the size of the answer
 EXACT = 1e-12  # integer-valued inputs: the product rules are exact in floating point
+
+# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
+
+LECTURE = "of notebooks/05_vjp.ipynb"
+ASSIGNMENT = "of 05_vjp.ipynb"
+MATRIX_RULES = f"section 2 (Deriving X̄ = G Wᵀ and W̄ = Xᵀ G) {LECTURE}"
+BROADCASTING = f"section 3 (Broadcasting copies, so its VJP sums) {LECTURE}"
+IDENTITIES = f"section 4 (Identities: ∇(xᵀ A x) = (A + Aᵀ)x, softmax cross-entropy) {LECTURE}"
+SIZE_ONE_AXES_NOT_SUMMED = Mistake(
+    "size-1 axes not summed",
+    "unbroadcast sums g over the axes broadcasting prepended and, with keepdims=True, over every axis where "
+    "shape has size 1 and g does not.",
+    BROADCASTING,
+)
+NOTHING_SUMMED = Mistake(
+    "g returned without summing",
+    "broadcasting copies an entry to many places, so the VJP adds up the gradients of the copies: sum g "
+    "over every axis broadcasting added or stretched.",
+    BROADCASTING,
+)
+GRADIENT_NOT_UNBROADCAST = Mistake(
+    "a broadcast operand's gradient not summed back",
+    "an operand that broadcasting stretched receives the sum of its copies' gradients: pass each VJP "
+    "through unbroadcast(g, operand.shape).",
+    f"section 2 (`Tensor`: reverse mode on numpy arrays) {ASSIGNMENT}",
+)
+DX_WITHOUT_TRANSPOSE = Mistake(
+    "W not transposed in dX",
+    "dX = G Wᵀ: the only product of G (B, m) and W (n, m) with the shape (B, n) of X.",
+    MATRIX_RULES,
+)
+DW_TRANSPOSED = Mistake(
+    "dW transposed",
+    "dW = Xᵀ G has the shape (n, m) of W; Gᵀ X is its transpose.",
+    MATRIX_RULES,
+)
+DB_NOT_SUMMED = Mistake(
+    "db not summed over the batch",
+    "b is added to every row of X W, so db is dY summed over the batch: dY.sum(axis=0).",
+    BROADCASTING,
+)
+DB_AVERAGED = Mistake(
+    "db averaged over the batch",
+    "b is added to every row of X W, so db is the sum of the rows of dY, dY.sum(axis=0), not their mean.",
+    BROADCASTING,
+)
+TWO_A_X = Mistake(
+    "2Ax for a non-symmetric A",
+    "∇(xᵀ A x) = (A + Aᵀ) x; it equals 2 A x only when A is symmetric.",
+    IDENTITIES,
+)
+ONLY_A_X = Mistake(
+    "only A x",
+    "xᵀ A x depends on x twice, so its gradient has two terms: ∇(xᵀ A x) = A x + Aᵀ x.",
+    IDENTITIES,
+)
+NO_MAX_SHIFT = Mistake(
+    "no shift by the row maximum",
+    "softmax(z) = softmax(z - max z): subtract each row's maximum before exp, so exp never overflows, and "
+    "compute log-softmax as (z - m) - log(sum(exp(z - m))).",
+    f"section 6 (Softmax cross-entropy, stable for large logits) {ASSIGNMENT}",
+)
+LOSS_SUMMED = Mistake(
+    "the loss summed over the batch",
+    "the loss is the mean over the batch of -log softmax(z)[label].",
+    IDENTITIES,
+)
+MISSING_ONE_OVER_B = Mistake(
+    "missing 1/B",
+    "the loss is a mean over the batch, so its gradient is (softmax - onehot) / B.",
+    IDENTITIES,
+)
+GRADIENT_SIGN = Mistake(
+    "gradient sign reversed",
+    "the gradient of the cross-entropy with respect to the logits is softmax - onehot, prediction minus target.",
+    IDENTITIES,
+)
+ONEHOT_NOT_SUBTRACTED = Mistake(
+    "onehot not subtracted",
+    "the gradient of the mean cross-entropy with respect to the logits is (softmax - onehot) / B.",
+    IDENTITIES,
+)
+SOLVE = f"section 7 (`solve_vjp`: the adjoint of a linear solve) {ASSIGNMENT}"
+SOLVE_WITHOUT_TRANSPOSE = Mistake(
+    "A instead of Aᵀ in the solve",
+    "the adjoint of x = A⁻¹ b solves with the transpose: db = A⁻ᵀ gx = np.linalg.solve(A.T, gx); for a "
+    "non-symmetric A, np.linalg.solve(A, gx) is another vector.",
+    SOLVE,
+)
+DA_SIGN = Mistake("dA sign reversed", "dA = -(A⁻ᵀ gx) xᵀ = -db xᵀ, with a minus.", SOLVE)
+DA_TRANSPOSED = Mistake("dA transposed", "dA = -db xᵀ, an outer product with db on the left, not -x dbᵀ.", SOLVE)
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -64,34 +157,10 @@ def _pair(out: Any, call: str, names: Sequence[str]) -> Sequence[Any]:
 
 
 def _compare(
-    call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Sequence[tuple[str, Any]], relative: float
+    call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Sequence[tuple[Any, Any]], relative: float
 ) -> None:
     """`got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`."""
-    shape = np.shape(want)
-    if not isinstance(got, Foreign) and got is not None and np.shape(got) != shape:
-        for mistake, value in wrong:
-            if np.shape(value) == np.shape(got) and not mismatch(got, value, _tolerance(value, relative)):
-                raise failure(
-                    call,
-                    f"{what} has shape {np.shape(got)}, but it must have the shape of its input, {shape}.",
-                    given=given,
-                    mistake=mistake,
-                )
-    array = real_array(got, shape, call, what)
-    if mismatch(array, want, _tolerance(want, relative)):
-        mistake = None
-        for text, value in wrong:
-            if np.shape(value) == shape and not mismatch(array, value, _tolerance(value, relative)):
-                mistake = text
-                break
-        raise failure(
-            call,
-            f"{what} is wrong by up to {largest_gap(array, want):.3g}.",
-            expected=want,
-            got=array,
-            given=given,
-            mistake=mistake,
-        )
+    compare(call, what, got, want, given, wrong, relative)
 
 
 def _exactness(call: str, what: str, got: Any, want: np.ndarray, given: str) -> None:
@@ -173,24 +242,30 @@ def _unbroadcast_case(student: Callable, g_shape: tuple, shape: tuple, seed: int
     def judge(obs: Observation) -> None:
         call = f"unbroadcast(g, {shape})"
         given = f"g has shape {g_shape}: {show(g, 120)}"
+        lead = None  # g summed over the prepended axes only
+        if len(shape) <= len(g_shape):
+            lead = g.sum(axis=tuple(range(len(g_shape) - len(shape)))) if len(g_shape) > len(shape) else g
         if obs.raised:
-            raise raised(call, obs.raised, given=given)
+            raise raised(call, obs.raised, given=given, mistake=_reshape_diagnosis(obs.raised, lead, shape))
         _judge_unchanged(call, obs.value["changed"])
         want = _adjoint_of_broadcast(g, shape)
         wrong = []
-        if len(shape) <= len(g_shape):
-            lead = g.sum(axis=tuple(range(len(g_shape) - len(shape)))) if len(g_shape) > len(shape) else g
-            wrong.append(
-                (
-                    "only the prepended (leading) axes were summed; also sum, with keepdims=True, every "
-                    "axis where shape has size 1 and g does not.",
-                    lead,
-                )
-            )
-        wrong.append(("the sum is missing: g itself came back.", g))
+        if lead is not None and lead.shape != g.shape:
+            wrong.append((SIZE_ONE_AXES_NOT_SUMMED, lead))
+        wrong.append((NOTHING_SUMMED, g))
         _compare(call, "the result", obs.value["out"], want, given, wrong, 1e-12)
 
     run_check(observe, judge)
+
+
+def _reshape_diagnosis(description: str, lead: np.ndarray | None, shape: tuple) -> Mistake | None:
+    """SIZE_ONE_AXES_NOT_SUMMED when the error is a final reshape of an array of the size that summing
+    only the prepended axes leaves (not the size of `shape`), else None."""
+    found = re.search(r"cannot reshape array of size (\d+) into shape", description)
+    size = int(np.prod(shape, dtype=int))
+    if found and lead is not None and int(found.group(1)) == lead.size != size:
+        return SIZE_ONE_AXES_NOT_SUMMED
+    return None
 
 
 def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: int) -> None:
@@ -368,12 +443,8 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
             got = obs.value["grads"][i]
             if got is None:
                 raise failure(call, f"{n}.grad is None after backward().", given=given)
-            mistake = None
             if np.shape(got) != np.shape(want):
-                mistake = (
-                    f"{n} has shape {np.shape(want)} and was broadcast in the expression: the gradient that "
-                    "reaches it must be summed back to its shape, unbroadcast(g, shape)."
-                )
+                mistake = _unsummed_gradient(got, want)
                 raise failure(
                     call,
                     f"{n}.grad has shape {np.shape(got)}, not the shape of {n}.data, {np.shape(want)}.",
@@ -423,6 +494,23 @@ def check_matmul_vjp(
         _large_case("matmul_vjp", matmul_vjp, {"X": (128, 256), "W": (256, 64), "G": (128, 64)}, seed)
 
 
+def _unsummed_gradient(got: Any, want: np.ndarray) -> Mistake | str:
+    """GRADIENT_NOT_UNBROADCAST when `got` has a shape its variable broadcasts to and, summed back to
+    the variable's shape, is the right gradient; else a general hint."""
+    hint = (
+        f"a variable of shape {np.shape(want)} broadcast in the expression must get the gradient summed back "
+        "to its shape, unbroadcast(g, shape)."
+    )
+    try:
+        array = np.asarray(got, dtype=float)
+        if np.broadcast_shapes(array.shape, np.shape(want)) != array.shape:
+            return hint
+    except (TypeError, ValueError):
+        return hint
+    summed = _adjoint_of_broadcast(array, np.shape(want))
+    return hint if mismatch(summed, want, _tolerance(want)) else GRADIENT_NOT_UNBROADCAST
+
+
 def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
     X, W, G = arrays["X"], arrays["W"], arrays["G"]  # noqa: N806
 
@@ -449,10 +537,10 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
             dX,
             want_x,
             given,
-            [("dX is G Wᵀ: a (n, m) by (m, k) product.", G @ W)] if G.shape[1] == W.shape[0] else [],
+            [(DX_WITHOUT_TRANSPOSE, G @ W)] if G.shape[1] == W.shape[0] else [],
             RELATIVE,
         )
-        wrong_w = [("dW is transposed: it is Xᵀ G, of the shape of W; Gᵀ X has the shape of Wᵀ.", (X.T @ G).T)]
+        wrong_w = [(DW_TRANSPOSED, (X.T @ G).T)]
         _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
 
     run_check(observe, judge)
@@ -574,17 +662,11 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
         def loss(x: np.ndarray = X, w: np.ndarray = W, c: np.ndarray = b) -> float:
             return float(np.sum(dY * (x @ w + c)))
 
-        _compare(call, "dX", dX, central_gradient(lambda x: loss(x=x), X), given, [], RELATIVE)
-        wrong_w = [("dW is transposed: it is Xᵀ dY, of the shape of W.", (X.T @ dY).T)]
+        wrong_x = [(DX_WITHOUT_TRANSPOSE, dY @ W)] if dY.shape[1] == W.shape[0] else []
+        _compare(call, "dX", dX, central_gradient(lambda x: loss(x=x), X), given, wrong_x, RELATIVE)
+        wrong_w = [(DW_TRANSPOSED, (X.T @ dY).T)]
         _compare(call, "dW", dW, central_gradient(lambda w: loss(w=w), W), given, wrong_w, RELATIVE)
-        wrong_b = [
-            (
-                "b was broadcast over the batch (every row of Y adds the same b), so db sums dY over the "
-                "batch axis: dY.sum(axis=0).",
-                dY,
-            ),
-            ("db is the sum over the batch, not the mean.", dY.mean(axis=0)),
-        ]
+        wrong_b = [(DB_NOT_SUMMED, dY), (DB_AVERAGED, dY.mean(axis=0))]
         _compare(call, "db", db, central_gradient(lambda c: loss(c=c), b), given, wrong_b, RELATIVE)
 
     run_check(observe, judge)
@@ -625,10 +707,7 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
             _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given)
             return
         want = central_gradient(lambda v: float(v @ A @ v), x)
-        wrong = [
-            ("2 A x is the gradient only for a symmetric A; for any A it is (A + Aᵀ) x.", 2 * A @ x),
-            ("A x is half of the symmetric case; the gradient is (A + Aᵀ) x.", A @ x),
-        ]
+        wrong = [(TWO_A_X, 2 * A @ x), (ONLY_A_X, A @ x)]
         _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
 
     run_check(observe, judge)
@@ -696,6 +775,25 @@ def check_softmax_cross_entropy(
         _softmax_case(softmax_cross_entropy, softmax_cross_entropy_vjp, z, y)
 
 
+OVERFLOW = float(np.log(np.finfo(float).max))  # exp(z) is inf for z above this (about 709.8)
+
+
+def _overflows(logits: np.ndarray) -> bool:
+    """Whether exp of the unshifted logits overflows (after the shift by the row maximum it never does)."""
+    return bool(np.max(logits) > OVERFLOW)
+
+
+def _finite(value: Any, shape: tuple) -> bool:
+    """Whether `value` is an array of `shape` with only finite entries (anything else counts as finite:
+    it is not evidence of an overflow)."""
+    if isinstance(value, Foreign) or value is None or np.shape(value) != shape:
+        return True
+    try:
+        return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
+        return True
+
+
 def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any) -> None:
     def observe() -> dict:
         z = logits.copy()
@@ -722,15 +820,17 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
         want = float(_mp_loss(logits, labels))
         got = real_scalar(obs.value["loss"], call)
         if mismatch(got, want, 1e-9 * (1 + abs(want))):
-            mistake = None
+            mistake: str | Mistake | None = None
             if not np.isfinite(got):
                 mistake = (
                     "exp of large logits overflows to inf (inf / inf = nan): subtract each row's maximum "
                     "first, softmax(z) = softmax(z - max z), and compute log-softmax as "
                     "(z - m) - log(sum(exp(z - m)))."
                 )
+                if _overflows(logits) and not _finite(obs.value["grad"], logits.shape):
+                    mistake = NO_MAX_SHIFT  # the gradient's softmax overflowed too: no shift anywhere
             elif batch > 1 and abs(got - want * batch) < 1e-9 * (1 + abs(want * batch)):
-                mistake = "this is the sum over the batch; the loss is the mean."
+                mistake = LOSS_SUMMED
             raise failure(call, "the loss is wrong.", expected=want, got=got, given=given, mistake=mistake)
         call = "softmax_cross_entropy_vjp(logits, labels)"
         want_grad = _mp_gradient(logits, labels)
@@ -745,12 +845,14 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
                     "returned nan or inf.",
                     got=array,
                     given=given,
-                    mistake="subtract each row's maximum before exp: softmax(z) = softmax(z - max z).",
+                    mistake=NO_MAX_SHIFT
+                    if _overflows(logits)
+                    else "subtract each row's maximum before exp: softmax(z) = softmax(z - max z).",
                 )
         wrong = [
-            ("divide by the batch size B: the loss is a mean.", want_grad * batch),
-            ("the sign is reversed: the gradient is softmax - onehot.", -want_grad),
-            ("subtract the one-hot labels: the gradient is (softmax - onehot) / B.", want_grad + onehot / batch),
+            (MISSING_ONE_OVER_B, want_grad * batch),
+            (GRADIENT_SIGN, -want_grad),
+            (ONEHOT_NOT_SUBTRACTED, want_grad + onehot / batch),
         ]
         _compare(call, "the gradient", value, want_grad, given, wrong, 1e-8)
 
@@ -805,13 +907,9 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
         want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
-        wrong_b = [("solve with Aᵀ: db = A⁻ᵀ gx is np.linalg.solve(A.T, gx), not np.linalg.solve(A, gx).", lam)]
+        wrong_b = [(SOLVE_WITHOUT_TRANSPOSE, lam)]
         _compare(call, "db (the second entry)", db, want_b, given, wrong_b, 1e-7)
-        wrong_a = [
-            ("solve with Aᵀ: dA = -(A⁻ᵀ gx) xᵀ uses np.linalg.solve(A.T, gx).", -np.outer(lam, x)),
-            ("the sign: dA = -(A⁻ᵀ gx) xᵀ, with a minus.", -want_a),
-            ("dA = -(A⁻ᵀ gx) xᵀ, not its transpose -x (A⁻ᵀ gx)ᵀ.", want_a.T),
-        ]
+        wrong_a = [(SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)), (DA_SIGN, -want_a), (DA_TRANSPOSED, want_a.T)]
         _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
 
     run_check(observe, judge)

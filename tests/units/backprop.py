@@ -5,17 +5,21 @@ from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 MUTANTS = {
     # first: the feedback test reads its message (Expected, Got, Likely mistake)
-    "missing_one_over_B": Mutant("backward_code", (("        dZ2 /= batch\n", ""),), ("mlp_backward",)),
+    "missing_one_over_B": Mutant(
+        "backward_code", (("        dZ2 /= batch\n", ""),), ("mlp_backward",), diagnosis="missing 1/B"
+    ),
     "softmax_gradient_sign": Mutant(
         "backward_code",
         (("dZ2 = np.exp(log_Y)\n        dZ2[rows, y] -= 1.0", "dZ2 = -np.exp(log_Y)\n        dZ2[rows, y] += 1.0"),),
         ("mlp_backward",),
+        diagnosis="gradient sign reversed",
     ),
     # Modules
     "linear_weight_not_transposed": Mutant(
         "modules_code",
         (("return x @ self.weight.T + self.bias", "return x @ self.weight + self.bias"),),
         ("linear", "sequential"),
+        diagnosis="weight not transposed",
     ),
     "linear_zero_init": Mutant(
         "modules_code",
@@ -26,20 +30,27 @@ MUTANTS = {
             ),
         ),
         ("linear",),
+        diagnosis="constant initial weights",
     ),
     "linear_forward_on_data": Mutant(
         "modules_code",
         (("return x @ self.weight.T + self.bias", "return Tensor(x.data @ self.weight.data.T) + self.bias"),),
         ("linear", "sequential"),
+        diagnosis="forward computed outside the graph",
     ),
     "relu_on_data": Mutant(
-        "modules_code", (("return x.relu()", "return Tensor(np.maximum(x.data, 0.0))"),), ("sequential",), ("linear",)
+        "modules_code",
+        (("return x.relu()", "return Tensor(np.maximum(x.data, 0.0))"),),
+        ("sequential",),
+        ("linear",),
+        diagnosis="forward computed outside the graph",
     ),
     "sequential_not_chaining": Mutant(
         "modules_code",
         (("            x = module(x)\n        return x", "            out = module(x)\n        return out"),),
         ("sequential",),
         ("linear",),
+        diagnosis="modules not chained",
     ),
     "parameters_not_into_lists": Mutant(
         "modules_code",
@@ -51,27 +62,36 @@ MUTANTS = {
         ),
         ("sequential",),
         ("linear",),
+        diagnosis="lists of modules not searched",
     ),
     "parameters_only_own_attributes": Mutant(
         "modules_code",
         (("            elif isinstance(value, Module):", "            elif value is self:"),),
         ("sequential",),
         ("linear",),
+        diagnosis="submodules not searched",
     ),
     "parameters_duplicates_shared_layer": Mutant(
         "modules_code",
         (("if value.requires_grad and id(value) not in seen:", "if value.requires_grad:"),),
         ("sequential",),
         ("linear",),
+        diagnosis="a shared layer listed twice",
     ),
     "zero_grad_does_nothing": Mutant(
         "modules_code",
         (("        for parameter in self.parameters():\n            parameter.grad = None", "        pass"),),
         ("sequential",),
         ("linear",),
+        diagnosis="zero_grad clears nothing",
     ),
     # mlp_forward
-    "forward_without_relu": Mutant("forward_code", (("Y1 = np.maximum(Z1, 0.0)", "Y1 = Z1"),), ("mlp_forward",)),
+    "forward_without_relu": Mutant(
+        "forward_code",
+        (("Y1 = np.maximum(Z1, 0.0)", "Y1 = Z1"),),
+        ("mlp_forward",),
+        diagnosis="ReLU missing in the hidden layer",
+    ),
     "softmax_over_columns": Mutant(
         "forward_code",
         (
@@ -81,19 +101,33 @@ MUTANTS = {
             ),
         ),
         ("mlp_forward",),
+        diagnosis="softmax over columns",
     ),
     "softmax_without_max_shift": Mutant(
-        "forward_code", (("np.exp(Z2 - Z2.max(axis=1, keepdims=True))", "np.exp(Z2)"),), ("mlp_forward",)
+        "forward_code",
+        (("np.exp(Z2 - Z2.max(axis=1, keepdims=True))", "np.exp(Z2)"),),
+        ("mlp_forward",),
+        diagnosis="no shift by the row maximum",
     ),
     "softmax_for_one_output": Mutant(
         "forward_code",
         (("    if Z2.shape[1] == 1:\n        return 0.5 * (1.0 + np.tanh(Z2 / 2.0))\n", ""),),
         ("mlp_forward",),
+        diagnosis="softmax of a single logit",
     ),
     # mlp_backward
-    "dW_transposed": Mutant("backward_code", (("dW2 = dZ2.T @ Y1", "dW2 = Y1.T @ dZ2"),), ("mlp_backward",)),
-    "bias_grad_not_summed": Mutant("backward_code", (("db2 = dZ2.sum(axis=0)", "db2 = dZ2"),), ("mlp_backward",)),
-    "relu_mask_forgotten": Mutant("backward_code", (("dZ1 = dY1 * (Z1 > 0)", "dZ1 = dY1"),), ("mlp_backward",)),
+    "dW_transposed": Mutant(
+        "backward_code", (("dW2 = dZ2.T @ Y1", "dW2 = Y1.T @ dZ2"),), ("mlp_backward",), diagnosis="dW transposed"
+    ),
+    "bias_grad_not_summed": Mutant(
+        "backward_code",
+        (("db2 = dZ2.sum(axis=0)", "db2 = dZ2"),),
+        ("mlp_backward",),
+        diagnosis="db not summed over the batch",
+    ),
+    "relu_mask_forgotten": Mutant(
+        "backward_code", (("dZ1 = dY1 * (Z1 > 0)", "dZ1 = dY1"),), ("mlp_backward",), diagnosis="ReLU mask forgotten"
+    ),
     "sigmoid_derivative_applied_twice": Mutant(
         "backward_code",
         (
@@ -103,15 +137,24 @@ MUTANTS = {
             ),
         ),
         ("mlp_backward",),
+        diagnosis="sigmoid derivative applied twice",
     ),
     "hidden_gradient_uses_W_transpose": Mutant(
-        "backward_code", (("dY1 = dZ2 @ W2", "dY1 = dZ2 @ W2.T"),), ("mlp_backward",)
+        "backward_code",
+        (("dY1 = dZ2 @ W2", "dY1 = dZ2 @ W2.T"),),
+        ("mlp_backward",),
+        diagnosis="W2 transposed in the hidden gradient",
     ),
     "loss_is_sum": Mutant(
-        "backward_code", (("loss = -np.mean(log_Y[rows, y])", "loss = -np.sum(log_Y[rows, y])"),), ("mlp_backward",)
+        "backward_code",
+        (("loss = -np.mean(log_Y[rows, y])", "loss = -np.sum(log_Y[rows, y])"),),
+        ("mlp_backward",),
+        diagnosis="the loss summed over the batch",
     ),
     # train
-    "train_without_zero_grad": Mutant("train_code", (("            model.zero_grad()\n", ""),), ("train_digits",)),
+    "train_without_zero_grad": Mutant(
+        "train_code", (("            model.zero_grad()\n", ""),), ("train_digits",), diagnosis="gradients never reset"
+    ),
     "train_gradient_ascent": Mutant(
         "train_code",
         (
@@ -121,14 +164,19 @@ MUTANTS = {
             ),
         ),
         ("train", "train_digits"),
+        diagnosis="gradient ascent",
     ),
     "train_update_rebinds_loop_variable": Mutant(
         "train_code",
         (("parameter.data = parameter.data - lr * parameter.grad", "parameter = parameter - lr * parameter.grad"),),
         ("train", "train_digits"),
+        diagnosis="parameters never updated",
     ),
     "train_ignores_seed": Mutant(
-        "train_code", (("order = generator.permutation(len(X))", "order = np.arange(len(X))"),), ("train",)
+        "train_code",
+        (("order = generator.permutation(len(X))", "order = np.arange(len(X))"),),
+        ("train",),
+        diagnosis="the seed ignored",
     ),
     "train_always_softmax": Mutant(
         "train_code",
@@ -140,17 +188,20 @@ MUTANTS = {
         ),
         ("train",),
         ("train_digits",),
+        diagnosis="cross_entropy for a single output",
     ),
     "train_epoch_loss_summed": Mutant(
         "train_code",
         (("losses.append(float(np.mean(batch_losses)))", "losses.append(float(np.sum(batch_losses)))"),),
         ("train", "train_digits"),
+        diagnosis="epoch loss summed over minibatches",
     ),
     # gradient_cost_ratio
     "cost_ratio_inverted": Mutant(
         "cost_code",
         (("return fd_seconds / reverse_seconds", "return reverse_seconds / fd_seconds"),),
         ("gradient_cost_ratio",),
+        diagnosis="the ratio inverted",
     ),
     "cost_forward_differences": Mutant(
         "cost_code",
@@ -165,14 +216,19 @@ MUTANTS = {
             ),
         ),
         ("gradient_cost_ratio",),
+        diagnosis="a forward difference instead of a central one",
     ),
     "cost_entries_not_restored": Mutant(
-        "cost_code", (("            array.flat[i] = saved\n", ""),), ("gradient_cost_ratio",)
+        "cost_code",
+        (("            array.flat[i] = saved\n", ""),),
+        ("gradient_cost_ratio",),
+        diagnosis="several entries perturbed at once",
     ),
     "cost_only_first_array": Mutant(
         "cost_code",
         (("    for name, array in params.items():", "    for name, array in list(params.items())[:1]:"),),
         ("gradient_cost_ratio",),
+        diagnosis="only the first array perturbed",
     ),
 }
 

@@ -5,12 +5,16 @@ from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 MUTANTS = {
     "quadratic_2Ax": Mutant(
-        "quadratic_code", (("return (A + A.T) @ x", "return 2 * A @ x"),), ("quadratic_form_grad",)
+        "quadratic_code",
+        (("return (A + A.T) @ x", "return 2 * A @ x"),),
+        ("quadratic_form_grad",),
+        diagnosis="2Ax for a non-symmetric A",
     ),
     "unbroadcast_leading_axes_only": Mutant(
         "unbroadcast_code",
         (("            g = g.sum(axis=axis, keepdims=True)", "            pass"),),
         ("unbroadcast", "tensor"),
+        diagnosis="size-1 axes not summed",
     ),
     "tensor_mul_without_unbroadcast": Mutant(
         "tensor_code",
@@ -21,14 +25,28 @@ MUTANTS = {
             ),
         ),
         ("tensor",),
+        diagnosis="a broadcast operand's gradient not summed back",
     ),
-    "matmul_transposed_dW": Mutant("matmul_code", (("dW = X.T @ G", "dW = G.T @ X"),), ("matmul_vjp",)),
-    "linear_bias_not_summed": Mutant("linear_code", (("db = dY.sum(axis=0)", "db = dY"),), ("linear_backward",)),
+    "matmul_transposed_dW": Mutant(
+        "matmul_code", (("dW = X.T @ G", "dW = G.T @ X"),), ("matmul_vjp",), diagnosis="dW transposed"
+    ),
+    "linear_bias_not_summed": Mutant(
+        "linear_code",
+        (("db = dY.sum(axis=0)", "db = dY"),),
+        ("linear_backward",),
+        diagnosis="db not summed over the batch",
+    ),
     "softmax_without_max_subtraction": Mutant(
-        "softmax_code", (("return z - z.max(axis=1, keepdims=True)", "return z"),), ("softmax_cross_entropy",)
+        "softmax_code",
+        (("return z - z.max(axis=1, keepdims=True)", "return z"),),
+        ("softmax_cross_entropy",),
+        diagnosis="no shift by the row maximum",
     ),
     "solve_missing_transpose": Mutant(
-        "solve_code", (("np.linalg.solve(A.T, gx)", "np.linalg.solve(A, gx)"),), ("solve_vjp",)
+        "solve_code",
+        (("np.linalg.solve(A.T, gx)", "np.linalg.solve(A, gx)"),),
+        ("solve_vjp",),
+        diagnosis="A instead of Aᵀ in the solve",
     ),
 }
 
