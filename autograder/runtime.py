@@ -88,7 +88,8 @@ def _running_cell_key() -> str:
         return ""
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """'TypeError: message (in function, line 3)': the exception and the innermost frame it came from."""
     frames = traceback.extract_tb(error.__traceback__)
     where = ""
     if frames:
@@ -104,7 +105,7 @@ def _observe(observe: Callable[[], Any]) -> Observation:
         try:
             value = observe()
         except Exception as error:  # the student's code raised: that is an observation too
-            return Observation(raised=_describe(error))
+            return Observation(raised=describe_error(error))
     seen = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     # A round trip through the wire format makes local and split runs judge identical data.
     return Observation(value=observations.decode(observations.encode(value)), warnings=seen)

@@ -5,7 +5,22 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from autograder.checks.symbolic import Unreadable, _DiffWatch, _rebuild, check_derivative_rules, read_expression
+from autograder.checks.symbolic import (
+    FIRST_FACTOR_ONLY,
+    JACOBIAN_TRANSPOSED,
+    NOT_VECTORIZED,
+    ONE_STEP_TOO_FEW,
+    ONE_STEP_TOO_MANY,
+    Unreadable,
+    _DiffWatch,
+    _rebuild,
+    _shifted_swell,
+    check_derivative_rules,
+    check_jacobian_expr,
+    check_to_function,
+    read_expression,
+    swell_truth,
+)
 from autograder.feedback import CheckFailure
 
 
@@ -57,5 +72,59 @@ def test_wrong_product_rule_is_named():
         base, exponent = expr.args
         return exponent * base ** (exponent - 1) * first_factor_only(base, x)
 
-    with pytest.raises(CheckFailure, match="one term per factor"):
+    with pytest.raises(CheckFailure, match="one term per factor") as failed:
         check_derivative_rules(first_factor_only, "x**2*(x + 1)*(2*x - 3)")
+    assert failed.value.diagnosis == FIRST_FACTOR_ONLY.name
+    assert "02_symbolic.ipynb" in str(failed.value)
+
+
+def test_a_stub_returning_zero_gets_no_diagnosis():
+    # The first-factor-only probe of 3x^2 + 2x + 1 is 0 too: a 0 everywhere is no evidence of a rule.
+    with pytest.raises(CheckFailure) as failed:
+        check_derivative_rules(lambda expr, x: sympy.Integer(0), "3*x**2 + 2*x + 1")
+    assert failed.value.diagnosis == ""
+    assert "Likely mistake" not in str(failed.value)
+
+
+def test_an_unrecognised_wrong_derivative_keeps_the_general_message():
+    with pytest.raises(CheckFailure) as failed:
+        check_derivative_rules(lambda expr, x: sympy.cos(x) + 1, "sin(x)")
+    assert failed.value.diagnosis == ""
+
+
+def _truth_table(n_max: int, shift: int = 0) -> list[tuple[int, ...]]:
+    return [(n, *swell_truth(n + shift)[:2], swell_truth(n + shift)[2][0]) for n in range(1, n_max + 1)]
+
+
+def test_a_swell_table_shifted_by_one_step_is_named():
+    assert _shifted_swell(_truth_table(4)) is None
+    assert _shifted_swell(_truth_table(4, 1)).name == ONE_STEP_TOO_MANY.name
+    assert _shifted_swell([_truth_table(4)[0], *_truth_table(4, -1)[1:]]).name == ONE_STEP_TOO_FEW.name
+    assert _shifted_swell([(1, 0, 0, 0), (2, 5, 9, 9)]) is None
+    assert _shifted_swell("not a table") is None
+
+
+def test_a_square_jacobian_transposed_is_named():
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    # the entries of the 2x2 Jacobian of (x1 x2, x2 sin x1), differentiated here (the check forbids
+    # sympy.diff inside the student's function), returned transposed
+    partials = {(x1 * x2, x1): x2, (x1 * x2, x2): x1, (x2 * sympy.sin(x1), x1): x2 * sympy.cos(x1)}
+    partials[(x2 * sympy.sin(x1), x2)] = sympy.sin(x1)
+
+    def transposed(exprs, xs):
+        return sympy.Matrix([[partials[(f, x)] for x in xs] for f in exprs]).T
+
+    with pytest.raises(CheckFailure) as failed:
+        check_jacobian_expr(transposed, ["x1*x2", "x2*sin(x1)"])
+    assert failed.value.diagnosis == JACOBIAN_TRANSPOSED.name
+
+
+def test_a_function_of_numbers_only_is_named():
+    pytest.importorskip("numpy")
+
+    def scalar_only(expr, xs):
+        return lambda *values: float(expr.subs(dict(zip(xs, values, strict=True))))
+
+    with pytest.raises(CheckFailure) as failed:
+        check_to_function(scalar_only, "x1*sin(x2)", xs=["x1", "x2"])
+    assert failed.value.diagnosis == NOT_VECTORIZED.name

@@ -13,6 +13,7 @@ import sympy
 from nbclient import NotebookClient
 
 from autograder import self_check
+from autograder.feedback import diagnoses_in
 from autograder.grading import submissions
 from tests.conftest import REPO
 from tests.units import symbolic
@@ -79,6 +80,15 @@ def test_a_mistake_fails_its_exercises_with_the_checks_message_and_keeps_the_oth
     text = self_check.summary(list(results.values()), "02_symbolic.ipynb")
     assert "✗ derivative_rules_chain" in text and "✓ derivative_rules_basic" in text
     assert text.splitlines()[-1] == "Self-check: 1 of 9 visible tests fail (86 of 100 points so far)."
+
+
+def test_a_recognised_mistake_is_named_in_the_message_and_the_diagnosis_field():
+    mutant = symbolic.MUTANTS["tan_derivative_sec_not_squared"]
+    results = _symbolic_results({mutant.cell: mutant.code(_source("02_symbolic"))})
+    chain = results["derivative_rules_chain"]
+    assert chain.diagnosis == mutant.diagnosis == "sec not squared"
+    assert diagnoses_in(chain.message) == ["sec not squared"]
+    assert all(r.diagnosis == "" for r in results.values() if r.passed)
 
 
 def test_a_missing_function_and_stderr_output_are_explained():

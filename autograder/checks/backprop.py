@@ -35,7 +35,7 @@ from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import rng
 from autograder.observations import Foreign
-from autograder.runtime import Observation, run_check
+from autograder.runtime import Observation, describe_error, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth (or piecewise linear) functions
 KINK_MARGIN = 0.05  # every pre-activation of a small test network is at least this far from 0
@@ -239,12 +239,7 @@ def _tolerance(want: Any, relative: float = RELATIVE) -> float:
 
 
 def _describe(error: BaseException) -> str:
-    frame = error.__traceback__
-    line = ""
-    while frame is not None:
-        line = f" (in {frame.tb_frame.f_code.co_name}, line {frame.tb_lineno})"
-        frame = frame.tb_next
-    return f"{type(error).__name__}: {error}{line}"[:300]
+    return describe_error(error)[:300]
 
 
 def _data(value: Any) -> Any:

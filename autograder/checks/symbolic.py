@@ -17,6 +17,11 @@ internally, for example when `simplify` asks whether a term is positive). `gradi
 `jacobian_expr` and `hessian_expr` are watched the same way: they must be built from the
 student's `derivative_rules`.
 
+When a check has failed, probes name the common mistake (a `Mistake`, see `_candidates`,
+`_shifted_swell` and the tables of `_matrix_case`): the student's answer is compared with the wrong
+answer each mistake gives, computed by the oracle (sympy.diff with one rule made wrong, the truth's
+transpose, the counts of l_{n+1}); a mistake is named only when exactly one matches.
+
 The checks need no numpy, so the visible tests run in a browser kernel (Pyodide) too, on the same
 points and with the same messages (`autograder.inputs.rng` draws numpy's numbers without numpy);
 there only `check_to_function`'s test on numpy arrays is skipped, with a printed note. Hidden tests
@@ -36,10 +41,10 @@ from typing import Any
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
 
-from autograder.feedback import failure, raised, show
+from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import rng
 from autograder.observations import Foreign
-from autograder.runtime import Observation, run_check
+from autograder.runtime import Observation, describe_error, run_check
 from autograder.sympy_oracle import RandomExpression, random_expression, random_vector_function
 
 try:
@@ -53,6 +58,92 @@ FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt")  # what derivative_rules
 SREPR_LIMIT = 400_000  # characters of one expression handed to the judge
 POINTS = 4  # random points per comparison
 RELATIVE = 1e-9  # agreement required at each point, relative to 1 + |truth|
+
+# --- diagnoses: the common mistakes, the rule each breaks and where it is taught -------------------
+# A probe is a wrong derivative computed by sympy.diff with one rule made wrong (`_candidates`), or a
+# wrong table computed from the truth (shifted by one step, the other column): never a near-solution.
+
+ASSIGNMENT = "of 02_symbolic.ipynb"
+RULES = f"section 2 (The rules, applied to the tree) {ASSIGNMENT}"
+MATRICES = f"section 3 (Gradients, Jacobians and Hessians) {ASSIGNMENT}"
+SWELL = f"section 4 (Expression swell) {ASSIGNMENT}"
+TO_FUNCTION = f"section 6 (From a formula to a fast function) {ASSIGNMENT}"
+PRODUCT_RULE = (
+    "the product rule gives one term per factor: d(u v) = u' v + u v', and a Mul of k factors "
+    "(expr.args, any length) gives k terms, d(u1 u2 ... uk) = u1' u2 ... uk + u1 u2' ... uk + ... + u1 u2 ... uk'."
+)
+FIRST_FACTOR_ONLY = Mistake("the product rule on the first factor only", PRODUCT_RULE, RULES)
+TWO_FACTORS_ONLY = Mistake("the product rule on two factors only", PRODUCT_RULE, RULES)
+FACTORS_DROPPED = Mistake("factors after the second dropped", PRODUCT_RULE, RULES)
+EXPONENT_NOT_DECREASED = Mistake(
+    "the exponent not decreased",
+    "the power rule is d(u**n) = n u**(n-1) u': the exponent goes down by one.",
+    RULES,
+)
+FACTOR_N_MISSING = Mistake(
+    "the factor n missing",
+    "the power rule is d(u**n) = n u**(n-1) u': the old exponent n becomes a factor.",
+    RULES,
+)
+POWER_RULE_ON_VARIABLE_EXPONENT = Mistake(
+    "the power rule on a variable exponent",
+    "n u**(n-1) u' needs a constant exponent n; for u**v with v depending on x (like x**x), "
+    "d(u**v) = u**v (v' log(u) + v u'/u), because u**v = exp(v log(u)).",
+    RULES,
+)
+BASE_TREATED_AS_CONSTANT = Mistake(
+    "the base of u**v treated as constant",
+    "when both u and v depend on x, d(u**v) = u**v (v' log(u) + v u'/u): the term v u'/u comes from the base.",
+    RULES,
+)
+COS_SIGN = Mistake("the wrong sign for cos", "d cos(u) = -sin(u) u', with a minus sign.", RULES)
+SEC_NOT_SQUARED = Mistake("sec not squared", "d tan(u) = sec(u)**2 u' = (1 + tan(u)**2) u', not sec(u) u'.", RULES)
+LOG_AS_LOG = Mistake("log differentiated as log", "d log(u) = u'/u, not log(u) u'.", RULES)
+CHAIN_FACTOR = "a missing chain factor"  # the rule names the function: see _candidates
+OTHER_SYMBOLS = "other symbols not treated as constants"  # the rule names the symbols
+SYMPY_DIFF = "SymPy's own differentiation used"
+JACOBIAN_TRANSPOSED = Mistake(
+    "the Jacobian transposed",
+    "the Jacobian has one row per output (function) and one column per input (variable): it is m x n, "
+    "J[i, j] = d f_i / d x_j.",
+    MATRICES,
+)
+HESSIAN_SAME_VARIABLE = Mistake(
+    "each row differentiated by its own variable only",
+    "H[i, j] = d/dx_j (d f / dx_i): differentiate the i-th gradient entry by every variable x_j in turn "
+    "(the Hessian is the Jacobian of the gradient).",
+    MATRICES,
+)
+HESSIAN_REPEATED_GRADIENT = Mistake(
+    "the gradient repeated in every row",
+    "the Hessian is the Jacobian of the gradient: differentiate each gradient entry once more, "
+    "H[i, j] = d/dx_j (d f / dx_i).",
+    MATRICES,
+)
+STEPS = "l_1 = x, so l_n takes n - 1 steps of l <- 4 l (1 - l): for _ in range(n - 1)."
+ONE_STEP_TOO_MANY = Mistake("one step too many", STEPS, SWELL)
+ONE_STEP_TOO_FEW = Mistake("one step too few", STEPS, SWELL)
+NAIVE_SIMPLIFIED = Mistake(
+    "the unsimplified column simplified",
+    "the third column counts sympy.diff(l_n, x) as it comes; only the fourth counts it simplified.",
+    SWELL,
+)
+NOT_SIMPLIFIED = Mistake(
+    "the derivative not simplified",
+    "the fourth column counts sympy.simplify(sympy.diff(l_n, x)), the simplified derivative.",
+    SWELL,
+)
+ARGUMENT_ORDER = Mistake(
+    "the arguments not in the order of xs",
+    "sympy.lambdify(xs, expr) takes the values in the order of xs, whatever the order of expr.free_symbols.",
+    TO_FUNCTION,
+)
+NOT_VECTORIZED = Mistake(
+    "a function that is not vectorized",
+    "the function must work elementwise on numpy arrays too: sympy.lambdify(xs, expr) compiles the "
+    "expression to numpy code, while float(expr.subs(...)) takes one number at a time.",
+    TO_FUNCTION,
+)
 
 # --- watching SymPy's own differentiation --------------------------------------------------------
 
@@ -153,13 +244,13 @@ def _no_sympy_diff(call: str, report: Any, name: str) -> None:
                 "product, power and chain rules yourself, so it earns no points while sympy.diff, Expr.diff "
                 "or Derivative(...).doit() is used, directly or through another name."
             )
-            mistake = "recurse on expr.func and expr.args and build the derivative from the rules."
+            rule, where = "recurse on expr.func and expr.args and build the derivative from the rules.", RULES
         else:
             problem = f"called SymPy's own differentiation ({what}); {name} must be built from your derivative_rules."
-            mistake = (
-                "call derivative_rules(expr, x) for every entry; do not use sympy.diff, Matrix.jacobian or hessian."
-            )
-        raise failure(call, problem, mistake=mistake)
+            rule = "call derivative_rules(expr, x) for every entry; do not use sympy.diff, Matrix.jacobian or hessian."
+            where = MATRICES
+        # Only a recorded call names the mistake; a switched-off watch says nothing about what ran.
+        raise failure(call, problem, mistake=Mistake(SYMPY_DIFF, rule, where) if names else rule)
 
 
 # --- expressions across the wire ------------------------------------------------------------------
@@ -413,85 +504,78 @@ def _is_fn(func: type) -> Callable[[sympy.Basic], bool]:
     return lambda node: isinstance(node, func)
 
 
-def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[str, Callable[[], sympy.Expr]]]:
-    """(likely mistake, wrong derivative) pairs that apply to `expr`."""
-    out: list[tuple[str, Callable[[], sympy.Expr]]] = []
+def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[Mistake, Callable[[], sympy.Expr]]]:
+    """(mistake, its wrong derivative) pairs that apply to `expr`, each computed by sympy.diff with one rule wrong."""
+    out: list[tuple[Mistake, Callable[[], sympy.Expr]]] = []
     functions = {type(f) for f in expr.atoms(sympy.Function)}
 
     def chainless(outer: Callable[[sympy.Expr], sympy.Expr]) -> Callable[[tuple, int], sympy.Expr]:
         return lambda args, i: outer(args[0]) / sympy.diff(args[0], x)
 
     table = {
-        sympy.sin: ("sin(u)", sympy.cos),
-        sympy.cos: ("cos(u)", lambda u: -sympy.sin(u)),
-        sympy.tan: ("tan(u)", lambda u: 1 + sympy.tan(u) ** 2),
-        sympy.exp: ("exp(u)", sympy.exp),
-        sympy.log: ("log(u)", lambda u: 1 / u),
+        sympy.sin: ("cos(u) u'", sympy.cos),
+        sympy.cos: ("-sin(u) u'", lambda u: -sympy.sin(u)),
+        sympy.tan: ("(1 + tan(u)**2) u'", lambda u: 1 + sympy.tan(u) ** 2),
+        sympy.exp: ("exp(u) u'", sympy.exp),
+        sympy.log: ("u'/u", lambda u: 1 / u),
     }
     if sympy.cos in functions:
         out.append(
-            (
-                "the derivative of cos(u) is -sin(u) u'; the sign is wrong.",
-                lambda: _with_wrong_rule(expr, x, _is_fn(sympy.cos), lambda a, i: sympy.sin(a[0]), sympy.cos),
-            )
+            (COS_SIGN, lambda: _with_wrong_rule(expr, x, _is_fn(sympy.cos), lambda a, i: sympy.sin(a[0]), sympy.cos))
         )
     if sympy.tan in functions:
         out.append(
             (
-                "the derivative of tan(u) is sec(u)**2 u' = (1 + tan(u)**2) u', not sec(u) u'.",
+                SEC_NOT_SQUARED,
                 lambda: _with_wrong_rule(expr, x, _is_fn(sympy.tan), lambda a, i: 1 / sympy.cos(a[0]), sympy.tan),
             )
         )
     if sympy.log in functions:
         out.append(
-            (
-                "the derivative of log(u) is u'/u, not log(u) u' nor 1/x.",
-                lambda: _with_wrong_rule(expr, x, _is_fn(sympy.log), lambda a, i: sympy.log(a[0]), sympy.log),
-            )
+            (LOG_AS_LOG, lambda: _with_wrong_rule(expr, x, _is_fn(sympy.log), lambda a, i: sympy.log(a[0]), sympy.log))
         )
-    for func, (text, outer) in table.items():
+    for func, (derivative, outer) in table.items():
         if func in functions:
+            name = func.__name__
+            mistake = Mistake(
+                CHAIN_FACTOR,
+                f"the chain rule multiplies by the derivative of the inner function: d {name}(u) = {derivative}, "
+                f"and here u is not just {x}.",
+                RULES,
+            )
             out.append(
                 (
-                    f"the chain factor is missing: the derivative of {text} is {func.__name__}'(u) times u' "
-                    f"(here {text} has an inner function u that is not just x).",
+                    mistake,
                     lambda func=func, outer=outer: _with_wrong_rule(expr, x, _is_fn(func), chainless(outer), func),
                 )
             )
-    variable_power = [p for p in expr.atoms(sympy.Pow) if p.exp.has(x)]
-    if variable_power:
+    if any(p.exp.has(x) for p in expr.atoms(sympy.Pow)):
+        is_variable = lambda n: n.is_Pow and n.exp.has(x)  # noqa: E731
         out.append(
             (
-                "a power whose exponent depends on x (like x**x) was differentiated with the power rule "
-                "n*u**(n-1)*u', which needs a constant exponent; use d(u**v) = u**v * (v' log(u) + v u'/u).",
+                POWER_RULE_ON_VARIABLE_EXPONENT,
                 lambda: _with_wrong_rule(
-                    expr,
-                    x,
-                    lambda n: n.is_Pow and n.exp.has(x),
-                    lambda a, i: a[1] * a[0] ** (a[1] - 1) if i == 1 else sympy.S.Zero,
-                    sympy.Pow,
+                    expr, x, is_variable, lambda a, i: a[1] * a[0] ** (a[1] - 1) if i == 1 else sympy.S.Zero, sympy.Pow
                 ),
             )
         )
         out.append(
             (
-                "for u**v with both depending on x, the term from the base is missing: "
-                "d(u**v) = u**v * (v' log(u) + v u'/u).",
+                BASE_TREATED_AS_CONSTANT,
                 lambda: _with_wrong_rule(
                     expr,
                     x,
-                    lambda n: n.is_Pow and n.exp.has(x),
+                    is_variable,
                     lambda a, i: sympy.S.Zero if i == 1 else a[0] ** a[1] * sympy.log(a[0]),
                     sympy.Pow,
                 ),
             )
         )
-    constant_power = [p for p in expr.atoms(sympy.Pow) if p.base.has(x) and not p.exp.has(x)]
-    if constant_power:
+    if any(p.base.has(x) and not p.exp.has(x) for p in expr.atoms(sympy.Pow)):
         is_power = lambda n: n.is_Pow and n.base.has(x) and not n.exp.has(x)  # noqa: E731
         out.append(
             (
-                "the power rule is d(u**n) = n * u**(n-1) * u': the exponent goes down by one.",
+                EXPONENT_NOT_DECREASED,
                 lambda: _with_wrong_rule(
                     expr, x, is_power, lambda a, i: a[1] * a[0] ** a[1] if i == 1 else 0, sympy.Pow
                 ),
@@ -499,28 +583,25 @@ def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[str, Callable[[
         )
         out.append(
             (
-                "the power rule is d(u**n) = n * u**(n-1) * u': the factor n is missing.",
+                FACTOR_N_MISSING,
                 lambda: _with_wrong_rule(
                     expr, x, is_power, lambda a, i: a[0] ** (a[1] - 1) if i == 1 else 0, sympy.Pow
                 ),
             )
         )
-    long_products = [m for m in sympy.preorder_traversal(expr) if m.is_Mul and len(m.args) >= 3]
-    if long_products:
-        product = (
-            "a product of three or more factors needs one term per factor: d(f g h) = f' g h + f g' h + f g h' "
-            "(expr.args of a Mul can have any length)."
+    if any(m.is_Mul for m in sympy.preorder_traversal(expr)):
+        is_mul = lambda n: n.is_Mul  # noqa: E731
+        out.append(
+            (
+                FIRST_FACTOR_ONLY,
+                lambda: _with_wrong_rule(expr, x, is_mul, lambda a, i: sympy.Mul(*a[1:]) if i == 1 else 0, sympy.Mul),
+            )
         )
+    if any(m.is_Mul and len(m.args) >= 3 for m in sympy.preorder_traversal(expr)):
         is_long = lambda n: n.is_Mul and len(n.args) >= 3  # noqa: E731
         out.append(
             (
-                product,
-                lambda: _with_wrong_rule(expr, x, is_long, lambda a, i: sympy.Mul(*a[1:]) if i == 1 else 0, sympy.Mul),
-            )
-        )
-        out.append(
-            (
-                product,
+                FACTORS_DROPPED,
                 lambda: _with_wrong_rule(
                     expr, x, is_long, lambda a, i: a[1] if i == 1 else a[0] if i == 2 else 0, sympy.Mul
                 ),
@@ -528,37 +609,47 @@ def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[str, Callable[[
         )
         out.append(
             (
-                product,
+                TWO_FACTORS_ONLY,
                 lambda: _with_wrong_rule(
                     expr, x, is_long, lambda a, i: sympy.Mul(*a[: i - 1], *a[i:]) if i <= 2 else 0, sympy.Mul
                 ),
             )
         )
-    others = [s for s in expr.free_symbols if s != x]
+    others = sorted((s for s in expr.free_symbols if s != x), key=str)
     if others:
-        out.append(
-            (
-                f"other symbols ({', '.join(sorted(map(str, others)))}) are constants when differentiating with "
-                "respect to x: their derivative is 0, only x itself has derivative 1.",
-                lambda: sympy.Add(*(sympy.diff(expr, s) for s in expr.free_symbols)),
-            )
+        mistake = Mistake(
+            OTHER_SYMBOLS,
+            f"differentiating with respect to {x}, every other symbol ({', '.join(map(str, others))}) is a constant "
+            f"with derivative 0; only {x} itself has derivative 1.",
+            RULES,
         )
+        out.append((mistake, lambda: sympy.Add(*(sympy.diff(expr, s) for s in expr.free_symbols))))
     return out
 
 
 def _diagnose(
     expr: sympy.Expr, x: sympy.Symbol, got: sympy.Expr, names: Sequence[str], points: Sequence[Point]
-) -> str | None:
+) -> Mistake | None:
+    """The one mistake whose wrong derivative `got` equals at `points`; None when none does, or when
+    probes of different mistakes match (the answer does not tell them apart), or when the matching
+    probe is 0 everywhere (as a stub's `return 0` is: no evidence of any rule)."""
+    mine = _values(got, names, points)
+    found: Mistake | None = None
     for mistake, make in _candidates(expr, x):
+        if found is not None and mistake.name == found.name:
+            continue
         try:
             candidate = make()
         except Exception:
             continue
         if candidate.has(sympy.Derivative) or any(type(a).__name__ == "Wrong" for a in candidate.atoms(sympy.Function)):
             continue
-        if all(_close(_values(got, names, points), _values(candidate, names, points))):
-            return mistake
-    return None
+        values = _values(candidate, names, points)
+        if all(_close(mine, values)) and not all(_close(values, [0j] * len(values))):
+            if found is not None:
+                return None
+            found = mistake
+    return found
 
 
 # --- derivative_rules -----------------------------------------------------------------------------
@@ -653,10 +744,7 @@ def read_matrix(
             raise failure(
                 call,
                 f"returned a {rows}x{cols} Matrix; the {what} must be {m}x{n}.",
-                mistake="the Jacobian is transposed: one row per output (function), one column per input "
-                "(variable), J[i, j] = d f_i / d x_j."
-                if transposed
-                else None,
+                mistake=JACOBIAN_TRANSPOSED if transposed and what == "Jacobian" else None,
             )
         entries = data["entries"]
         return [[read_expression(entries[i * n + j], call, names) for j in range(n)] for i in range(m)]
@@ -678,7 +766,7 @@ def _compare_entries(
     names: Sequence[str],
     points: Sequence[Point],
     label: Callable[[int, int], str],
-    mistakes: Sequence[tuple[str, list[list[sympy.Expr]]]] = (),
+    mistakes: Sequence[tuple[Mistake, list[list[sympy.Expr]]]] = (),
 ) -> None:
     for i, row in enumerate(want):
         for j, truth in enumerate(row):
@@ -686,15 +774,16 @@ def _compare_entries(
             if wrong is None:
                 continue
             point, mine, value = wrong
-            mistake = None
-            for text, candidate in mistakes:
+            matches = [
+                known
+                for known, candidate in mistakes
                 if all(
                     _disagreement(got[a][b], candidate[a][b], names, points) is None
                     for a in range(len(want))
                     for b in range(len(want[0]))
-                ):
-                    mistake = text
-                    break
+                )
+            ]
+            mistake = matches[0] if len(matches) == 1 else None  # two matches: the answer does not tell
             raise failure(
                 call,
                 f"entry {label(i, j)} is wrong: at {_at(names, point)} it is {_number(mine)}, but should be "
@@ -736,7 +825,7 @@ def _matrix_case(
             got = read_matrix(data, call, (m, n), names, "Jacobian")
             want = [[_diff(e, s) for s in symbols] for e in exprs]
             transposed = [[want[j][i] for j in range(m)] for i in range(n)] if m == n else None
-            mistakes = [("the Jacobian is transposed: J[i, j] = d f_i / d x_j.", transposed)] if transposed else []
+            mistakes = [(JACOBIAN_TRANSPOSED, transposed)] if transposed else []
             _compare_entries(
                 call, got, want, names, points, lambda i, j: f"[{i}, {j}] (d f_{i} / d {names[j]})", mistakes
             )
@@ -746,8 +835,8 @@ def _matrix_case(
         diagonal = [[_diff(exprs[0], a, a) for _ in symbols] for a in symbols]
         first = [[_diff(exprs[0], b) for b in symbols] for _ in symbols]
         mistakes = [
-            ("H[i, j] = d/dx_j (d f / dx_i): differentiate the i-th gradient entry by the j-th variable.", diagonal),
-            ("this is the gradient in every row: differentiate each gradient entry once more.", first),
+            (HESSIAN_SAME_VARIABLE, diagonal),
+            (HESSIAN_REPEATED_GRADIENT, first),
         ]
         _compare_entries(
             call, got, want, names, points, lambda i, j: f"[{i}, {j}] (d2f / d{names[i]} d{names[j]})", mistakes
@@ -845,11 +934,9 @@ def check_logistic_map(logistic_map: Callable, n: int, expected: str | None = No
         if sympy.expand(got - truth) == 0:
             return
         mistake = None
-        for k, text in ((n - 1, "l_{n-1}"), (n + 1, "l_{n+1}")):
+        for k, wrong in ((n - 1, ONE_STEP_TOO_FEW), (n + 1, ONE_STEP_TOO_MANY)):
             if k >= 1 and sympy.expand(got - logistic_truth(k, x)) == 0:
-                mistake = (
-                    f"this is {text}: the sequence starts at l_1 = x, so l_n takes n - 1 steps of l <- 4 l (1 - l)."
-                )
+                mistake = wrong
         raise failure(
             call,
             f"l_{n} is wrong.",
@@ -870,6 +957,33 @@ def swell_truth(n: int) -> tuple[int, int, tuple[int, ...]]:
     derivative = sympy.diff(value, x)
     simplified = {int(sympy.count_ops(sympy.expand(derivative)))}
     return int(sympy.count_ops(value)), int(sympy.count_ops(derivative)), tuple(sorted(simplified))
+
+
+def _shifted_swell(rows: Any) -> Mistake | None:
+    """ONE_STEP_TOO_MANY (or _FEW) when every row n holds the counts of l_{n+1} (or l_{n-1}): the table
+    of a logistic_map that is off by one step; None otherwise (or when the rows are not a table)."""
+    try:
+        table = [tuple(int(v) for v in row) for row in rows]
+    except (TypeError, ValueError):
+        return None
+    if not table or any(len(row) != 4 for row in table) or [row[0] for row in table] != list(range(1, len(table) + 1)):
+        return None
+    for shift, mistake in ((1, ONE_STEP_TOO_MANY), (-1, ONE_STEP_TOO_FEW)):
+        if shift < 0 and len(table) < 2:
+            continue
+        rows_checked = [(n, row) for n, row in enumerate(table, start=1) if n + shift >= 1]
+        if all(_swell_row_matches(row, n + shift) for n, row in rows_checked) and not all(
+            _swell_row_matches(row, n) for n, row in rows_checked
+        ):
+            sign = "+" if shift > 0 else "-"
+            rule = f"row n holds the counts of l_{{n {sign} 1}}, so your logistic_map is off by one step: {STEPS}"
+            return Mistake(mistake.name, rule, mistake.where)
+    return None
+
+
+def _swell_row_matches(row: tuple[int, ...], n: int) -> bool:
+    ops, naive, simplified = swell_truth(n)
+    return row[1] == ops and row[2] == naive and row[3] in simplified
 
 
 def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
@@ -907,15 +1021,18 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
             names = ("n", "ops of l_n", "ops of the unsimplified derivative", "ops of the simplified derivative")
             for index, (value, allowed) in enumerate(zip(got, ((n,), (ops,), (naive,), simplified), strict=True)):
                 if value not in allowed:
-                    mistake = None
-                    if index == 2 and value in simplified:
-                        mistake = "this counts the simplified derivative; the third column is sympy.diff as it comes."
+                    mistake: str | Mistake | None = None
+                    shifted = _shifted_swell(rows)  # a probe: only after the check has failed
+                    if shifted is not None:
+                        mistake = shifted
+                    elif index == 2 and value in simplified:
+                        mistake = NAIVE_SIMPLIFIED
                     elif index == 2:
                         mistake = "count sympy.count_ops(sympy.diff(l_n, x)) with l_n from logistic_map(x, n)."
                     elif index == 1:
                         mistake = "count the ops of l_n as the recursion builds it (do not expand or simplify it)."
                     elif index == 3 and value == naive:
-                        mistake = "simplify the derivative (sympy.simplify) before counting."
+                        mistake = NOT_SIMPLIFIED
                     raise failure(
                         call,
                         f"row {n}: the {names[index]} should be {allowed[0]}, but it is {value}.",
@@ -939,10 +1056,17 @@ def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[in
         function = student(f.expr, list(xs))
         scalars = [function(*(float(v) for v in row)) for row in arguments]
         is_complex = np.iscomplexobj if np is not None else lambda v: isinstance(v, complex)
-        arrays = None
+        arrays, arrays_raised = None, None
         if np is not None:  # one array per variable, one entry per point
-            arrays = function(*(np.array([row[i] for row in arguments]) for i in range(len(xs))))
-        return {"scalars": [complex(v) if is_complex(v) else float(v) for v in scalars], "arrays": arrays}
+            try:
+                arrays = function(*(np.array([row[i] for row in arguments]) for i in range(len(xs))))
+            except Exception as error:  # works on numbers, not on arrays: recorded as such
+                arrays_raised = describe_error(error)
+        return {
+            "scalars": [complex(v) if is_complex(v) else float(v) for v in scalars],
+            "arrays": arrays,
+            "arrays_raised": arrays_raised,
+        }
 
     def judge(obs: Observation) -> None:
         call = f"to_function({f.expr}, {xs})"
@@ -954,6 +1078,8 @@ def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[in
                     "numpy where numpy is installed (as at grading time), and math and mpmath here."
                 )
             raise raised(call, obs.raised, mistake=mistake)
+        if obs.value.get("arrays_raised"):  # the function took numbers, then raised on numpy arrays
+            raise raised(call, str(obs.value["arrays_raised"]), mistake=NOT_VECTORIZED)
         want = [f.value(p) for p in points]
         got = [complex(v) for v in obs.value["scalars"]]
         for k, row in enumerate(arguments):
@@ -962,7 +1088,7 @@ def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[in
                 if list(order) != sorted(order):
                     swapped = f.value(row)  # the arguments read in the expression's own order
                 mistake = (
-                    "the arguments are taken in another order than xs: lambdify(xs, expr) uses the order of xs."
+                    ARGUMENT_ORDER
                     if swapped is not None and abs(got[k] - swapped) <= 1e-9 * (1 + abs(swapped))
                     else None
                 )
@@ -982,7 +1108,7 @@ def _to_function_case(student: Callable, f: RandomExpression, order: Sequence[in
                 call,
                 f"the function should work on numpy arrays (one value per entry), but on arrays of shape "
                 f"{want.shape} it returned {_kind(arrays)}.",
-                mistake="use sympy.lambdify(xs, expr, 'numpy'): it compiles the expression to fast numpy code.",
+                mistake=NOT_VECTORIZED,
             )
         if not np.all(np.abs(arrays - want) <= 1e-9 * (1 + np.abs(want))):
             raise failure(call, "the function gives wrong values on numpy arrays.", expected=want, got=arrays)

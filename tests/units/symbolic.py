@@ -6,36 +6,65 @@ RULES = "derivative_rules_code"
 BASIC, CHAIN, RANDOM = "derivative_rules_basic", "derivative_rules_chain", "derivative_rules_random"
 
 MUTANTS = {
-    "other_symbols_not_constant": Mutant(RULES, (("if expr == x:", "if expr.is_Symbol:"),), (BASIC, RANDOM)),
+    "other_symbols_not_constant": Mutant(
+        RULES,
+        (("if expr == x:", "if expr.is_Symbol:"),),
+        (BASIC, RANDOM),
+        diagnosis="other symbols not treated as constants",
+    ),
     "product_first_factor_only": Mutant(
-        RULES, (("for i in range(len(factors)):", "for i in range(1):"),), (BASIC, CHAIN, RANDOM)
+        RULES,
+        (("for i in range(len(factors)):", "for i in range(1):"),),
+        (BASIC, CHAIN, RANDOM),
+        diagnosis="the product rule on the first factor only",
     ),
     "product_two_factors_only": Mutant(
-        RULES, (("for i in range(len(factors)):", "for i in range(min(2, len(factors))):"),), (BASIC,)
+        RULES,
+        (("for i in range(len(factors)):", "for i in range(min(2, len(factors))):"),),
+        (BASIC,),
+        diagnosis="the product rule on two factors only",
     ),
-    "power_exponent_not_decreased": Mutant(RULES, (("base ** (exponent - 1)", "base**exponent"),), (BASIC,)),
-    "power_rule_on_variable_exponent": Mutant(RULES, (("if not exponent.has(x):", "if True:"),), (CHAIN, RANDOM)),
-    "sin_missing_chain_factor": Mutant(RULES, (("return sp.cos(u) * du", "return sp.cos(u)"),), (CHAIN,)),
-    "cos_derivative_sign": Mutant(RULES, (("return -sp.sin(u) * du", "return sp.sin(u) * du"),), (CHAIN,)),
+    "power_exponent_not_decreased": Mutant(
+        RULES, (("base ** (exponent - 1)", "base**exponent"),), (BASIC,), diagnosis="the exponent not decreased"
+    ),
+    "power_rule_on_variable_exponent": Mutant(
+        RULES,
+        (("if not exponent.has(x):", "if True:"),),
+        (CHAIN, RANDOM),
+        diagnosis="the power rule on a variable exponent",
+    ),
+    "sin_missing_chain_factor": Mutant(
+        RULES, (("return sp.cos(u) * du", "return sp.cos(u)"),), (CHAIN,), diagnosis="a missing chain factor"
+    ),
+    "cos_derivative_sign": Mutant(
+        RULES, (("return -sp.sin(u) * du", "return sp.sin(u) * du"),), (CHAIN,), diagnosis="the wrong sign for cos"
+    ),
     "tan_derivative_sec_not_squared": Mutant(
-        RULES, (("return (1 + sp.tan(u) ** 2) * du", "return du / sp.cos(u)"),), (CHAIN,)
+        RULES, (("return (1 + sp.tan(u) ** 2) * du", "return du / sp.cos(u)"),), (CHAIN,), diagnosis="sec not squared"
     ),
-    "log_missing_chain_factor": Mutant(RULES, (("return du / u", "return 1 / u"),), (CHAIN, RANDOM)),
-    "exp_missing_chain_factor": Mutant(RULES, (("return sp.exp(u) * du", "return sp.exp(u)"),), (CHAIN, RANDOM)),
+    "log_missing_chain_factor": Mutant(
+        RULES, (("return du / u", "return 1 / u"),), (CHAIN, RANDOM), diagnosis="a missing chain factor"
+    ),
+    "exp_missing_chain_factor": Mutant(
+        RULES, (("return sp.exp(u) * du", "return sp.exp(u)"),), (CHAIN, RANDOM), diagnosis="a missing chain factor"
+    ),
     "gradient_calls_sympy_diff": Mutant(
         "gradient_expr_code",
         (("[derivative_rules(expr, x) for x in xs]", "[sp.diff(expr, x) for x in xs]"),),
         ("gradient_expr", "jacobian_expr", "hessian_expr"),
+        diagnosis="SymPy's own differentiation used",
     ),
     "jacobian_transposed": Mutant(
         "gradient_expr_code",
         (("sp.Matrix([gradient_expr(f, xs) for f in exprs])", "sp.Matrix([gradient_expr(f, xs) for f in exprs]).T"),),
         ("jacobian_expr",),
+        diagnosis="the Jacobian transposed",
     ),
     "jacobian_by_matrix_jacobian": Mutant(
         "gradient_expr_code",
         (("sp.Matrix([gradient_expr(f, xs) for f in exprs])", "sp.Matrix(exprs).jacobian(xs)"),),
         ("jacobian_expr", "hessian_expr"),
+        diagnosis="SymPy's own differentiation used",
     ),
     "hessian_differentiates_by_the_same_variable": Mutant(
         "gradient_expr_code",
@@ -46,6 +75,7 @@ MUTANTS = {
             ),
         ),
         ("hessian_expr",),
+        diagnosis="each row differentiated by its own variable only",
     ),
     "hessian_is_repeated_gradient": Mutant(
         "gradient_expr_code",
@@ -56,24 +86,31 @@ MUTANTS = {
             ),
         ),
         ("hessian_expr",),
+        diagnosis="the gradient repeated in every row",
     ),
     "logistic_map_off_by_one": Mutant(
-        "logistic_map_code", (("for _ in range(n - 1):", "for _ in range(n):"),), ("logistic_map", "expression_swell")
+        "logistic_map_code",
+        (("for _ in range(n - 1):", "for _ in range(n):"),),
+        ("logistic_map", "expression_swell"),
+        diagnosis="one step too many",
     ),
     "swell_naive_column_simplified": Mutant(
         "expression_swell_code",
         (("naive = sp.diff(l_n, x)", "naive = sp.simplify(sp.diff(l_n, x))"),),
         ("expression_swell",),
+        diagnosis="the unsimplified column simplified",
     ),
     "swell_not_simplified": Mutant(
         "expression_swell_code",
         (("sp.count_ops(sp.simplify(naive))", "sp.count_ops(naive)"),),
         ("expression_swell",),
+        diagnosis="the derivative not simplified",
     ),
     "to_function_ignores_argument_order": Mutant(
         "to_function_code",
         (("sp.lambdify(list(xs), expr", "sp.lambdify(sorted(expr.free_symbols, key=str), expr"),),
         ("to_function",),
+        diagnosis="the arguments not in the order of xs",
     ),
     "to_function_not_vectorized": Mutant(
         "to_function_code",
@@ -84,6 +121,7 @@ MUTANTS = {
             ),
         ),
         ("to_function",),
+        diagnosis="a function that is not vectorized",
     ),
 }
 
@@ -198,6 +236,8 @@ def logistic_map(x, n):
     return 4 * previous * (1 - previous)
 """,
             "expression_swell_code": """
+import numpy as np  # the notebook's setup cell imports only SymPy
+
 def expression_swell(n_max):
     x = sp.symbols("x")
     out = np.zeros((n_max, 4), dtype=np.int64)
