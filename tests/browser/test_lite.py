@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 import pytest
 
+from autograder.feedback import diagnoses_in
 from autograder.grading import submissions
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.units import symbolic
@@ -361,9 +362,11 @@ def test_symbolic_unit_offline(
     shoot("test-cell-wrong-answer")
     wrong = cell_output(page, "self_check")
     shoot("self-check-wrong-answer")
-    assert "Likely mistake" in wrong_test_cell, f"the test cell should name the mistake:\n{wrong_test_cell}"
+    named = symbolic.MUTANTS[WRONG_ANSWER].diagnoses
+    assert set(diagnoses_in(wrong_test_cell)) & set(named), f"the test cell should name {named}:\n{wrong_test_cell}"
     mark, message = report_lines(wrong)[SOLVED_TEST]
     assert mark == "✗" and message and "not implemented" not in message, f"{WRONG_ANSWER} must fail:\n{wrong}"
+    assert set(diagnoses_in(message)) & set(named), f"the self-check should name {named}:\n{wrong}"
 
     set_cell_source(page, SOLVED_CELL, submissions.solution_code(submissions.solution_cells(source)[SOLVED_CELL]))
     run_cells(page, [SOLVED_CELL, "self_check"])
