@@ -53,6 +53,7 @@ WRONG_ANSWER = "logistic_map_off_by_one"  # a named mistake of tests/units/symbo
 # Every host but the local server is unresolvable: what works here works with no network at all.
 OFFLINE_ARGS = (*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 PYODIDE_CDN = "https://cdn.jsdelivr.net/pyodide/"
+TRANSCRIPT = REPO / "test-artifacts" / "lite-self-learner.txt"  # what a self-learner saw, step by step
 KERNEL_START_MS = 240_000  # Pyodide and the kernel's packages load in about 45 s on 2 busy cores
 CELL_MS = 120_000  # one cell, SymPy imports included
 # What the built site depends on: a newer file here means the site is rebuilt before the test.
@@ -377,13 +378,20 @@ def test_symbolic_unit_offline(
     assert results[SOLVED_TEST] == ("✓", ""), f"{SOLVED_TEST} should pass with the reference solution:\n{solved}"
     assert f"✓ {SOLVED_TEST}" in solved and f"{points:g}/{points:g} points" in solved
     assert f"Self-check: {len(tests) - 1} of {len(tests)} visible tests fail ({points:g} of {total} points" in solved
+    transcript = "\n".join(
+        [
+            f"Lite kernel ready in {seconds:.0f} s; cwd {cwd}; sympy, autograder {versions}",
+            f"self-check with the released stubs, as the page shows it:\n{report}",
+            f"the test cell {SOLVED_TEST} with {WRONG_ANSWER} in {SOLVED_CELL}:\n{wrong_test_cell}",
+            f"the self-check then:\n{wrong}",
+            f"the plot cell, offline:\n{plot}",
+            f"asked of Pyodide's CDN (fails offline): {sorted({url.rsplit('/', 1)[-1] for url in foreign})}",
+        ]
+    )
+    TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+    TRANSCRIPT.write_text(transcript + "\n", encoding="utf-8")
     with capsys.disabled():
-        print(f"\nLite kernel ready in {seconds:.0f} s; cwd {cwd}; sympy, autograder {versions}")
-        print(f"self-check with the released stubs, as the page shows it:\n{report}")
-        print(f"the test cell {SOLVED_TEST} with {WRONG_ANSWER} in {SOLVED_CELL}:\n{wrong_test_cell}")
-        print(f"the self-check then:\n{wrong}")
-        print(f"the plot cell, offline:\n{plot}")
-        print(f"asked of Pyodide's CDN (fails offline): {sorted({url.rsplit('/', 1)[-1] for url in foreign})}")
+        print(f"\nLite kernel ready in {seconds:.0f} s; what the page showed: {TRANSCRIPT.relative_to(REPO)}")
     # Only packages the site does not ship (the plot's optional matplotlib, with numpy) are asked of Pyodide's
     # CDN, where a published site finds them; offline the request fails and the cell prints a table instead.
     elsewhere = sorted({url for url in foreign if not url.startswith(PYODIDE_CDN)})
