@@ -27,19 +27,19 @@ def tolerance(want: Any, relative: float) -> float:
     return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
 
 
+def close(got: Any, want: Any, relative: float) -> bool:
+    """Whether `got` is a real array of want's shape within `tolerance(want, relative)` of it."""
+    if got is None or isinstance(got, Foreign) or np.shape(got) != np.shape(want):
+        return False
+    try:
+        return not mismatch(np.asarray(got, dtype=float), want, tolerance(want, relative))
+    except (TypeError, ValueError):
+        return False
+
+
 def matching(got: Any, wrong: Wrong, relative: float) -> str | Mistake | None:
     """The first mistake of `wrong` whose value `got` equals (same shape, within the tolerance), or None."""
-    if got is None or isinstance(got, Foreign):
-        return None
-    for mistake, value in wrong:
-        if np.shape(value) != np.shape(got):
-            continue
-        try:
-            if not mismatch(np.asarray(got, dtype=float), value, tolerance(value, relative)):
-                return mistake
-        except (TypeError, ValueError):
-            return None
-    return None
+    return next((mistake for mistake, value in wrong if close(got, value, relative)), None)
 
 
 def compare(

@@ -27,7 +27,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from autograder.checks.array_diagnosis import compare, matching
+from autograder.checks.array_diagnosis import close, compare, matching, tolerance
 from autograder.checks.reverse import _guarded
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
@@ -234,10 +234,6 @@ SEVERAL_ENTRIES_CHANGED = Mistake(
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _tolerance(want: Any, relative: float = RELATIVE) -> float:
-    return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
-
-
 def _describe(error: BaseException) -> str:
     return describe_error(error)[:300]
 
@@ -251,15 +247,6 @@ def _data(value: Any) -> Any:
         return np.array(data, dtype=float)
     except (TypeError, ValueError):
         return data
-
-
-def _close(got: Any, want: np.ndarray, relative: float) -> bool:
-    if got is None or isinstance(got, Foreign) or np.shape(got) != np.shape(want):
-        return False
-    try:
-        return not mismatch(np.asarray(got, dtype=float), want, _tolerance(want, relative))
-    except (TypeError, ValueError):
-        return False
 
 
 def _compare(
@@ -912,7 +899,7 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
         array = real_array(got, want.shape, call, "the output")
         if mismatch(array, want, 1e-9):
             mistake: str | Mistake | None = next(
-                (text for text, value in candidates if _close(array, value, 1e-9)), None
+                (text for text, value in candidates if close(array, value, 1e-9)), None
             )
             if mistake is None and not np.all(np.isfinite(array)):
                 mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
@@ -1088,9 +1075,9 @@ def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray
         for key in ("b2", "W2", "b1", "W1"):
             got = real_array(grads[key], params[key].shape, call, f"grads[{key!r}]")
             want = truth[key]
-            tolerance = EXACT * (1.0 + np.abs(want)) if kind == "exact" else _tolerance(want)
-            if mismatch(got, want, tolerance):
-                if kind == "exact" and not mismatch(got, want, _tolerance(want)):
+            allowed = EXACT * (1.0 + np.abs(want)) if kind == "exact" else tolerance(want, RELATIVE)
+            if mismatch(got, want, allowed):
+                if kind == "exact" and not mismatch(got, want, tolerance(want, RELATIVE)):
                     raise failure(
                         call,
                         f"grads[{key!r}] is off by {largest_gap(got, want):.3g} on a case where every softmax output "
