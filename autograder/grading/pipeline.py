@@ -37,6 +37,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from autograder.grading import execution, replay
 from autograder.grading.course import load_config, nbgrader_api
 from autograder.grading.progress import ProgressBar
+from autograder.reporting import results
 
 LOCK_FILE = ".autograder-grading.lock"
 STATE_FILE = ".autograder-state.json"  # in autograded/: what was graded, from which files
@@ -307,6 +308,7 @@ def _grade(
             coordinator.record(assignment, result.student, feedback)
             state[f"{assignment}/{result.student}"] = digest(root, assignment, result.student)
             _save_state(root, state)
+            results.record(root, assignment, result.student, report.status, report.notes)  # results/, for reports
         except Exception as error:  # nbgrader's own failure: keep going with the class
             report.status = "failed"
             report.notes.append(f"nbgrader could not record the grades: {error}")
@@ -316,6 +318,7 @@ def _grade(
                 replay.DELETED.pop((result.student, name), None)
         bar.advance(result.student, "needs attention" if report.notes else "ok")
     bar.close()
+    results.record_run(root, assignment, reports.values())  # flagged, failed, missing files
     return [reports[s] for s in sorted(reports)]
 
 
