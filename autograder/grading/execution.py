@@ -9,15 +9,26 @@ Cells run one by one. A cell that exceeds the wall-clock limit is interrupted; i
 the interrupt, or dies (`os._exit`, a segfault, the memory limit), that cell gets an error output,
 a new kernel re-runs the earlier non-test cells (outputs discarded) and execution goes on after the
 failed cell: a crash costs the cells that need it, not the submission.
+
+Every path the kernel can write is hostile: the scratch folder itself belongs to the grader (the
+kernel can write only in `work/`, `home/`, `sockets/` and the record file, and cannot replace the
+record file or the connection file); the record file is read without following links, without
+blocking and never beyond `RECORDS_LIMIT`. A whole task has a hard wall-clock bound (`time_bound`):
+a watchdog thread of the worker kills the kernel's processes when it runs out, and the notebook is
+graded from what was recorded until then, with a note saying so. The same code runs in local worker
+processes and on Dask workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +48,19 @@ MAX_KERNEL_STARTS = 4  # the first kernel and at most three replacements after c
 RECORDS_LIMIT = 64 * 1024**2  # bytes of the checks' record file read back
 OUTPUT_LIMIT = 100_000  # characters of text output kept per cell; the rest is cut
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+STARTUP_SECONDS = 60.0  # how long a kernel may take to start
+PROBE_SECONDS = 5.0  # how long an interrupted kernel may take to answer again
+SLOWEST_CELLS = 3  # cells named in a Result's timing summary
+
+
+def time_bound(code_cells: int, cell_timeout: float) -> float:
+    """The hard wall-clock bound of one notebook, in seconds.
+
+    What the per-cell limits allow at most: every code cell running into its limit once and an
+    interrupt probe after it, plus starting every kernel the run may need. Nothing well-behaved comes
+    near it; the bound exists for what escapes the per-cell limits.
+    """
+    return code_cells * (cell_timeout + PROBE_SECONDS) + MAX_KERNEL_STARTS * STARTUP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,14 @@ class Task:
     cell_timeout: float = 60.0
     use_sandbox: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    time_bound: float | None = None  # seconds for the whole notebook; None: `time_bound(code cells, cell_timeout)`
+
+    def bound(self) -> float:
+        """The task's hard wall-clock bound in seconds."""
+        if self.time_bound is not None:
+            return self.time_bound
+        notebook = nbformat.reads(self.notebook_json, as_version=4)
+        return time_bound(sum(c.cell_type == "code" for c in notebook.cells), self.cell_timeout)
 
 
 @dataclass(frozen=True)
@@ -65,6 +97,8 @@ class Result:
     notes: tuple[str, ...]
     seconds: float
     error: str = ""  # set when the worker itself failed (not the student's code): nothing to grade
+    stopped: bool = False  # the task ran out of its time bound and its kernel was killed
+    slowest: tuple[tuple[str, float], ...] = ()  # the slowest cells ("cell 7 (forward_difference)", seconds)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -78,17 +112,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Signals reach bwrap, not the kernel inside it: interrupt by a control message instead.
         assert self.kernel_spec is not None
         self.kernel_spec.interrupt_mode = "message"
-        # Called after the connection file is written: hand the scratch folder to the kernel's user.
+        # Called after the connection file is written (by this process, in the grader's own folder,
+        # where the kernel cannot plant a link): only that file is handed to the kernel's user.
         if os.geteuid() == 0:
-            for path in (self.scratch, *self.scratch.rglob("*")):
-                os.chown(path, self.uid, self.uid, follow_symlinks=False)
-        return sandbox.wrap(super().format_kernel_cmd(extra_arguments), self.scratch, self.uid, self.limits)
+            os.chown(self.connection_file, self.uid, self.uid, follow_symlinks=False)
+        return sandbox.wrap(
+            super().format_kernel_cmd(extra_arguments), self.scratch, self.uid, self.limits, cwd=self.scratch / "work"
+        )
 
 
 def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
     """The kernel's environment: nothing of the grader's but what Python needs, and the record file."""
     home = scratch / "home"
-    home.mkdir(exist_ok=True)
     return {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": str(home),
@@ -109,7 +144,10 @@ def _kernel_manager(task: Task, scratch: Path) -> AsyncKernelManager:
     if not task.use_sandbox:
         return AsyncKernelManager(kernel_name="python3", connection_file=str(scratch / "kernel.json"))
     manager = SandboxedKernelManager(
-        kernel_name="python3", transport="ipc", ip=str(scratch / "k"), connection_file=str(scratch / "kernel.json")
+        kernel_name="python3",
+        transport="ipc",
+        ip=str(scratch / "sockets" / "k"),
+        connection_file=str(scratch / "kernel.json"),
     )
     manager.scratch, manager.uid, manager.limits = scratch, sandbox.kernel_uid(os.getpid()), task.limits
     return manager
@@ -133,8 +171,11 @@ class _Run:
         self.notes: list[str] = []
         self.failed: set[int] = set()
         self.records = scratch / "records.jsonl"
-        self.records.touch()
         self.work = scratch / "work"
+        self.timings: dict[int, float] = {}
+        self.expired = threading.Event()  # set by the watchdog when the task's time bound runs out
+        self.client_now: NotebookClient | None = None  # the client of the kernel running now (for the watchdog)
+        self.bound = task.bound()
 
     def client(self) -> NotebookClient:
         # The client writes each executed cell back into its notebook at the given index: give it a copy,
@@ -143,7 +184,7 @@ class _Run:
             nbformat.from_dict(self.notebook),
             km=_kernel_manager(self.task, self.scratch),
             timeout=self.task.cell_timeout,
-            startup_timeout=60,
+            startup_timeout=STARTUP_SECONDS,
             allow_errors=True,
             interrupt_on_timeout=False,
             record_timing=False,
@@ -153,21 +194,44 @@ class _Run:
 
     def execute(self) -> None:
         start, starts = 0, 0
-        while start is not None and starts < MAX_KERNEL_STARTS:
+        while start is not None and starts < MAX_KERNEL_STARTS and not self.expired.is_set():
             starts += 1
             start = self._one_kernel(start)
-        if start is not None:
+        if start is not None and self.expired.is_set():
+            bound = self.bound
+            self.notes.append(
+                f"stopped after {bound:.0f} s, the time bound of this notebook (the per-cell limit did not stop it; "
+                f"its kernel was killed): graded from what it recorded until then; cells from {start} on were not run"
+            )
+            for index in range(start, len(self.notebook.cells)):
+                reason = f"was not run: the notebook used up its {bound:.0f} s time bound in earlier cells"
+                self._fail(index, reason, note=False)
+        elif start is not None:
             self.notes.append(f"gave up after {MAX_KERNEL_STARTS} kernels; cells from {start} on were not run")
             for index in range(start, len(self.notebook.cells)):
-                self._fail(index, "not run: the kernel kept crashing or hanging in earlier cells")
+                self._fail(index, "was not run: the kernel kept crashing or hanging in earlier cells")
+
+    def kill(self) -> None:
+        """Kill the kernel running now and everything it started (called by the watchdog thread)."""
+        if self.task.use_sandbox:
+            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))
+            return
+        client = self.client_now
+        process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
 
     def _one_kernel(self, start: int) -> int | None:
         """Run cells from `start` in a new kernel (after replaying earlier cells); the index to resume at, or None."""
         client = self.client()
+        self.client_now = client
         env = kernel_environment(self.scratch, self.records)
         if self.task.use_sandbox:
             sandbox.kill_all(sandbox.kernel_uid(os.getpid()))  # nothing left over from an earlier kernel
         try:
+            if self.expired.is_set():
+                return start
             with client.setup_kernel(env=env, cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                 self._replay(client, start)
                 for index in range(start, len(self.notebook.cells)):
@@ -176,7 +240,8 @@ class _Run:
         except DeadKernelError:
             return None if start >= len(self.notebook.cells) else start
         except RuntimeError as error:  # the kernel did not start (e.g. a fork loop left the sandbox full)
-            self.notes.append(f"a kernel did not start: {error}")
+            if not self.expired.is_set():
+                self.notes.append(f"a kernel did not start: {error}")
             return start
         finally:
             if self.task.use_sandbox:
@@ -199,9 +264,17 @@ class _Run:
         cell = self.notebook.cells[index]
         if cell.cell_type != "code":
             return True
+        bound = self.bound
+        if self.expired.is_set():
+            self._fail(index, f"was not run: the notebook used up its {bound:.0f} s time bound", note=False)
+            return False
+        began = time.perf_counter()
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
+            if self.expired.is_set():
+                self._fail(index, f"was stopped: the notebook used up its {bound:.0f} s time bound", note=False)
+                return False
             run_sync(client.km.interrupt_kernel)()
             reason = f"did not finish within {self.task.cell_timeout:g} s (an infinite loop?) and was stopped"
             if not self._responsive(client):
@@ -210,8 +283,13 @@ class _Run:
                 return False
             self._fail(index, reason)
         except DeadKernelError:
+            if self.expired.is_set():
+                self._fail(index, f"was stopped: the notebook used up its {bound:.0f} s time bound", note=False)
+                return False
             self._fail(index, "the kernel died while running this cell (os._exit, a crash, or the memory limit)")
             return False
+        finally:
+            self.timings[index] = time.perf_counter() - began
         _cut_outputs(cell)
         return True
 
@@ -226,41 +304,138 @@ class _Run:
         finally:
             client.timeout = self.task.cell_timeout
 
-    def _fail(self, index: int, reason: str) -> None:
+    def _fail(self, index: int, reason: str, note: bool = True) -> None:
         cell = self.notebook.cells[index]
         self.failed.add(index)
         if cell.cell_type == "code":
+            _cut_outputs(cell)
             cell.outputs = [*cell.get("outputs", []), error_output(f"This cell {reason}.", "GradingError")]
-        self.notes.append(f"cell {index} ({test_cell_id(cell) or 'code'}): {reason}")
+        if note:
+            self.notes.append(f"{cell_label(self.notebook, index)}: {reason}")
+
+    def slowest(self) -> tuple[tuple[str, float], ...]:
+        """The slowest cells that ran, slowest first: (label, seconds)."""
+        ranked = sorted(self.timings.items(), key=lambda item: -item[1])[:SLOWEST_CELLS]
+        return tuple((cell_label(self.notebook, index), round(seconds, 1)) for index, seconds in ranked)
+
+
+def cell_label(notebook: NotebookNode, index: int) -> str:
+    """'cell 7 (forward_difference)': a cell's index and its grade id (or 'code')."""
+    meta = notebook.cells[index].get("metadata", {}).get("nbgrader", {})
+    return f"cell {index} ({meta.get('grade_id') or 'code'})"
+
+
+class Watchdog:
+    """A thread that calls `run.kill()` when `seconds` have passed, and again every second until stopped:
+    a kernel started after the bound ran out dies too. Works in any thread (Dask runs tasks in threads)."""
+
+    def __init__(self, run: _Run, seconds: float) -> None:
+        self.run, self.seconds = run, seconds
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="autograder-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(10)
+
+    def _watch(self) -> None:
+        if self.done.wait(self.seconds):
+            return
+        self.run.expired.set()
+        while not self.done.is_set():
+            self.run.kill()
+            self.done.wait(1.0)
+
+
+def read_untrusted(path: Path, limit: int) -> tuple[bytes, str | None]:
+    """At most `limit` bytes of a file the kernel could have replaced, and what was wrong with it (or None).
+
+    Opened without following a symbolic link and without blocking (a FIFO), and read only if it is a
+    regular file with one link: a directory, a FIFO, a socket, a link to /dev/zero or to a root-only
+    file is refused, never read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        handle = os.open(path, flags)
+    except FileNotFoundError:
+        return b"", f"{path.name} was deleted"
+    except OSError as error:
+        return b"", f"{path.name} could not be opened safely ({error.strerror}: a symbolic link?)"
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            kinds = {stat.S_IFIFO: "a FIFO", stat.S_IFDIR: "a directory", stat.S_IFSOCK: "a socket"}
+            kind = kinds.get(stat.S_IFMT(info.st_mode), "something that is not a file")
+            return b"", f"{path.name} was replaced by {kind}"
+        if info.st_nlink != 1:
+            return b"", f"{path.name} has {info.st_nlink} links"
+        chunks, remaining = [], limit
+        while remaining > 0:
+            chunk = os.read(handle, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        problem = f"{path.name} was cut at {limit} bytes" if info.st_size > limit else None
+        return b"".join(chunks), problem
+    finally:
+        os.close(handle)
+
+
+def _prepare(task: Task, scratch: Path) -> None:
+    """Lay out the scratch folder. It stays the grader's (the kernel cannot replace what is in it); the
+    kernel's user owns only `work/` (the notebook's folder), `home/`, `sockets/` and the record file."""
+    os.chmod(scratch, 0o755)
+    work = scratch / "work"
+    work.mkdir()
+    for relative, content in task.files.items():
+        target = work / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    (scratch / "home").mkdir()
+    (scratch / "sockets").mkdir()
+    (scratch / "records.jsonl").touch()
+    if task.use_sandbox and os.geteuid() == 0:
+        uid = sandbox.kernel_uid(os.getpid())
+        owned = [scratch / "home", scratch / "sockets", scratch / "records.jsonl", work]
+        owned += [p for p in work.rglob("*")]  # made by this process just now: no kernel has run yet
+        for path in owned:
+            os.chown(path, uid, uid, follow_symlinks=False)
 
 
 def execute(task: Task) -> Result:
-    """Execute `task`'s notebook in a fresh kernel (sandboxed unless `task.use_sandbox` is False)."""
+    """Execute `task`'s notebook in a fresh kernel (sandboxed unless `task.use_sandbox` is False), within
+    the task's time bound: when it runs out, the kernel is killed and the result holds what ran until then."""
     start = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
     try:
-        work = scratch / "work"
-        work.mkdir()
-        for relative, content in task.files.items():
-            target = work / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+        _prepare(task, scratch)
         notebook = nbformat.reads(task.notebook_json, as_version=4)
         run = _Run(task, notebook, scratch)
-        run.execute()
-        with open(run.records, "rb") as handle:  # the kernel may have written garbage: read a bounded amount
-            records = handle.read(RECORDS_LIMIT).decode("utf-8", errors="replace")
+        with Watchdog(run, run.bound):
+            run.execute()
+        if task.use_sandbox:
+            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))
+        content, problem = read_untrusted(run.records, RECORDS_LIMIT)
+        if problem:
+            run.notes.append(f"the checks' record file was tampered with ({problem}): judged without what it held")
         return Result(
             task.student,
             task.assignment,
             task.notebook_name,
             nbformat.writes(notebook),
-            records,
+            content.decode("utf-8", errors="replace"),
             tuple(run.notes),
             time.perf_counter() - start,
+            stopped=run.expired.is_set(),
+            slowest=run.slowest(),
         )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # fd-based on Linux: never follows the kernel's links
 
 
 def execute_safely(task: Task) -> Result:

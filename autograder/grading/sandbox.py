@@ -75,8 +75,9 @@ def kill_all(uid: int) -> None:
         )
 
 
-def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits) -> list[str]:
-    """The command that runs `argv` in the sandbox, with `scratch` as its only writable folder and cwd."""
+def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | None = None) -> list[str]:
+    """The command that runs `argv` in the sandbox, with `scratch` as its only writable mount and `cwd`
+    (default: `scratch`) as its working directory. What `uid` may write inside `scratch` is up to the caller."""
     command = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     # ipykernel exits when it sees its parent gone; in a pid namespace its parent pid means nothing.
     command += ["--unsetenv", "JPY_PARENT_PID", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
@@ -89,7 +90,7 @@ def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits) -> list[str]:
         command += ["--perms", "0755", "--dir", str(folder)]
     for folder in readable:
         command += ["--ro-bind", str(folder), str(folder)]
-    command += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    command += ["--bind", str(scratch), str(scratch), "--chdir", str(cwd or scratch)]
     command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
     command += [
         "prlimit",
