@@ -1,4 +1,5 @@
-"""The command line: `autograder check` for students, `release | collect | grade | demo | gradebook` for instructors."""
+"""The command line: `autograder check` for students; `release | collect | grade | demo | gradebook | report |
+export | gradescope-autograder` for instructors."""
 
 from __future__ import annotations
 
@@ -35,6 +36,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("assignments", nargs="*")
     table = commands.add_parser("gradebook", help="print the gradebook of an assignment")
     table.add_argument("assignment")
+    report = commands.add_parser("report", help="what the class got wrong: reports/<assignment>.html and a summary")
+    target = report.add_mutually_exclusive_group(required=True)
+    target.add_argument("assignment", nargs="?", help="the assignment to report on")
+    target.add_argument("--all", action="store_true", help="every assignment with recorded results")
+    report.add_argument("--json", action="store_true", help="print the report's data as JSON (names included)")
+    report.add_argument("--top", type=int, default=10, help="mistakes listed in the summary (10; the HTML has all)")
+    export = commands.add_parser("export", help="grades for Canvas, Gradescope (results.json) or as grades.csv")
+    export.add_argument("format", choices=["canvas", "gradescope", "csv"])
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("assignment", nargs="?", help="the assignment to export")
+    target.add_argument("--all", action="store_true", help="every assignment")
+    export.add_argument("--roster", type=Path, default=None, help="canvas: the roster CSV (default: roster.csv)")
+    export.add_argument("--output", type=Path, default=None, help="where to write (default: exports/...)")
+    zipped = commands.add_parser("gradescope-autograder", help="build the autograder zip Gradescope runs")
+    zipped.add_argument("assignment")
+    zipped.add_argument("--output", type=Path, default=None, help="the zip (default: exports/gradescope/<a>.zip)")
     return parser
 
 
@@ -68,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"autograder: no assignment {unknown[0]!r}; the course has {assignments(root)}", file=sys.stderr)
         return 2
+    if args.command == "report":
+        from autograder.reporting.report_command import run_report
+
+        return run_report(root, names, args.json, args.top, explicit=not args.all)
+    if args.command == "export":
+        from autograder.reporting.exports import run_export
+
+        return run_export(root, args.format, names, args.roster, args.output)
+    if args.command == "gradescope-autograder":
+        from autograder.reporting.gradescope import build_zip
+
+        print(f"wrote {build_zip(root, args.assignment, args.output)}")
+        return 0
     if args.command == "grade":
         from autograder.grading.grade_command import run_grade
 
