@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import re
+import statistics
 import sys
 from pathlib import Path
 
 from autograder.grading import gradebook_table, grades_csv, pipeline, sandbox
 from autograder.grading.course import db_url
+
+SLOW_SECONDS = 30.0  # a submission is slow from this many seconds and twice the class's median time
+TIMING_NOTE = re.compile(r"did not finish|died|stopped|time bound|kernel")
+
+
+def slow_or_stopped(reports: list[pipeline.Report]) -> list[str]:
+    """One line per submission that was stopped at its time bound, hit a cell limit, or ran slowly: why."""
+    ran = [r for r in reports if r.seconds > 0]
+    if not ran:
+        return []
+    median = statistics.median(r.seconds for r in ran)
+    lines = []
+    for report in sorted(ran, key=lambda r: -r.seconds):
+        reasons = [note for note in report.notes if TIMING_NOTE.search(note)]
+        slow = report.seconds >= max(SLOW_SECONDS, 2 * median)
+        if not (report.stopped or reasons or slow):
+            continue
+        what = "stopped at its time bound" if report.stopped else "slow" if slow else "hit a limit"
+        cells = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in report.slowest)
+        why = "; ".join(reasons) or "no cell hit its limit"
+        lines.append(
+            f"  {report.student}: {what}, {report.seconds:.0f} s (class median {median:.0f} s): {why}"
+            + (f"; slowest cells: {cells}" if cells else "")
+        )
+    return lines
 
 
 def run_grade(
@@ -43,6 +70,10 @@ def run_grade(
         for report in reports:
             if report.notes or report.status in ("flagged", "failed"):
                 print(f"  {report.student}: {report.status}: " + "; ".join(report.notes))
+        timing = slow_or_stopped(reports)
+        if timing:
+            print(f"{assignment}: slow or stopped submissions, slowest first:")
+            print("\n".join(timing))
         if counts["flagged"] or counts["failed"]:
             status = 1
         columns, rows = gradebook_table.read(db_url(root), assignment)

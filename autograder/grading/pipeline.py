@@ -24,8 +24,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +35,15 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from autograder.grading import execution, replay
+from autograder.grading import execution, recovery, replay
 from autograder.grading.course import load_config, nbgrader_api
 from autograder.grading.progress import ProgressBar
 from autograder.reporting import results
 
 LOCK_FILE = ".autograder-grading.lock"
 STATE_FILE = ".autograder-state.json"  # in autograded/: what was graded, from which files
+STATUS_FILE = ".autograder-status.json"  # in autograded/: each submission's last status and why (grades.csv)
+TICK_SECONDS = 2.0  # how often the progress display is refreshed while submissions run
 
 
 class GradingBusy(RuntimeError):
@@ -55,6 +58,8 @@ class Report:
     status: str  # "graded", "unchanged", "flagged", "failed"
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False  # a notebook ran out of its time bound and was killed
+    slowest: list[tuple[str, float]] = field(default_factory=list)  # its slowest cells (label, seconds)
 
 
 @contextmanager
@@ -97,9 +102,24 @@ def problems(root: Path, assignment: str, student: str) -> list[str]:
             found.append(f"{name}.ipynb is an empty file")
             continue
         try:
-            nbformat.read(path, as_version=4)
+            submitted = nbformat.read(path, as_version=4)
         except Exception as error:  # nbformat raises JSON, validation and version errors
             found.append(f"{name}.ipynb is not a readable notebook ({type(error).__name__}: {str(error)[:120]})")
+            continue
+        reference = recovery.reference_notebook(root, assignment, name)
+        if reference is not None and not recovery.recover(submitted, reference).found:
+            found.append(recovery.unmatched_message(name, assignment))
+    return found
+
+
+def recovered(root: Path, assignment: str, student: str) -> dict[str, recovery.Recovery]:
+    """Per notebook name: the submitted notebook with the assignment's cells recognised (`recovery.recover`)."""
+    folder = root / "submitted" / student / assignment
+    found = {}
+    for name in notebook_names(root, assignment):
+        submitted = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        reference = recovery.reference_notebook(root, assignment, name)
+        found[name] = recovery.recover(submitted, reference) if reference is not None else recovery.Recovery(submitted)
     return found
 
 
@@ -116,19 +136,18 @@ def foreign_assignment(root: Path, assignment: str, student: str) -> str | None:
     return None
 
 
-def test_ids(path: Path) -> set[str]:
-    """Grade ids of the cells a notebook file marks as test cells (whatever their cell type)."""
-    notebook = nbformat.read(path, as_version=4)
+def test_ids(path: Path | nbformat.NotebookNode) -> set[str]:
+    """Grade ids of the cells a notebook (file) marks as test cells (whatever their cell type)."""
+    notebook = nbformat.read(path, as_version=4) if isinstance(path, Path) else path
     cells = (c.get("metadata", {}).get("nbgrader", {}) for c in notebook.cells)
     return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
 
 
 def deleted_tests(root: Path, assignment: str, student: str) -> dict[str, set[str]]:
-    """Per notebook name: the source's test cells that the submitted notebook lacks."""
-    folder = root / "submitted" / student / assignment
+    """Per notebook name: the source's test cells that the submitted notebook lacks (once recovered)."""
     return {
-        name: test_ids(root / "source" / assignment / f"{name}.ipynb") - test_ids(folder / f"{name}.ipynb")
-        for name in notebook_names(root, assignment)
+        name: test_ids(root / "source" / assignment / f"{name}.ipynb") - test_ids(found.notebook)
+        for name, found in recovered(root, assignment, student).items()
     }
 
 
@@ -176,10 +195,10 @@ class Coordinator:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        sanitize_only = load_config(root)
+        sanitize_only = with_guards(load_config(root))
         sanitize_only.Autograde.autograde_preprocessors = []
         self.sanitizer = nbgrader_api(root, config=sanitize_only)
-        judging = load_config(root)
+        judging = with_guards(load_config(root))
         steps = list(judging.Autograde.autograde_preprocessors or [])
         judging.Autograde.autograde_preprocessors = replay_steps(steps)
         self.grader = nbgrader_api(root, config=judging)
@@ -199,6 +218,64 @@ class Coordinator:
             raise RuntimeError(_nbgrader_error(outcome))
         if feedback:
             self.grader.generate_feedback(assignment, student, force=True)
+
+
+def with_guards(config: Any) -> Any:
+    """The course's configuration with the pipeline's own steps, whatever nbgrader_config.py says:
+    `RecoverCells` first when sanitizing, `WithholdHiddenOutputs` last when writing feedback."""
+    from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells
+
+    from autograder.grading.feedback_guard import WithholdHiddenOutputs
+    from autograder.grading.sanitize import ForgetBrokenMetadata
+
+    sanitize = list(config.Autograde.get("sanitize_preprocessors", None) or [])
+    if not sanitize:
+        sanitize = [ClearOutput, DeduplicateIds, ForgetBrokenMetadata, OverwriteCells]
+    config.Autograde.sanitize_preprocessors = [
+        recovery.RecoverCells,
+        *(s for s in sanitize if s is not recovery.RecoverCells),
+    ]
+    feedback = list(config.GenerateFeedback.get("preprocessors", None) or [])
+    if not feedback:
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+        feedback = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [
+        *(f for f in feedback if f is not WithholdHiddenOutputs),
+        WithholdHiddenOutputs,
+    ]
+    return config
+
+
+def _status_path(root: Path) -> Path:
+    return root / "autograded" / STATUS_FILE
+
+
+def statuses(root: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """The last status of every submission: assignment -> student -> {"status", "reason"}."""
+    try:
+        return json.loads(_status_path(root).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_statuses(root: Path, assignment: str, reports: Iterable[Report]) -> None:
+    everything = statuses(root)
+    known = everything.setdefault(assignment, {})
+    for report in reports:
+        if report.status == "unchanged" and report.student in known:
+            continue  # the status of the run that graded it stands
+        reason = "; ".join(report.notes)
+        if report.status == "flagged":
+            reason += " (earlier grade kept)" if report.student in known and known[report.student].get("graded") else ""
+        graded = report.status in ("graded", "unchanged") or bool(known.get(report.student, {}).get("graded"))
+        known[report.student] = {"status": report.status, "reason": reason, "graded": "yes" if graded else ""}
+    path = _status_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(everything, indent=1, sort_keys=True))
+    temporary.replace(path)
 
 
 def replay_steps(steps: list[Any]) -> list[Any]:
@@ -233,10 +310,17 @@ def grade(
     feedback: bool = True,
     cell_timeout: float | None = None,
     progress: bool = True,
+    time_bound: float | None = None,
 ) -> list[Report]:
-    """Grade every submission of `assignment`; one Report per student. Raises GradingBusy if locked."""
+    """Grade every submission of `assignment`; one Report per student. Raises GradingBusy if locked.
+
+    Each notebook runs within a hard wall-clock bound: `time_bound` seconds, or by default
+    `execution.time_bound` of its code cells and the cell timeout.
+    """
     with exclusive(root):
-        return _grade(root, assignment, jobs, scheduler, force, use_sandbox, feedback, cell_timeout, progress)
+        return _grade(
+            root, assignment, jobs, scheduler, force, use_sandbox, feedback, cell_timeout, progress, time_bound
+        )
 
 
 def _grade(
@@ -249,6 +333,7 @@ def _grade(
     feedback: bool,
     cell_timeout: float | None,
     progress: bool,
+    time_bound: float | None = None,
 ) -> list[Report]:
     timeout = cell_timeout or float(load_config(root).Execute.get("timeout", 60) or 60)
     state = _state(root)
@@ -281,6 +366,10 @@ def _grade(
                 bar.advance(student, "failed")
                 continue
             notes = []
+            for name, found in recovered(root, assignment, student).items():
+                repaired = found.note(name)
+                if repaired:
+                    notes.append(repaired)
             for name, missing in deleted_tests(root, assignment, student).items():
                 replay.DELETED[(student, name)] = missing
                 if missing:
@@ -289,13 +378,22 @@ def _grade(
             files = assignment_files(root, assignment, student)
             pending[student] = set(sanitized)
             for name, text in sanitized.items():
-                yield execution.Task(student, assignment, name, text, files, timeout, use_sandbox)
+                yield execution.Task(
+                    student, assignment, name, text, files, timeout, use_sandbox, time_bound=time_bound
+                )
 
-    for result in _execute(tasks(), jobs, scheduler):
+    running: dict[str, float] = {}  # student -> when their first notebook started (or was queued, on Dask)
+    for result in _execute(tasks(), jobs, scheduler, running):
+        if result is None:  # nothing finished for a while: say what is still running
+            now = time.monotonic()
+            bar.running({student: now - began for student, began in running.items()})
+            continue
         replay.RESULTS[(result.student, result.notebook_name)] = result
         report = reports[result.student]
         report.notes.extend(result.notes)
         report.seconds += result.seconds
+        report.stopped = report.stopped or result.stopped
+        report.slowest = sorted([*report.slowest, *result.slowest], key=lambda item: -item[1])[:3]
         if result.error:
             report.status = "failed"
             report.notes.append(f"the worker could not execute {result.notebook_name}: {result.error}")
@@ -318,31 +416,64 @@ def _grade(
                 replay.DELETED.pop((result.student, name), None)
         bar.advance(result.student, "needs attention" if report.notes else "ok")
     bar.close()
+    _save_statuses(root, assignment, reports.values())
     results.record_run(root, assignment, reports.values())  # flagged, failed, missing files
     return [reports[s] for s in sorted(reports)]
 
 
-def _execute(tasks: Iterable[execution.Task], jobs: int | None, scheduler: str | None) -> Iterator[execution.Result]:
+def _execute(
+    tasks: Iterable[execution.Task], jobs: int | None, scheduler: str | None, running: dict[str, float] | None = None
+) -> Iterator[execution.Result | None]:
     """Execution results in completion order: on a Dask cluster at `scheduler`, else in local processes.
 
     Each task is submitted as soon as `tasks` yields it; results come once every task is submitted.
+    While nothing finishes, None is yielded every TICK_SECONDS; `running` (student -> start, by
+    `time.monotonic`) holds the submissions being executed (on Dask: submitted and not finished).
     """
+    running = {} if running is None else running
     if scheduler:
         from distributed import Client
-        from distributed import as_completed as dask_completed
 
         with Client(scheduler, timeout="30s") as client:
-            futures = [client.submit(execution.execute_safely, task, pure=False) for task in tasks]
-            for future in dask_completed(futures):
-                yield future.result()
+            futures = {}
+            for task in tasks:
+                futures[client.submit(execution.execute_safely, task, pure=False)] = task.student
+                running.setdefault(task.student, time.monotonic())
+            pending = set(futures)
+            while pending:
+                done = {f for f in pending if f.done()}
+                if not done:
+                    yield None
+                    time.sleep(TICK_SECONDS)
+                    continue
+                pending -= done
+                for future in done:
+                    result = future.result()
+                    if not any(futures[f] == result.student for f in pending):
+                        running.pop(result.student, None)
+                    yield result
         return
     context = multiprocessing.get_context("spawn")  # worker processes start on demand, up to max_workers
     with ProcessPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1), mp_context=context) as pool:
-        submitted: list[Future[execution.Result]] = []
+        submitted: dict[Future[execution.Result], str] = {}
         try:
-            submitted.extend(pool.submit(execution.execute_safely, task) for task in tasks)
-            for future in as_completed(submitted):
-                yield future.result()
+            for task in tasks:
+                submitted[pool.submit(execution.execute_safely, task)] = task.student
+            pending = set(submitted)
+            while pending:
+                done, pending = wait(pending, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+                now = time.monotonic()
+                for future in pending:
+                    if future.running():
+                        running.setdefault(submitted[future], now)
+                if not done:
+                    yield None
+                    continue
+                for future in done:
+                    result = future.result()
+                    if not any(submitted[f] == result.student for f in pending):
+                        running.pop(result.student, None)
+                    yield result
         except BaseException:
             for future in submitted:
                 future.cancel()
