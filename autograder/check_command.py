@@ -1,4 +1,4 @@
-"""`autograder check NOTEBOOK [--json]`: the self-check from the command line, with an exit status.
+"""`autograder check NOTEBOOK [--json] [--thorough [--seed N]]`: the self-check from the command line.
 
 The notebook runs top to bottom in a fresh kernel, in its own folder, with its graded test cells
 left out (the self-check runs them, once), and errors allowed, as "Run All" would in JupyterLab.
@@ -19,20 +19,26 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from autograder.self_check import TestResult, summary
+from autograder.thorough import ExerciseResult
+from autograder.thorough import summary as thorough_summary
 
 PASSED, FAILED, NOT_CHECKED = 0, 1, 2
 SELF_CHECK_CELL = "self_check"
 
 
-def notebook_to_run(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """A copy of `notebook` without its test and self-check cells, ending with a JSON self-check."""
+def notebook_to_run(
+    notebook: nbformat.NotebookNode, name: str, thorough: bool = False, seed: int | None = None
+) -> nbformat.NotebookNode:
+    """A copy of `notebook` without its test and self-check cells, ending with a JSON self-check
+    (thorough, from run seed `seed`, if asked)."""
     copy = nbformat.v4.new_notebook(metadata=notebook.metadata)
     for cell in notebook.cells:
         grading = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or grading.get("grade") or grading.get("grade_id") == SELF_CHECK_CELL:
             continue
         copy.cells.append(nbformat.v4.new_code_cell(cell.source))
-    runner = f"from autograder.self_check import self_check\n\nself_check({name!r}, output='json')"
+    options = f", thorough=True, seed={seed!r}" if thorough else ""
+    runner = f"from autograder.self_check import self_check\n\nself_check({name!r}, output='json'{options})"
     copy.cells.append(nbformat.v4.new_code_cell(runner, metadata={"tags": [SELF_CHECK_CELL]}))
     return copy
 
@@ -49,11 +55,15 @@ def _results(cell: nbformat.NotebookNode) -> dict | None:
     return None
 
 
-def check(path: Path, timeout: float = 300.0, as_json: bool = False) -> int:
+def check(
+    path: Path, timeout: float = 300.0, as_json: bool = False, thorough: bool = False, seed: int | None = None
+) -> int:
     """Check the notebook at `path`; print the summary (or JSON) on stdout; return the exit status.
 
     `timeout` is the limit in seconds for each cell of the notebook, and for each test in the
-    self-check. Problems that stop the check are explained on stderr.
+    self-check. With `thorough`, every graded check also runs on fresh random cases from the run
+    seed `seed` (a new one if None; the summary prints it). Problems that stop the check are
+    explained on stderr.
     """
     try:
         notebook = nbformat.read(path, as_version=4)
@@ -64,11 +74,11 @@ def check(path: Path, timeout: float = 300.0, as_json: bool = False) -> int:
     if tests == 0:
         print(f"autograder check: {path} has no graded test cells (is it a course notebook?)", file=sys.stderr)
         return NOT_CHECKED
-    runnable = notebook_to_run(notebook, path.name)
+    runnable = notebook_to_run(notebook, path.name, thorough, seed)
     print(f"Running {path.name} ({len(runnable.cells) - 1} cells) and its {tests} visible tests...", file=sys.stderr)
 
     def cell_timeout(cell: nbformat.NotebookNode) -> float:
-        return timeout * (tests + 1) if SELF_CHECK_CELL in cell.metadata.get("tags", []) else timeout
+        return timeout * (2 * tests + 1) if SELF_CHECK_CELL in cell.metadata.get("tags", []) else timeout
 
     client = NotebookClient(
         runnable,
@@ -91,8 +101,13 @@ def check(path: Path, timeout: float = 300.0, as_json: bool = False) -> int:
         why = f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else "it printed no results"
         print(f"autograder check: the self-check did not run ({why}).", file=sys.stderr)
         return NOT_CHECKED
+    deep = results.get("thorough")
     if as_json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         print(summary([TestResult(**t) for t in results["tests"]], results["notebook"]))
-    return PASSED if results["passed"] else FAILED
+        if deep:
+            exercises = [ExerciseResult(**{k: v for k, v in e.items() if k != "passed"}) for e in deep["exercises"]]
+            print()
+            print(thorough_summary(exercises, results["notebook"], deep["seed"]))
+    return PASSED if results["passed"] and (not deep or deep["passed"]) else FAILED

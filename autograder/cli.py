@@ -19,6 +19,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print machine-readable results instead of the summary")
     check.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per cell and per test (300)")
+    check.add_argument(
+        "--thorough", action="store_true", help="also run every graded check on fresh random cases (as hidden tests do)"
+    )
+    check.add_argument("--seed", type=int, default=None, help="the thorough check's run seed, to repeat a run")
     release = commands.add_parser("release", help="regenerate release/ from source/ and check for leaks")
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     collect = commands.add_parser("collect", help="import submissions (notebooks or LMS zip files) into submitted/")
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":  # a student's command: needs no course folder
         from autograder.check_command import check
 
-        return check(args.notebook, args.timeout, args.json)
+        return check(args.notebook, args.timeout, args.json, args.thorough, args.seed)
     root = find_root()
     if args.command == "release":
         from autograder.grading.release import ReleaseError, release

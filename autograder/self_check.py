@@ -193,11 +193,15 @@ def _user_namespace() -> dict[str, Any]:
     return sys._getframe(2).f_globals
 
 
-def self_check(notebook: str | None = None, output: str = "text") -> None:
+def self_check(
+    notebook: str | None = None, output: str = "text", thorough: bool = False, seed: int | None = None
+) -> None:
     """Run the visible tests of `notebook` (a file name, read from the kernel's folder) and report.
 
     `output="text"` prints the summary for a person; `output="json"` prints `as_json` on one line
-    (what `autograder check --json` reads). Nothing runs in a kernel started by the grader.
+    (what `autograder check --json` reads). With `thorough=True`, every graded check then runs again
+    on fresh random cases (`autograder.thorough`), from the run seed `seed` (a new one, printed, if
+    None). Nothing runs in a kernel started by the grader.
     """
     if _grading():
         print(SKIPPED_WHILE_GRADING)
@@ -212,7 +216,35 @@ def self_check(notebook: str | None = None, output: str = "text") -> None:
         return
     results = run_tests(tests, namespace)
     name = os.path.basename(path)
-    if output == "json":
-        print(json.dumps(as_json(results, name)))
-    else:
+    report = as_json(results, name) if output == "json" else None
+    if output != "json":
         print(summary(results, name))
+    if thorough:
+        deep = _thorough(results, namespace, seed)
+        if report is not None:
+            report["thorough"] = deep and {
+                "seed": deep[0],
+                "passed": all(r.passed for r in deep[1]),
+                "exercises": [{**asdict(r), "passed": r.passed} for r in deep[1]],
+            }
+        elif deep:
+            from autograder import thorough as plans
+
+            print()
+            print(plans.summary(deep[1], name, deep[0]))
+        else:
+            print("\nThorough self-check: this notebook is not one of the course's assignments.")
+    if report is not None:
+        print(json.dumps(report))
+
+
+def _thorough(results: list[TestResult], namespace: dict[str, Any], seed: int | None) -> tuple[int, list] | None:
+    """(run seed, per-exercise results) of the thorough check, or None for a notebook without a plan."""
+    from autograder import thorough as plans
+
+    found = plans.plan_for([r.name for r in results])
+    if found is None:
+        return None
+    run_seed = plans.new_run_seed() if seed is None else int(seed)
+    skip = {r.name: "its visible test fails: fix that first (see above)" for r in results if not r.passed}
+    return run_seed, plans.run(namespace, found[1], run_seed, [r.name for r in results], skip)
