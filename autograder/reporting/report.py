@@ -65,8 +65,9 @@ class Attention:
     """A student whose submission needs the instructor's attention."""
 
     student: str
-    status: str
+    status: str  # the pipeline's: graded, flagged, failed
     reasons: list[str]
+    kind: str = ""  # flagged, failed, timeout, crashed (cells that never finished), or notes
 
 
 @dataclass
@@ -144,7 +145,8 @@ def analyse(root: Path, assignment: str) -> ClassReport:
         if result.status in ("flagged", "failed") or troubles or reasons:
             if not reasons:
                 reasons = [f"{c.cell_id}: {c.status}" for c in troubles]
-            attention.append(Attention(result.student, result.status, reasons))
+            kind = result.status if result.status != "graded" else "/".join(sorted({c.status for c in troubles}))
+            attention.append(Attention(result.student, result.status, reasons, kind or "notes"))
     graded = [r for r in recorded if r.score is not None]
     max_score = max((r.max_score or 0.0 for r in graded), default=0.0)
     return ClassReport(
@@ -199,7 +201,7 @@ def summary(report: ClassReport, top: int | None = None) -> str:
     if len(shown) < len(mistakes):
         lines.append(f"    ... {len(mistakes) - len(shown)} more in the HTML report")
     lines.append(f"  Failures no known mistake explains: {report.unexplained}")
-    kinds = Counter(a.status for a in report.attention)
+    kinds = Counter(a.kind for a in report.attention)
     kinds_text = ", ".join(f"{count} {status}" for status, count in sorted(kinds.items()))
     lines.append(f"  Students needing attention: {len(report.attention)}" + (f" ({kinds_text})" if kinds else ""))
     return "\n".join(lines)

@@ -67,7 +67,7 @@ def plots(report: ClassReport) -> dict[str, str]:
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
     axes.set_xlabel("students")
-    axes.legend(loc="lower right", fontsize="small")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     axes.set_title("outcome per exercise")
     images["exercises"] = _figure_png(figure)
 
