@@ -18,6 +18,8 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from autograder.grading.feedback_guard import WithholdHiddenOutputs
+from autograder.grading.recovery import RecoverCells
 from autograder.grading.sanitize import ForgetBrokenMetadata
 from autograder.grading.trusted_judge import JudgeRecords, StartRecording
 
@@ -53,13 +55,14 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback handed to students never shows hidden test code.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback handed to students never shows hidden test code, nor outputs that could carry it.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor, WithholdHiddenOutputs]
 
 # Sanitizing a submission: test cells a student deleted are put back where they belong (the grading
 # pipeline scores them 0); duplicated cells lose their nbgrader metadata before nbgrader trips on it.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
+    RecoverCells,  # cell metadata lost by another editor (VS Code, Colab) is put back first
     ClearOutput,
     DeduplicateIds,
     ForgetBrokenMetadata,

@@ -102,14 +102,19 @@ def problems(root: Path, assignment: str, student: str) -> list[str]:
             found.append(f"{name}.ipynb is an empty file")
             continue
         try:
-            submitted = nbformat.read(path, as_version=4)
+            nbformat.read(path, as_version=4)
         except Exception as error:  # nbformat raises JSON, validation and version errors
             found.append(f"{name}.ipynb is not a readable notebook ({type(error).__name__}: {str(error)[:120]})")
-            continue
-        reference = recovery.reference_notebook(root, assignment, name)
-        if reference is not None and not recovery.recover(submitted, reference).found:
-            found.append(recovery.unmatched_message(name, assignment))
     return found
+
+
+def unrecognised(root: Path, assignment: str, student: str) -> list[str]:
+    """Why a readable submission cannot be graded: a notebook with none of the assignment's cells (empty if none)."""
+    return [
+        recovery.unmatched_message(name, assignment)
+        for name, found in recovered(root, assignment, student).items()
+        if not found.found
+    ]
 
 
 def recovered(root: Path, assignment: str, student: str) -> dict[str, recovery.Recovery]:
@@ -344,6 +349,8 @@ def _grade(
         other = None if found else foreign_assignment(root, assignment, student)
         if other:
             found = [f"this is the notebook of {other}, not of {assignment}: not graded (submit the right one)"]
+        elif not found:
+            found = unrecognised(root, assignment, student)
         if found:
             reports[student] = Report(student, "flagged", found)
             continue
