@@ -244,3 +244,41 @@ def test_a_flagged_regrade_keeps_the_earlier_cells_and_says_why(tmp_path):
     assert [(a.student, a.status) for a in analysis.attention] == [("bob", "flagged"), ("eve", "flagged")]
     assert analysis.exercises[0].not_graded == 1
     assert [(m.diagnosis, m.students) for m in analysis.mistakes] == [("a slip", ["bob"])]
+
+
+def test_a_regrade_rewrites_the_recorded_results(tmp_path):
+    """A resubmission is regraded and its results file follows; a flagged one keeps the earlier cells."""
+    from autograder.grading import pipeline, submissions
+    from autograder.grading.release import release
+    from tests.conftest import CELL_TIMEOUT, copy_course, sandboxed
+    from tests.units.numerical import UNIT as NUMERICAL
+
+    root = copy_course(tmp_path / "course")
+    assignment = NUMERICAL.assignment
+    release(root, [assignment])
+    released, source = submissions.load_pair(root, assignment)
+    name = "gradient_check_forward_difference"
+    mutant = NUMERICAL.mutants[name]
+    options = {"jobs": 1, "feedback": False, "cell_timeout": CELL_TIMEOUT, "progress": False}
+
+    def grade(force: bool = False) -> results.SubmissionResult:
+        pipeline.grade(root, assignment, use_sandbox=sandboxed(), force=force, **options)
+        return results.load(root, assignment)[0]
+
+    submissions.write(root, assignment, "carol", submissions.fill(released, source))
+    first = grade()
+    assert (first.status, first.score) == ("graded", 100) and not report.analyse(root, assignment).mistakes
+    solved = set(submissions.solution_cells(source)) - {mutant.cell}
+    resubmitted = submissions.fill(released, source, replaced={mutant.cell: mutant.code(source)}, solved=solved)
+    submissions.write(root, assignment, "carol", resubmitted)
+    second = grade()
+    assert second.score < 100
+    assert [(m.exercise, m.diagnosis, m.students) for m in report.analyse(root, assignment).mistakes] == [
+        (cell, mutant.diagnoses[0], ["carol"]) for cell in mutant.loses
+    ]
+    third = grade(force=True)
+    assert third.recorded >= second.recorded and third.cells == second.cells
+    (root / "submitted" / "carol" / assignment / f"{assignment}.ipynb").write_text("")
+    flagged = grade()
+    assert (flagged.status, flagged.cells) == ("flagged", second.cells)
+    assert "empty file" in " ".join(flagged.notes)
