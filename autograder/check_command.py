@@ -34,7 +34,7 @@ def notebook_to_run(
     copy = nbformat.v4.new_notebook(metadata=notebook.metadata)
     for cell in notebook.cells:
         grading = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or grading.get("grade") or grading.get("grade_id") == SELF_CHECK_CELL:
+        if cell.cell_type != "code" or grading.get("grade") or grading.get("grade_id", "").startswith(SELF_CHECK_CELL):
             continue
         copy.cells.append(nbformat.v4.new_code_cell(cell.source))
     options = f", thorough=True, seed={seed!r}" if thorough else ""

@@ -32,15 +32,17 @@ def _source(name: str) -> nbformat.NotebookNode:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_every_release_ends_with_a_locked_self_check_that_names_its_notebook(name):
+def test_every_release_ends_with_a_locked_self_check_and_a_thorough_one_that_name_their_notebook(name):
     notebook = _release(name)
-    last = notebook.cells[-1]
-    grading = last.metadata["nbgrader"]
-    assert last.cell_type == "code" and grading["grade_id"] == "self_check"
-    assert grading["locked"] and not grading["grade"] and not grading["solution"]
-    assert f'self_check("{name}.ipynb")' in last.source
-    prose = notebook.cells[-2].source
-    assert "hidden tests" in prose.lower() and f"autograder check {name}.ipynb" in prose
+    prose, plain, thorough_prose, thorough = notebook.cells[-4:]
+    for cell, grade_id in ((plain, "self_check"), (thorough, "self_check_thorough")):
+        grading = cell.metadata["nbgrader"]
+        assert cell.cell_type == "code" and grading["grade_id"] == grade_id
+        assert grading["locked"] and not grading["grade"] and not grading["solution"]
+    assert f'self_check("{name}.ipynb")' in plain.source
+    assert f'self_check("{name}.ipynb", thorough=True)' in thorough.source
+    assert "hidden tests" in prose.source.lower() and f"autograder check {name}.ipynb" in prose.source
+    assert "random cases" in thorough_prose.source and "--thorough" in thorough_prose.source
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

@@ -378,12 +378,20 @@ def test_symbolic_unit_offline(
     assert results[SOLVED_TEST] == ("✓", ""), f"{SOLVED_TEST} should pass with the reference solution:\n{solved}"
     assert f"✓ {SOLVED_TEST}" in solved and f"{points:g}/{points:g} points" in solved
     assert f"Self-check: {len(tests) - 1} of {len(tests)} visible tests fail ({points:g} of {total} points" in solved
+
+    # The thorough self-check, offline too: the solved exercise on fresh random cases, the others left out.
+    run_cells(page, ["self_check_thorough"])
+    thorough = cell_output(page, "self_check_thorough")
+    shoot("self-check-thorough")
+    assert f"Thorough self-check of {UNIT}.ipynb, run seed" in thorough, thorough
+    assert re.search(rf"✓ {SOLVED_TEST} +\d+ of \d+ random cases pass", thorough), thorough
     transcript = "\n".join(
         [
             f"Lite kernel ready in {seconds:.0f} s; cwd {cwd}; sympy, autograder {versions}",
             f"self-check with the released stubs, as the page shows it:\n{report}",
             f"the test cell {SOLVED_TEST} with {WRONG_ANSWER} in {SOLVED_CELL}:\n{wrong_test_cell}",
             f"the self-check then:\n{wrong}",
+            f"the thorough self-check with {SOLVED_CELL} solved:\n{thorough}",
             f"the plot cell, offline:\n{plot}",
             f"asked of Pyodide's CDN (fails offline): {sorted({url.rsplit('/', 1)[-1] for url in foreign})}",
         ]
