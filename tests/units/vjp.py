@@ -48,6 +48,62 @@ MUTANTS = {
         ("solve_vjp",),
         diagnosis="A instead of Aᵀ in the solve",
     ),
+    "tensor_records_without_grad": Mutant(
+        "tensor_code",
+        (("            return Tensor(data)\n", "            return Tensor(data, parents=parents, vjp=vjp)\n"),),
+        ("tensor_recording",),
+        keeps=("tensor",),
+        diagnosis="records when nothing requires grad",
+    ),
+    "tensor_result_does_not_require_grad": Mutant(
+        "tensor_code",
+        (
+            (
+                "        return Tensor(data, requires_grad=True, parents=parents, vjp=vjp)",
+                "        return Tensor(data, parents=parents, vjp=vjp)",
+            ),
+        ),
+        ("tensor", "tensor_recording"),
+        diagnosis="result does not require grad when a parent does",
+    ),
+    "tensor_always_records": Mutant(
+        "tensor_code",
+        (("        if not any(parent.requires_grad for parent in parents):\n            return Tensor(data)\n", ""),),
+        ("tensor_recording",),
+        keeps=("tensor",),
+        diagnosis="result requires grad though no input does",
+    ),
+    "tensor_grad_without_requires_grad": Mutant(
+        "tensor_code",
+        (("                if node.requires_grad:\n", "                if True:\n"),),
+        ("tensor_recording",),
+        keeps=("tensor",),
+        diagnosis="a .grad on a tensor that does not require grad",
+    ),
+    "svd_without_vt": Mutant(
+        "svd_code",
+        (("return U @ np.diag(s_bar) @ vh", "return U @ np.diag(s_bar)"),),
+        ("svd_vjp",),
+        diagnosis="Vᵀ left out",
+    ),
+    "svd_transposed": Mutant(
+        "svd_code",
+        (("return U @ np.diag(s_bar) @ vh", "return vh.T @ np.diag(s_bar) @ U.T"),),
+        ("svd_vjp",),
+        diagnosis="U and V swapped",
+    ),
+    "svd_s_bar_ignored": Mutant(
+        "svd_code",
+        (("return U @ np.diag(s_bar) @ vh", "return U @ vh"),),
+        ("svd_vjp",),
+        diagnosis="s̄ ignored",
+    ),
+    "svd_vh_transposed_again": Mutant(
+        "svd_code",
+        (("return U @ np.diag(s_bar) @ vh", "return U @ np.diag(s_bar) @ vh.T"),),
+        ("svd_vjp",),
+        diagnosis="vh transposed again",
+    ),
 }
 
 ALTERNATIVES = {
@@ -124,7 +180,8 @@ class Tensor:
     @staticmethod
     def _make(data, prev, back):
         t = Tensor(data)
-        t._prev, t._back = prev, back
+        if any(p.requires_grad for p in prev):
+            t.requires_grad, t._prev, t._back = True, prev, back
         return t
 
     @staticmethod
@@ -208,7 +265,126 @@ class Tensor:
             if node._back is None or node.grad is None:
                 continue
             for p, g in zip(node._prev, node._back(node.grad)):
-                p.grad = g if p.grad is None else p.grad + g
+                if p.requires_grad:
+                    p.grad = g if p.grad is None else p.grad + g
+""",
+        }
+    ),
+    # The SVD with full matrices, sliced; a Tensor that keeps only the parents that require grad, each
+    # with its own VJP (so a constant operand is not even referenced), and a one-argument reshape.
+    "svd_full_and_tensor_keeping_grad_parents": Alternative(
+        {
+            "svd_code": """
+def svd_vjp(A, s_bar):
+    u, s, vt = np.linalg.svd(np.array(A, dtype=float))
+    k = s.shape[0]
+    return np.einsum("ik,k,kj->ij", u[:, :k], np.asarray(s_bar, dtype=float), vt[:k, :])
+""",
+            "tensor_code": """
+class Tensor:
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, edges=()):
+        self.data = np.asarray(data, dtype=float)
+        self.requires_grad = bool(requires_grad or edges)
+        self.edges = tuple(edges)  # (parent, vjp for that parent) for the parents that require grad
+        self.grad = None
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @staticmethod
+    def op(data, *pairs):
+        return Tensor(data, edges=[(p, f) for p, f in pairs if p.requires_grad])
+
+    @staticmethod
+    def lift(o):
+        return o if isinstance(o, Tensor) else Tensor(o)
+
+    def __add__(self, o):
+        o = Tensor.lift(o)
+        return Tensor.op(self.data + o.data, (self, lambda g: unbroadcast(g, self.shape)), (o, lambda g: unbroadcast(g, o.shape)))
+
+    def __radd__(self, o):
+        return Tensor.lift(o) + self
+
+    def __sub__(self, o):
+        o = Tensor.lift(o)
+        return Tensor.op(self.data - o.data, (self, lambda g: unbroadcast(g, self.shape)), (o, lambda g: -unbroadcast(g, o.shape)))
+
+    def __rsub__(self, o):
+        return Tensor.lift(o) - self
+
+    def __neg__(self):
+        return 0.0 - self
+
+    def __mul__(self, o):
+        o = Tensor.lift(o)
+        return Tensor.op(self.data * o.data, (self, lambda g: unbroadcast(g * o.data, self.shape)), (o, lambda g: unbroadcast(g * self.data, o.shape)))
+
+    def __rmul__(self, o):
+        return Tensor.lift(o) * self
+
+    def __truediv__(self, o):
+        o = Tensor.lift(o)
+        return Tensor.op(self.data / o.data, (self, lambda g: unbroadcast(g / o.data, self.shape)), (o, lambda g: unbroadcast(-g * self.data / o.data**2, o.shape)))
+
+    def __rtruediv__(self, o):
+        return Tensor.lift(o) / self
+
+    def __matmul__(self, o):
+        o = Tensor.lift(o)
+        return Tensor.op(self.data @ o.data, (self, lambda g: g @ o.data.T), (o, lambda g: self.data.T @ g))
+
+    def sum(self, axis=None):
+        return Tensor.op(self.data.sum(axis=axis), (self, lambda g: np.broadcast_to(g if axis is None else np.expand_dims(g, axis), self.shape).copy()))
+
+    def mean(self):
+        return Tensor.op(self.data.mean(), (self, lambda g: np.full(self.shape, g / self.data.size)))
+
+    def exp(self):
+        e = np.exp(self.data)
+        return Tensor.op(e, (self, lambda g: g * e))
+
+    def log(self):
+        return Tensor.op(np.log(self.data), (self, lambda g: g / self.data))
+
+    def tanh(self):
+        t = np.tanh(self.data)
+        return Tensor.op(t, (self, lambda g: g * (1.0 - t * t)))
+
+    def relu(self):
+        return Tensor.op(np.maximum(self.data, 0.0), (self, lambda g: g * (self.data > 0)))
+
+    def reshape(self, shape):
+        return Tensor.op(self.data.reshape(shape), (self, lambda g: g.reshape(self.shape)))
+
+    @property
+    def T(self):
+        return Tensor.op(self.data.T, (self, lambda g: g.T))
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(t):
+            if id(t) in seen:
+                return
+            seen.add(id(t))
+            for p, _ in t.edges:
+                visit(p)
+            order.append(t)
+
+        visit(self)
+        adjoint = {id(self): np.ones_like(self.data)}
+        for t in reversed(order):
+            g = adjoint.pop(id(t), None)
+            if g is None:
+                continue
+            if not t.edges:
+                t.grad = g if t.grad is None else t.grad + g
+            for p, f in t.edges:
+                adjoint[id(p)] = f(g) + adjoint.get(id(p), 0.0)
 """,
         }
     ),
