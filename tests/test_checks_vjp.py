@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import autograder.checks.vjp as checks
+from autograder.checks.svd import check_svd_vjp
+from autograder.checks.tensor_recording import check_tensor_recording
 from autograder.feedback import CheckFailure
 from autograder.grading import submissions
 from tests.conftest import REPO
@@ -22,6 +24,7 @@ CELLS = (
     "quadratic_code",
     "softmax_code",
     "solve_code",
+    "svd_code",
 )
 CHECKS = {
     "unbroadcast": lambda ns: checks.check_unbroadcast(ns["unbroadcast"], seed=5101),
@@ -33,6 +36,8 @@ CHECKS = {
         ns["softmax_cross_entropy"], ns["softmax_cross_entropy_vjp"], seed=5601
     ),
     "solve_vjp": lambda ns: checks.check_solve_vjp(ns["solve_vjp"], seed=5701),
+    "tensor_recording": lambda ns: check_tensor_recording(ns["Tensor"], seed=5801),
+    "svd_vjp": lambda ns: check_svd_vjp(ns["svd_vjp"], seed=5901),
 }
 
 
