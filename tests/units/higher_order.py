@@ -328,6 +328,27 @@ def checkpoint(fn, *args):
 """,
         }
     ),
+    # The checkpoint node made as a leaf and given its parents and VJP afterwards (the tape engine
+    # records a node when it gets parents, so this is as correct as Var(value, args, vjp)).
+    "checkpoint_parents_set_afterwards": Alternative(
+        {
+            "checkpoint_code": """
+def checkpoint(fn, *args):
+    with no_grad():
+        value = fn(*args).value
+    node = Var(value)
+    node.parents = tuple(args)
+
+    def vjp(g):
+        leaves = [Var(a.value) for a in args]
+        fn(*leaves).backward(g)
+        return tuple(leaf.grad for leaf in leaves)
+
+    node.vjp = vjp
+    return node
+""",
+        }
+    ),
 }
 
 ATTACKS = {
