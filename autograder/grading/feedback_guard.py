@@ -116,6 +116,23 @@ def _verdict(outputs: list[NotebookNode], secrets: Secrets) -> list[NotebookNode
     return kept
 
 
+def redact_errors(nb: NotebookNode) -> None:
+    """Cut hidden-test lines out of the error messages of `nb`'s test cells (hidden blocks still in its source).
+
+    Those messages leave the instructor's copy (reports, Gradescope exports): what a student's code
+    put in an exception or a returned value must not carry a hidden test there either.
+    """
+    secrets = secrets_of([cell.source for cell in nb.cells])
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output.evalue = redact(str(output.get("evalue", "")), secrets)
+                output.traceback = [f"{output.get('ename', 'Error')}: {output.evalue}"]
+
+
 class WithholdHiddenOutputs(NbGraderPreprocessor):
     """Last feedback step: outputs that could carry a hidden test are withheld (see the module docstring)."""
 

@@ -112,6 +112,9 @@ class JudgeRecords(NbGraderPreprocessor):
             cell_id = test_cell_id(cell)
             if cell_id is not None:
                 self._decide(cell, cell_id, records)
+        from autograder.grading.feedback_guard import redact_errors
+
+        redact_errors(nb)  # test cells' messages reach exports: no hidden test line in them
         return nb, resources
 
     def _decide(self, cell: NotebookNode, cell_id: str, records: dict[str, list[runtime.Observation]]) -> None:
