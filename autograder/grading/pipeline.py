@@ -19,11 +19,13 @@ submissions whose files (or the assignment's source) changed. A lock file refuse
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -428,6 +430,22 @@ def _grade(
     return [reports[s] for s in sorted(reports)]
 
 
+_STARTED: Any = None  # in a local worker process: the queue on which it says when it starts a task
+
+
+def _remember_queue(started: Any) -> None:
+    global _STARTED
+    _STARTED = started
+
+
+def _execute_and_tell(task: execution.Task) -> execution.Result:
+    """`execution.execute_safely` in a local worker process, telling the coordinator when it starts."""
+    if _STARTED is not None:
+        with contextlib.suppress(Exception):
+            _STARTED.put((task.student, time.time()))
+    return execution.execute_safely(task)
+
+
 def _execute(
     tasks: Iterable[execution.Task], jobs: int | None, scheduler: str | None, running: dict[str, float] | None = None
 ) -> Iterator[execution.Result | None]:
@@ -435,7 +453,8 @@ def _execute(
 
     Each task is submitted as soon as `tasks` yields it; results come once every task is submitted.
     While nothing finishes, None is yielded every TICK_SECONDS; `running` (student -> start, by
-    `time.monotonic`) holds the submissions being executed (on Dask: submitted and not finished).
+    `time.monotonic`) holds the submissions being executed: local workers say when they start a
+    task; on Dask, a submission counts from when it was submitted.
     """
     running = {} if running is None else running
     if scheduler:
@@ -461,18 +480,20 @@ def _execute(
                     yield result
         return
     context = multiprocessing.get_context("spawn")  # worker processes start on demand, up to max_workers
-    with ProcessPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1), mp_context=context) as pool:
+    started = context.Queue()
+    workers = max(1, jobs or os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, context, initializer=_remember_queue, initargs=(started,)) as pool:
         submitted: dict[Future[execution.Result], str] = {}
         try:
             for task in tasks:
-                submitted[pool.submit(execution.execute_safely, task)] = task.student
+                submitted[pool.submit(_execute_and_tell, task)] = task.student
             pending = set(submitted)
             while pending:
                 done, pending = wait(pending, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
-                now = time.monotonic()
-                for future in pending:
-                    if future.running():
-                        running.setdefault(submitted[future], now)
+                with contextlib.suppress(queue.Empty, OSError, ValueError):
+                    while True:
+                        student, since = started.get_nowait()
+                        running.setdefault(student, time.monotonic() - (time.time() - since))
                 if not done:
                     yield None
                     continue
