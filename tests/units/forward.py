@@ -193,6 +193,40 @@ MUTANTS = {
         ("jacobian_forward",),
         diagnosis="an extra call of f on plain numbers",
     ),
+    # --- comparisons by value, and programs with loops and branches on the value
+    "comparisons_on_tangent": Mutant(
+        "dual_code",
+        (
+            ("return self.value < lift(other).value", "return self.tangent < lift(other).tangent"),
+            ("return self.value > lift(other).value", "return self.tangent > lift(other).tangent"),
+            ("return self.value <= lift(other).value", "return self.tangent <= lift(other).tangent"),
+            ("return self.value >= lift(other).value", "return self.tangent >= lift(other).tangent"),
+        ),
+        ("programs",),
+        ("dual_arithmetic", "derivative"),
+        diagnosis="comparisons on the tangent",
+    ),
+    "eq_by_identity": Mutant(
+        "dual_code",
+        (("return self.value == lift(other).value", "return self is other"),),
+        ("programs",),
+        ("dual_arithmetic", "derivative"),
+        diagnosis="== by object identity",
+    ),
+    "comparison_returns_dual": Mutant(
+        "dual_code",
+        (("return self.value > lift(other).value", "return Dual(self.value > lift(other).value)"),),
+        ("programs",),
+        ("dual_arithmetic", "derivative"),
+        diagnosis="a comparison that returns a Dual",
+    ),
+    "comparison_number_not_lifted": Mutant(
+        "dual_code",
+        (("return self.value < lift(other).value", "return self.value < other.value"),),
+        ("programs",),
+        ("dual_arithmetic", "derivative"),
+        diagnosis="a number not lifted in a comparison",
+    ),
 }
 
 ALTERNATIVES = {
@@ -236,6 +270,23 @@ class Dual:
         return Dual(self.value * other, self.tangent * other)
 
     __rmul__ = __mul__
+
+    def __lt__(self, other):
+        return self.value < (other.value if isinstance(other, Dual) else other)
+
+    def __gt__(self, other):
+        return self.value > (other.value if isinstance(other, Dual) else other)
+
+    def __le__(self, other):
+        return self.value <= (other.value if isinstance(other, Dual) else other)
+
+    def __ge__(self, other):
+        return self.value >= (other.value if isinstance(other, Dual) else other)
+
+    def __eq__(self, other):
+        return self.value == (other.value if isinstance(other, Dual) else other)
+
+    __hash__ = object.__hash__
 
     def __truediv__(self, other):
         if isinstance(other, Dual):
@@ -349,10 +400,20 @@ def jacobian_forward(f, x):
     "lift_helper_and_factory": Alternative(
         {
             "dual_code": """
+import functools
+
 import numpy as np
 
 
+@functools.total_ordering
 class Dual:
+    # Comparisons by value: __eq__ and __lt__ written, the rest derived by functools.total_ordering.
+    def __eq__(self, other):
+        return self.value == Dual._lift(other).value
+
+    def __lt__(self, other):
+        return self.value < Dual._lift(other).value
+
     def __init__(self, value, tangent=0.0):
         self.value, self.tangent = value, tangent
 
@@ -431,6 +492,78 @@ def jacobian_forward(f, x):
     x = list(x)
     cols = [jvp(f, x, [float(i == j) for i in range(len(x))])[1] for j in range(len(x))]
     return np.column_stack(cols) if isinstance(cols[0], (list, tuple)) else np.array(cols)
+""",
+        }
+    ),
+    # Every binary operation through one `_combine(other, rule)` with a rule (a, ȧ, b, ḃ) -> (value, tangent);
+    # comparisons through a `_values` helper; a derivative that reads the tangent with getattr.
+    "combine_rules_and_value_comparisons": Alternative(
+        {
+            "dual_code": """
+import numpy as np
+
+
+def lift(other):
+    return other if isinstance(other, Dual) else Dual(other, 0.0)
+
+
+class Dual:
+    __array_ufunc__ = None
+
+    def __init__(self, value, tangent=0.0):
+        self.value, self.tangent = value, tangent
+
+    def _combine(self, other, rule):
+        o = lift(other)
+        return Dual(*rule(self.value, self.tangent, o.value, o.tangent))
+
+    def __add__(self, o): return self._combine(o, lambda a, da, b, db: (a + b, da + db))
+    def __radd__(self, o): return lift(o) + self
+    def __sub__(self, o): return self._combine(o, lambda a, da, b, db: (a - b, da - db))
+    def __rsub__(self, o): return lift(o) - self
+    def __mul__(self, o): return self._combine(o, lambda a, da, b, db: (a * b, da * b + a * db))
+    def __rmul__(self, o): return lift(o) * self
+    def __truediv__(self, o): return self._combine(o, lambda a, da, b, db: (a / b, (da * b - a * db) / (b * b)))
+    def __rtruediv__(self, o): return lift(o) / self
+    def __neg__(self): return Dual(-self.value, -self.tangent)
+
+    def __pow__(self, o):
+        if isinstance(o, Dual):
+            return self._combine(o, lambda a, da, b, db: (a**b, a**b * (db * np.log(a) + b * da / a)))
+        return Dual(self.value**o, o * self.value ** (o - 1) * self.tangent)
+
+    def __rpow__(self, o):
+        return Dual(o**self.value, o**self.value * np.log(o) * self.tangent)
+
+    def _values(self, other):
+        return self.value, lift(other).value
+
+    def __lt__(self, o):
+        a, b = self._values(o)
+        return a < b
+
+    def __gt__(self, o):
+        a, b = self._values(o)
+        return a > b
+
+    def __le__(self, o):
+        a, b = self._values(o)
+        return a <= b
+
+    def __ge__(self, o):
+        a, b = self._values(o)
+        return a >= b
+
+    def __eq__(self, o):
+        a, b = self._values(o)
+        return a == b
+
+    def __hash__(self):
+        return id(self)
+""",
+            "derivative_code": """
+def derivative(f, x):
+    return float(getattr(f(Dual(x, 1.0)), "tangent", 0.0))
 """,
         }
     ),

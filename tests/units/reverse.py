@@ -162,6 +162,67 @@ MUTANTS = {
         ("jacobian_reverse",),
         diagnosis="leaf grads not reset between passes",
     ),
+    # --- comparisons by value, and programs with loops and branches on the value
+    "eq_by_identity": Mutant(
+        "var_code",
+        (("return self.value == lift(other).value", "return self is other"),),
+        ("programs",),
+        ("var_arithmetic", "grad"),
+        diagnosis="== by object identity",
+    ),
+    "comparison_returns_var": Mutant(
+        "var_code",
+        (("return self.value > lift(other).value", "return Var(self.value > lift(other).value)"),),
+        ("programs",),
+        ("var_arithmetic", "grad"),
+        diagnosis="a comparison that returns a Var",
+    ),
+    # --- the Jacobian chain
+    "chain_cost_counts_flops": Mutant(
+        "chain_code",
+        (("cost_left + cost_right + rows * inner * columns", "cost_left + cost_right + 2 * rows * inner * columns"),),
+        ("jacobian_chain",),
+        diagnosis="twice the multiplications",
+    ),
+    "chain_cost_last_product_only": Mutant(
+        "chain_code",
+        (("return cost_left + cost_right + rows * inner * columns", "return rows * inner * columns"),),
+        ("jacobian_chain",),
+        diagnosis="only the last product counted",
+    ),
+    "forward_cost_is_reverse": Mutant(
+        "chain_code",
+        (
+            (
+                "return sum(dims[0] * dims[i] * dims[i - 1] for i in range(2, len(dims)))",
+                "return sum(dims[-1] * dims[i] * dims[i - 1] for i in range(1, len(dims) - 1))",
+            ),
+        ),
+        ("jacobian_chain",),
+        diagnosis="forward and reverse swapped",
+    ),
+    "cheapest_pure_modes_only": Mutant(
+        "chain_code",
+        (
+            (
+                "    return best(len(dims) - 1, 1)",
+                "    k = len(dims) - 1\n"
+                "    forward, reverse = 1, k\n"
+                "    for i in range(2, k + 1):\n"
+                "        forward = (i, forward)\n"
+                "    for i in range(k - 1, 0, -1):\n"
+                "        reverse = (reverse, i)\n"
+                "    return min(((bracketing_cost(dims, b), b) for b in (forward, reverse)), key=lambda o: o[0])",
+            ),
+        ),
+        ("jacobian_chain",),
+        diagnosis="only forward and reverse compared",
+    ),
+    "cheapest_split_off_by_one": Mutant(
+        "chain_code",
+        (("dims[hi] * dims[split - 1] * dims[lo - 1]", "dims[hi] * dims[split] * dims[lo - 1]"),),
+        ("jacobian_chain",),
+    ),
 }
 
 ALTERNATIVES = {
@@ -171,6 +232,7 @@ ALTERNATIVES = {
         {
             "var_code": """
 import math
+import operator
 from collections import deque
 
 import numpy as np
@@ -202,6 +264,16 @@ class Var:
         return self._make(self.value + other.value, (self, other), (1.0, 1.0))
 
     __radd__ = __add__
+
+    # Comparisons by value through the operator module; nodes are never hashed here (id() everywhere).
+    def _compare(self, other, op):
+        return op(self.value, _as_var(other).value)
+
+    def __lt__(self, other): return self._compare(other, operator.lt)
+    def __gt__(self, other): return self._compare(other, operator.gt)
+    def __le__(self, other): return self._compare(other, operator.le)
+    def __ge__(self, other): return self._compare(other, operator.ge)
+    def __eq__(self, other): return self._compare(other, operator.eq)
 
     def __neg__(self):
         return self * -1
@@ -367,6 +439,12 @@ class Var:
     def __pow__(self, o): return self._binary(o, "pow", lambda a, b: a**b)
     def __rpow__(self, o): return self._binary(o, "pow", lambda a, b: a**b, True)
     def __neg__(self): return self * -1.0
+    def __lt__(self, o): return float(self.value) < float(Var.wrap(o).value)
+    def __gt__(self, o): return float(self.value) > float(Var.wrap(o).value)
+    def __le__(self, o): return not self > o
+    def __ge__(self, o): return not self < o
+    def __eq__(self, o): return float(self.value) == float(Var.wrap(o).value)
+    __hash__ = object.__hash__
 
     def _order(self):
         order, done, stack = [], set(), [(self, iter(self.inputs))]
@@ -432,6 +510,71 @@ def jacobian_reverse(f, x):
         for leaf in leaves:
             leaf.grad = 0.0
     return J
+""",
+        }
+    ),
+    # The Jacobian chain bottom-up: a table over chain lengths, bracketings as lists, costs by a stack
+    # machine, the two modes through bracketing_cost; grad returning a list of grads.
+    "chain_table_and_list_grad": Alternative(
+        {
+            "chain_code": """
+def bracketing_cost(dims, bracketing):
+    total, stack = 0, [bracketing]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, (list, tuple)):
+            left, right = part
+            total += shape(dims, left)[0] * shape(dims, left)[1] * shape(dims, right)[1]
+            stack.extend([left, right])
+    return total
+
+
+def shape(dims, part):
+    if not isinstance(part, (list, tuple)):
+        return dims[part], dims[part - 1]
+    return shape(dims, part[0])[0], shape(dims, part[1])[1]
+
+
+def forward_cost(dims):
+    order = 1
+    for i in range(2, len(dims)):
+        order = [i, order]
+    return bracketing_cost(dims, order)
+
+
+def reverse_cost(dims):
+    k = len(dims) - 1
+    order = k
+    for i in range(k - 1, 0, -1):
+        order = [order, i]
+    return bracketing_cost(dims, order)
+
+
+def cheapest_bracketing(dims):
+    k = len(dims) - 1
+    table = {(i, i): (0, i) for i in range(1, k + 1)}
+    for length in range(2, k + 1):
+        for lo in range(1, k - length + 2):
+            hi = lo + length - 1
+            options = [
+                (
+                    table[hi, s][0] + table[s - 1, lo][0] + dims[hi] * dims[s - 1] * dims[lo - 1],
+                    [table[hi, s][1], table[s - 1, lo][1]],
+                )
+                for s in range(lo + 1, hi + 1)
+            ]
+            table[hi, lo] = min(options, key=lambda option: option[0])
+    cost, order = table[k, 1]
+    return int(cost), order
+""",
+            "grad_code": """
+def grad(f):
+    def gradient(*xs):
+        leaves = list(map(Var, xs))
+        f(*leaves).backward()
+        return [leaf.grad for leaf in leaves]
+
+    return gradient
 """,
         }
     ),
