@@ -194,6 +194,7 @@ PLANS: dict[str, dict[str, tuple[Call, ...]]] = {
         "jacobian_forward": (
             Call("forward", "check_jacobian_forward", ("jacobian_forward", DUAL_FUNCTIONS), {"count": 4}),
         ),
+        "programs": (Call("programs", "check_programs", ("derivative", "Dual", DUAL_FUNCTIONS), {"count": 9}),),
     },
     "04_reverse": {
         "var_arithmetic": (Call("reverse", "check_var_arithmetic", ("Var",), {"count": 2}),),
@@ -221,6 +222,14 @@ PLANS: dict[str, dict[str, tuple[Call, ...]]] = {
         "vjp": (Call("reverse", "check_vjp", ("vjp", "Var", DUAL_FUNCTIONS), {"count": 4}),),
         "jacobian_reverse": (
             Call("reverse", "check_jacobian_reverse", ("jacobian_reverse", "Var", DUAL_FUNCTIONS), {"count": 4}),
+        ),
+        "programs": (
+            Call("programs", "check_programs", ("grad", "Var", DUAL_FUNCTIONS), {"count": 9, "mode": "grad"}),
+        ),
+        "jacobian_chain": (
+            Call("jacobian_chain", "check_bracketing_cost", ("bracketing_cost",), {"count": 6}),
+            Call("jacobian_chain", "check_mode_costs", ("forward_cost", "reverse_cost"), {"count": 4}),
+            Call("jacobian_chain", "check_cheapest_bracketing", ("cheapest_bracketing",), {"count": 8}),
         ),
     },
     "05_vjp": {
