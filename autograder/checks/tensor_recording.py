@@ -210,7 +210,8 @@ def _observe_expression(student: Callable, function: Callable, values: dict, mas
     grads = {n: None if leaf.grad is None else np.asarray(leaf.grad) for n, leaf in leaves.items()}
     value = np.asarray(out.data)
     del leaves
-    gc.collect()
+    if any(ref() is not None for ref in refs.values()):  # only reference cycles are left to collect
+        gc.collect()
     alive = {n: ref() is not None for n, ref in refs.items()}
     return {"value": value, "requires": requires, "grads": grads, "alive": alive if refs else None}
 
