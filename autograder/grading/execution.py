@@ -422,7 +422,10 @@ def execute(task: Task) -> Result:
             sandbox.kill_all(sandbox.kernel_uid(os.getpid()))
         content, problem = read_untrusted(run.records, RECORDS_LIMIT)
         if problem:
-            run.notes.append(f"the checks' record file was tampered with ({problem}): judged without what it held")
+            run.notes.append(
+                f"the checks' record file was tampered with ({problem}): the test cells were judged from what "
+                "could be read of it"
+            )
         return Result(
             task.student,
             task.assignment,
