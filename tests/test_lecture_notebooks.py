@@ -64,6 +64,7 @@ GRADED_NAMES = {
         "softmax_cross_entropy",
         "softmax_cross_entropy_vjp",
         "solve_vjp",
+        "svd_vjp",
     ],
     "06_backprop": ["Linear", "ReLU", "Sequential", "mlp_forward", "mlp_backward", "train", "gradient_cost_ratio"],
     "07_higher_order": ["hvp", "hessian", "newton_step", "derivative", "no_grad", "checkpoint"],
