@@ -415,10 +415,14 @@ def summary(results: Sequence[ExerciseResult], notebook: str, run_seed: int) -> 
         if not r.passed:
             lines.append(f"      first failing case: {r.failing_case}")
             lines.extend("      " + line for line in r.message.splitlines() if line.strip())
-    failing = [r for r in results if not r.passed]
+    ran = [r for r in results if not r.skipped]
+    failing = [r for r in ran if not r.passed]
+    left_out = f"; {len(results) - len(ran)} not run (fix their visible tests first)" if len(ran) < len(results) else ""
     lines.append("")
     if failing:
-        lines.append(f"Thorough self-check: {len(failing)} of {len(results)} exercises do not pass every random case.")
+        lines.append(f"Thorough self-check: {len(failing)} of {len(ran)} exercises fail a random case{left_out}.")
+    elif left_out:
+        lines.append(f"Thorough self-check: the {len(ran)} exercises run pass every random case{left_out}.")
     else:
         lines.append(f"Thorough self-check: all {len(results)} exercises pass every random case.")
     return "\n".join(lines)

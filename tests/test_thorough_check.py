@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import random
 import re
 import signal
 import subprocess
@@ -145,15 +146,38 @@ def test_the_reference_passes_and_the_stub_fails_every_exercise(name):
     assert all(r.failing_case and r.message for r in deep)
 
 
+# Mutants that the plain self-check passes (only hidden tests catch them), measured on every mutant of
+# the project (6 Dec 2026: all 10 are caught by the thorough check); the sample below adds a few more
+# per unit, drawn by a fixed seed, to keep the suite short.
+HIDDEN_ONLY = {
+    "backprop": ("parameters_duplicates_shared_layer", "softmax_without_max_shift", "train_ignores_seed"),
+    "forward": ("pow_dual_exponent_missing_log_term",),
+    "higher_order": (
+        "derivative_reads_any_tag",
+        "no_grad_not_restored_after_exception",
+        "no_grad_restores_true_when_nested",
+        "no_grad_swallows_exceptions",
+    ),
+    "reverse": ("recursive_topological_sort",),
+    "vjp": ("tensor_mul_without_unbroadcast",),
+}
+SAMPLE_PER_UNIT = 3
+
+
 @pytest.fixture(scope="module")
 def coverage():
-    """Per unit: mutants the plain self-check misses, and which of them the thorough one catches."""
+    """Per unit, on a sample of its mutants: the sample, the mutants the plain self-check misses, and
+    which of them the thorough one catches."""
     rows = {}
     for module, unit in zip(UNIT_MODULES, UNITS, strict=True):
+        short = module.rsplit(".", 1)[-1]
         source = _source(unit.assignment)
         tests = self_check.visible_tests(source)
+        others = sorted(set(unit.mutants) - set(HIDDEN_ONLY.get(short, ())))
+        sample = [*HIDDEN_ONLY.get(short, ()), *random.Random(short).sample(others, min(SAMPLE_PER_UNIT, len(others)))]
         missed, caught = [], []
-        for mutant_name, mutant in unit.mutants.items():
+        for mutant_name in sample:
+            mutant = unit.mutants[mutant_name]
             try:
                 with _time_limit():
                     namespace = notebook_namespace(source, replaced={mutant.cell: mutant.code(source)})
@@ -164,22 +188,21 @@ def coverage():
                 missed.append(mutant_name)
                 if any(not r.passed for r in deep):
                     caught.append(mutant_name)
-        rows[module.rsplit(".", 1)[-1]] = (len(unit.mutants), missed, caught)
+        rows[short] = (sample, missed, caught)
     ARTIFACT.parent.mkdir(exist_ok=True)
-    lines = ["unit: mutants, missed by the plain self-check, of those caught by the thorough one"]
-    for unit, (count, missed, caught) in rows.items():
-        lines.append(f"{unit}: {count} mutants, plain misses {len(missed)}, thorough catches {len(caught)}")
+    lines = ["unit: a sample of its mutants, those the plain self-check misses, of those the thorough one catches"]
+    for short, (sample, missed, caught) in rows.items():
+        lines.append(f"{short}: {len(sample)} mutants, plain misses {len(missed)}, thorough catches {len(caught)}")
         lines.extend(f"    {'caught' if m in caught else 'MISSED'} {m}" for m in missed)
     ARTIFACT.write_text("\n".join(lines) + "\n")
     return rows
 
 
 def test_the_thorough_check_catches_mutants_only_hidden_tests_caught(coverage):
-    missed = sum(len(m) for _, m, _ in coverage.values())
-    caught = sum(len(c) for _, _, c in coverage.values())
     print(ARTIFACT.read_text())
-    assert missed > 0, "no mutant passes the plain self-check: nothing to measure"
-    assert caught >= 0.8 * missed, f"the thorough check catches {caught} of the {missed} mutants the plain one misses"
+    for short, (_, missed, caught) in coverage.items():
+        assert set(missed) <= set(caught), f"{short}: the thorough check misses {sorted(set(missed) - set(caught))}"
+    assert any(missed for _, missed, _ in coverage.values()), "no sampled mutant passes the plain self-check"
 
 
 def test_autograder_check_thorough_prints_the_seed_and_exits_by_the_result(tmp_path):
@@ -188,7 +211,7 @@ def test_autograder_check_thorough_prints_the_seed_and_exits_by_the_result(tmp_p
     filled = submissions.fill(
         nbformat.read(REPO / "release" / name / f"{name}.ipynb", as_version=4),
         source,
-        replaced={"logistic_map": "def logistic_map(x, n):\n    return x\n"},
+        replaced={"logistic_map_code": "def logistic_map(x, n):\n    return x\n"},
     )
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(filled, path)
@@ -197,4 +220,5 @@ def test_autograder_check_thorough_prints_the_seed_and_exits_by_the_result(tmp_p
     assert done.returncode == 1, done.stderr
     assert "run seed 4242" in done.stdout and 'self_check("02_symbolic.ipynb", thorough=True, seed=4242)' in done.stdout
     assert "✓ derivative_rules_basic" in done.stdout and "random cases pass" in done.stdout
-    assert "logistic_map  not run: its visible test fails" in done.stdout
+    assert re.search(r"- logistic_map +not run: its visible test fails", done.stdout), done.stdout
+    assert "the 7 exercises run pass every random case; 2 not run" in done.stdout
