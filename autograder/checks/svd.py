@@ -34,7 +34,8 @@ SECTION = "section 8 (`svd_vjp`: the gradient of the singular values) of 05_vjp.
 LECTURE = "section 10 (The gradient of the singular values) of notebooks/05_vjp.ipynb"
 VT_LEFT_OUT = Mistake(
     "Vᵀ left out",
-    "ds_i = u_iᵀ dA v_i, so dL/dA = Σ s̄_i u_i v_iᵀ = U diag(s̄) Vᵀ: with numpy, U @ np.diag(s_bar) @ vh.",
+    "ds_i = u_iᵀ dA v_i involves both singular vectors, so each term of dL/dA is s̄_i u_i v_iᵀ: the right "
+    "factor Vᵀ belongs in the product, which then has the shape (m, n) of A.",
     LECTURE,
 )
 SVD_TRANSPOSED = Mistake(
@@ -49,8 +50,8 @@ S_BAR_IGNORED = Mistake(
 )
 VH_TRANSPOSED_AGAIN = Mistake(
     "vh transposed again",
-    "np.linalg.svd returns vh = Vᵀ (rows are the right singular vectors): the gradient is U @ np.diag(s_bar) @ vh, "
-    "not vh.T.",
+    "np.linalg.svd returns vh = Vᵀ (its rows are the right singular vectors), already the transposed factor: "
+    "vh.T is V.",
     SECTION,
 )
 
