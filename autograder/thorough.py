@@ -419,7 +419,9 @@ def summary(results: Sequence[ExerciseResult], notebook: str, run_seed: int) -> 
     failing = [r for r in ran if not r.passed]
     left_out = f"; {len(results) - len(ran)} not run (fix their visible tests first)" if len(ran) < len(results) else ""
     lines.append("")
-    if failing:
+    if not ran:
+        lines.append("Thorough self-check: nothing run yet: every exercise's visible test fails (fix those first).")
+    elif failing:
         lines.append(f"Thorough self-check: {len(failing)} of {len(ran)} exercises fail a random case{left_out}.")
     elif left_out:
         lines.append(f"Thorough self-check: the {len(ran)} exercises run pass every random case{left_out}.")

@@ -160,6 +160,8 @@ def test_run_all_on_the_released_stub_reaches_the_self_check(name, tmp_path):
     NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
-    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
-    assert printed.strip().splitlines()[-1].startswith(f"Self-check: {len(self_check.visible_tests(notebook))} of ")
-    assert "not implemented yet" in printed
+    plain, thorough = ("".join(o.get("text", "") for o in c.outputs) for c in (notebook.cells[-3], notebook.cells[-1]))
+    assert plain.strip().splitlines()[-1].startswith(f"Self-check: {len(self_check.visible_tests(notebook))} of ")
+    assert "not implemented yet" in plain
+    # The thorough self-check runs last and leaves out every exercise: no visible test passes.
+    assert thorough.strip().splitlines()[-1].startswith("Thorough self-check: nothing run yet"), thorough
