@@ -78,7 +78,9 @@ def test_the_mistakes_counted_are_the_mistakes_the_mutants_make(graded, reports,
             listed.setdefault(mistake.diagnosis, set()).add(student)
     for diagnosis, students in listed.items():
         makers = {f"mutant-{n}" for n, m in unit.mutants.items() if diagnosis in m.diagnoses}
-        strangers = {s for s in students if original(s) not in makers}
+        # an attack is a wrong answer too: a mistake it happens to match may be named (e.g. fake training
+        # losses with parameters never updated); anyone else listed must be a mutant that makes it
+        strangers = {s for s in students if original(s) not in makers and not s.startswith("attack-")}
         assert not strangers, f"{sorted(strangers)} are listed with {diagnosis!r}, a mistake they do not make"
     for name, mutant in unit.mutants.items():
         named = {d for ds in _diagnoses(graded, unit.assignment, f"mutant-{name}").values() for d in ds}
@@ -105,10 +107,9 @@ def test_no_correct_notebook_is_listed_with_a_mistake_or_a_failure(reports, unit
     for mistake in analysis.mistakes:
         assert not correct & set(mistake.students), mistake
     assert not correct & {a.student for a in analysis.attention}
-    # every exercise: the correct notebooks have full points, the untouched stub never reached it
-    for exercise in analysis.exercises:
+    for exercise in analysis.exercises:  # every correct notebook has full points on every exercise
         assert exercise.full >= len(correct), exercise
-        assert exercise.unreached.get("not implemented", 0) >= 1, exercise
+    assert any(e.unreached.get("not implemented") for e in analysis.exercises)  # the untouched stub
 
 
 def test_the_report_of_a_graded_submission_is_complete(reports):
