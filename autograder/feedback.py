@@ -67,9 +67,31 @@ class Mistake:
         if not self.name or "(" in self.name or ")" in self.name:
             raise ValueError(f"a mistake's name is a few words without parentheses, not {self.name!r}")
 
+    @property
+    def see(self) -> str:
+        """`where` as a student reads it, saying which notebook: the lecture or the assignment."""
+        return section_reference(self.where)
+
     def __str__(self) -> str:
-        see = f" See {self.where}." if self.where else ""
+        see = f" See {self.see}." if self.where else ""
         return f"({self.name}): {self.rule}{see}"
+
+
+def section_reference(where: str) -> str:
+    """A section reference that says which notebook it means.
+
+    The lecture and the assignment of a unit share a file name and have different sections, so
+    "section 2 (Title) of notebooks/07_higher_order.ipynb" becomes "... of the lecture notebook
+    notebooks/07_higher_order.ipynb" and "... of 07_higher_order.ipynb" (the assignment) becomes
+    "... of the assignment 07_higher_order.ipynb". Anything else is returned unchanged.
+    """
+    match = re.fullmatch(r"(.*) of (notebooks/\S+\.ipynb)", where, re.S)
+    if match:
+        return f"{match[1]} of the lecture notebook {match[2]}"
+    match = re.fullmatch(r"(.*) of (\S+\.ipynb)", where, re.S)
+    if match and "/" not in match[2]:
+        return f"{match[1]} of the assignment {match[2]}"
+    return where
 
 
 DIAGNOSIS = re.compile(r"Likely mistake \(([^()]+)\):")

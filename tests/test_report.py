@@ -226,7 +226,7 @@ def test_explain_reads_the_rule_and_section_a_student_saw():
     error = failure(
         "central_difference(f, 1.0, 0.001)", "the quotient is wrong.", expected=0.5, got=0.6, mistake=mistake
     )
-    assert results.explain(str(error)) == (mistake.name, mistake.rule, mistake.where)
+    assert results.explain(str(error)) == (mistake.name, mistake.rule, mistake.see)
     assert results.explain(str(failure("f(1)", "wrong.", mistake="a general hint"))) == ("", "", "")
 
 
