@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="regrade submissions that have not changed")
     grade.add_argument("--no-sandbox", action="store_true", help="run student code with your own permissions")
     grade.add_argument("--no-feedback", action="store_true", help="do not write feedback/ HTML reports")
+    grade.add_argument(
+        "--time-bound",
+        type=float,
+        default=None,
+        help="seconds a notebook may run in all before its kernel is killed (default: from its cells and cell limit)",
+    )
     demo = commands.add_parser("demo", help="release, grade sample submissions, print the gradebook")
     demo.add_argument("assignments", nargs="*")
     table = commands.add_parser("gradebook", help="print the gradebook of an assignment")
@@ -105,7 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         from autograder.grading.grade_command import run_grade
 
-        return run_grade(root, names, args.jobs, args.scheduler, args.force, not args.no_sandbox, not args.no_feedback)
+        return run_grade(
+            root,
+            names,
+            args.jobs,
+            args.scheduler,
+            args.force,
+            not args.no_sandbox,
+            not args.no_feedback,
+            time_bound=args.time_bound,
+        )
     from autograder.grading import gradebook_table
     from autograder.grading.course import db_url
 

@@ -5,9 +5,11 @@
 3. `autograder grade ASSIGNMENT --jobs 2`.
 
 Each way grades a fresh copy of the course holding the same submissions (reference, half-done and
-untouched samples, repeated). Prints seconds per submission and the ratios, in one run.
+untouched samples, repeated). Prints, in one run, wall seconds per submission, the coordinating
+process's own CPU seconds per submission (`getrusage(RUSAGE_SELF)`, kernels and workers excluded) and
+where the time went per stage.
 
-Run from the repository root: `python benchmarks/grading_pipeline.py [--count 40] [--assignment 01_numerical]`.
+Run from the repository root: `python benchmarks/grading_pipeline.py [--count 24] [--assignment 01_numerical]`.
 """
 
 from __future__ import annotations
@@ -50,39 +52,98 @@ def course_with_submissions(target: Path, assignment: str, count: int, stock: bo
     return target
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def inner(way: str, root: Path, assignment: str) -> None:
+    """Grade in this process (run as a child of the benchmark) and print one JSON line: the coordinator's
+    own CPU seconds (`getrusage(RUSAGE_SELF)`, children excluded) and the pipeline's stages."""
+    import contextlib
+    import io
+    import json
+    import resource
+
+    os.chdir(root)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    began = time.perf_counter()
+    log = io.StringIO()
+    stages: dict[str, float] = {}
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        if way == "stock":
+            from nbgrader.apps.nbgraderapp import NbGraderApp
+
+            with contextlib.suppress(SystemExit):
+                NbGraderApp.launch_instance(argv=["autograde", assignment])
+        else:
+            from autograder.cli import main as cli
+            from autograder.grading import pipeline
+
+            cli(["grade", assignment, *way.split()])
+            stages = dict(pipeline.STAGES)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(
+        json.dumps({"cpu": cpu, "wall": time.perf_counter() - began, "stages": stages, "log": log.getvalue()[-3000:]})
+    )
+
+
+def measured(way: str, root: Path, assignment: str) -> dict:
+    """Run `inner` in a fresh interpreter; its JSON plus the wall time of the whole process."""
+    import json
+
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    command = [sys.executable, __file__, "--inner", way, "--root", str(root), "--assignment", assignment]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    return seconds
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"{way} failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["process"] = seconds
+    return figures
+
+
+def stage_line(stages: dict[str, float], count: int) -> str:
+    """The per-submission breakdown: worker stages first, then the coordinator's, in seconds."""
+    order = sorted(stages, key=lambda name: (not name.startswith("worker"), -stages[name]))
+    return ", ".join(f"{name} {stages[name] / count:.3f}" for name in order if stages[name] / count >= 0.0005)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--assignment", default="01_numerical")
+    parser.add_argument("--skip-stock", action="store_true", help="leave stock nbgrader out (it is the slowest way)")
+    parser.add_argument("--inner", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    bin_dir = Path(sys.executable).parent
+    if args.inner:
+        inner(args.inner, args.root, args.assignment)
+        return
     ways = [
-        ("stock nbgrader autograde (sequential)", [str(bin_dir / "nbgrader"), "autograde", args.assignment], True),
-        ("autograder grade --jobs 1", [str(bin_dir / "autograder"), "grade", args.assignment, "--jobs", "1"], False),
-        ("autograder grade --jobs 2", [str(bin_dir / "autograder"), "grade", args.assignment, "--jobs", "2"], False),
+        ("stock nbgrader autograde", "stock", True),
+        ("autograder grade --jobs 1", "--jobs 1", False),
+        ("autograder grade --jobs 2", "--jobs 2", False),
     ]
-    seconds = {}
+    if args.skip_stock:
+        ways = ways[1:]
+    figures = {}
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as folder:
-        for number, (name, command, stock) in enumerate(ways):
+        for number, (name, way, stock) in enumerate(ways):
             root = course_with_submissions(Path(folder) / f"course{number}", args.assignment, args.count, stock)
             print(f"{name}: grading {args.count} submissions ...", flush=True)
-            seconds[name] = timed(command, root)
+            figures[name] = measured(way, root, args.assignment)
+    count = args.count
     print()
-    print(f"{'way':<40} {'total s':>9} {'s / submission':>15} {'vs stock':>9}")
-    stock_time = seconds[ways[0][0]]
-    for name, total in seconds.items():
-        print(f"{name:<40} {total:9.1f} {total / args.count:15.2f} {stock_time / total:8.2f}x")
-    jobs1, jobs2 = seconds[ways[1][0]], seconds[ways[2][0]]
+    print(f"{count} submissions of {args.assignment} (a third complete, a third half-done, a third untouched)")
+    print(f"{'way':<28} {'wall s':>7} {'s / sub':>8} {'vs stock':>9} {'coord CPU s / sub':>18}")
+    stock_time = figures.get("stock nbgrader autograde", {}).get("process")
+    for name, data in figures.items():
+        total = data["process"]
+        ratio = f"{stock_time / total:8.2f}x" if stock_time else f"{'-':>9}"
+        print(f"{name:<28} {total:7.1f} {total / count:8.2f} {ratio} {data['cpu'] / count:18.3f}")
+    print("\nper submission, seconds (worker stages summed over workers; coordinator stages are its wall time):")
+    for name, data in figures.items():
+        if data["stages"]:
+            print(f"  {name}: {stage_line(data['stages'], count)}")
+    jobs1, jobs2 = figures["autograder grade --jobs 1"]["process"], figures["autograder grade --jobs 2"]["process"]
     print(f"\nspeed-up of --jobs 2 over --jobs 1: {jobs1 / jobs2:.2f}x on {os.cpu_count()} cores")
 
 

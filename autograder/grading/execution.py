@@ -99,6 +99,7 @@ class Result:
     error: str = ""  # set when the worker itself failed (not the student's code): nothing to grade
     stopped: bool = False  # the task ran out of its time bound and its kernel was killed
     slowest: tuple[tuple[str, float], ...] = ()  # the slowest cells ("cell 7 (forward_difference)", seconds)
+    stages: tuple[tuple[str, float], ...] = ()  # where the worker's time went: ("kernel start", s), ("executing", s)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -173,6 +174,7 @@ class _Run:
         self.records = scratch / "records.jsonl"
         self.work = scratch / "work"
         self.timings: dict[int, float] = {}
+        self.kernel_seconds = 0.0  # spent starting kernels (until each answered)
         self.expired = threading.Event()  # set by the watchdog when the task's time bound runs out
         self.client_now: NotebookClient | None = None  # the client of the kernel running now (for the watchdog)
         self.bound = task.bound()
@@ -232,7 +234,9 @@ class _Run:
         try:
             if self.expired.is_set():
                 return start
+            began = time.perf_counter()
             with client.setup_kernel(env=env, cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                self.kernel_seconds += time.perf_counter() - began
                 self._replay(client, start)
                 for index in range(start, len(self.notebook.cells)):
                     if not self._cell(client, index):
@@ -426,6 +430,7 @@ def execute(task: Task) -> Result:
                 f"the checks' record file was tampered with ({problem}): the test cells were judged from what "
                 "could be read of it"
             )
+        seconds = time.perf_counter() - start
         return Result(
             task.student,
             task.assignment,
@@ -433,9 +438,10 @@ def execute(task: Task) -> Result:
             nbformat.writes(notebook),
             content.decode("utf-8", errors="replace"),
             tuple(run.notes),
-            time.perf_counter() - start,
+            seconds,
             stopped=run.expired.is_set(),
             slowest=run.slowest(),
+            stages=(("kernel start", run.kernel_seconds), ("executing", seconds - run.kernel_seconds)),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # fd-based on Linux: never follows the kernel's links

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from autograder.grading import gradebook_table, grades_csv, pipeline, sandbox
@@ -45,8 +46,14 @@ def run_grade(
     use_sandbox: bool = True,
     feedback: bool = True,
     cell_timeout: float | None = None,
+    time_bound: float | None = None,
 ) -> int:
-    """Grade `names`; exit code 0 if every submission was graded, 1 if one needed attention, 2 if refused."""
+    """Grade `names`; exit code 0 if every submission was graded, 1 if one needed attention, 2 if refused.
+
+    Each notebook runs within `time_bound` seconds (default: `execution.time_bound` of its cells). The
+    last line printed says how many submissions were graded, the wall time and the time per submission."""
+    began = time.perf_counter()
+    graded = 0
     if use_sandbox and not scheduler:
         try:
             sandbox.probe()
@@ -60,12 +67,21 @@ def run_grade(
             continue
         try:
             reports = pipeline.grade(
-                root, assignment, jobs, scheduler, force, use_sandbox, feedback, cell_timeout=cell_timeout
+                root,
+                assignment,
+                jobs,
+                scheduler,
+                force,
+                use_sandbox,
+                feedback,
+                cell_timeout=cell_timeout,
+                time_bound=time_bound,
             )
         except pipeline.GradingBusy as error:
             print(f"autograder grade: {error}", file=sys.stderr)
             return 2
         counts = {s: sum(r.status == s for r in reports) for s in ("graded", "unchanged", "flagged", "failed")}
+        graded += counts["graded"]
         print(f"{assignment}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
         for report in reports:
             if report.notes or report.status in ("flagged", "failed"):
@@ -80,4 +96,11 @@ def run_grade(
         print(gradebook_table.render(assignment, columns, rows))
     path = grades_csv.write(root, names)
     print(f"wrote {path.relative_to(root)}")
+    print(summary(graded, time.perf_counter() - began))
     return status
+
+
+def summary(graded: int, seconds: float) -> str:
+    """The run's last line: submissions graded, wall time, time per submission."""
+    each = f"{seconds / graded:.2f} s per submission" if graded else "no submission needed grading"
+    return f"graded {graded} submission{'s' if graded != 1 else ''} in {seconds:.1f} s ({each})"

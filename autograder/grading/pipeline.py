@@ -1,20 +1,22 @@
-"""The grading pipeline: every submission of an assignment, executed in parallel, judged and recorded here.
+"""The grading pipeline: every submission of an assignment graded in parallel workers, recorded here.
 
 For each student with `submitted/<student>/<assignment>/`:
 
-1. check: every notebook of the assignment is there, is a notebook, and is this assignment's (not
-   another's); otherwise the submission is flagged with the reason and left alone (an earlier grade
-   stays in the gradebook);
-2. sanitize (this process, nbgrader's own preprocessors with no execution): test and locked cells
-   restored from the gradebook, deleted ones re-inserted, duplicates dropped;
-3. execute (a worker: a local process, or a Dask worker with `--scheduler`): the sanitized notebook
-   runs in a fresh sandboxed kernel (`execution.execute`); workers return plain data;
-4. autograde (this process, nbgrader's autograde with `ReplayExecution` in place of `Execute`):
-   the worker's outputs and records are judged by `JudgeRecords`, grades saved, feedback written.
+1. check (this process): every notebook of the assignment is there, is a notebook, and is this
+   assignment's (not another's) with some of its cells; otherwise the submission is flagged with the
+   reason and left alone (an earlier grade stays in the gradebook). Unchanged submissions (same files,
+   assignment source and autograder code as when last graded) are skipped unless forced;
+2. grade (a worker: a local process, or a Dask worker with `--scheduler`; `worker_grading`): nbgrader's
+   own autograde on the worker's private copy of the course: sanitizing, executing in a fresh sandboxed
+   kernel, judging the test cells from the kernel's records (`trusted_judge`), scoring, feedback HTML.
+   Tasks and results are plain data; workers never touch this course folder or its gradebook;
+3. record (this process): the autograded and feedback folders are written, and the scores go into the
+   gradebook in batches through nbgrader's `Gradebook` API (this process is its only writer), with the
+   state of what was graded and `results/` for reports.
 
-Only this coordinating process writes the gradebook, one submission at a time, as soon as its
-execution arrives: an interrupted run loses nothing graded so far, and the next run regrades only
-submissions whose files (or the assignment's source) changed. A lock file refuses a second run.
+A batch is recorded every `BATCH_SIZE` submissions or `BATCH_SECONDS`, and when the run ends or is
+interrupted: an interrupted run loses nothing it recorded, and the next run regrades only submissions
+whose files (or the assignment's source, or the autograder) changed. A lock file refuses a second run.
 """
 
 from __future__ import annotations
@@ -31,14 +33,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from autograder.grading import execution, recovery, replay
-from autograder.grading.course import load_config, nbgrader_api
+from autograder.grading import recovery, worker_grading
+from autograder.grading.course import db_url, load_config
 from autograder.grading.progress import ProgressBar
 from autograder.reporting import results
 
@@ -46,6 +49,21 @@ LOCK_FILE = ".autograder-grading.lock"
 STATE_FILE = ".autograder-state.json"  # in autograded/: what was graded, from which files
 STATUS_FILE = ".autograder-status.json"  # in autograded/: each submission's last status and why (grades.csv)
 TICK_SECONDS = 2.0  # how often the progress display is refreshed while submissions run
+BATCH_SIZE = 16  # graded submissions recorded in the gradebook at once ...
+BATCH_SECONDS = 5.0  # ... or after this long, whichever comes first
+# Where the last run's time went, in seconds: the coordinator's stages (wall time in this process) and
+# the workers' ("worker: kernel start", "worker: executing"). Read by benchmarks/grading_pipeline.py.
+STAGES: dict[str, float] = {}
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Add the wall time of the block to STAGES[name]."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGES[name] = STAGES.get(name, 0.0) + time.perf_counter() - began
 
 
 class GradingBusy(RuntimeError):
@@ -150,25 +168,39 @@ def test_ids(path: Path | nbformat.NotebookNode) -> set[str]:
     return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
 
 
-def deleted_tests(root: Path, assignment: str, student: str) -> dict[str, set[str]]:
-    """Per notebook name: the source's test cells that the submitted notebook lacks (once recovered)."""
-    return {
-        name: test_ids(root / "source" / assignment / f"{name}.ipynb") - test_ids(found.notebook)
-        for name, found in recovered(root, assignment, student).items()
-    }
-
-
-def digest(root: Path, assignment: str, student: str) -> str:
-    """A hash of the submission's files, the assignment's source and the autograder's own code."""
+def shared_digest(root: Path, assignment: str) -> str:
+    """A hash of what every submission's grade depends on besides its files: the assignment's source and the
+    autograder's own code (read once per run, not once per student)."""
     import autograder
 
     sha = hashlib.sha256()
-    package = Path(autograder.__file__).parent
-    folders = [root / "submitted" / student / assignment, root / "source" / assignment, package]
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            sha.update(str(path.relative_to(folder)).encode())
-            sha.update(path.read_bytes())
+    for folder in (root / "source" / assignment, Path(autograder.__file__).parent):
+        for relative, content in _folder_files(folder).items():
+            sha.update(relative.encode())
+            sha.update(content)
+    return sha.hexdigest()
+
+
+def _folder_files(folder: Path) -> dict[str, bytes]:
+    """The files under `folder` (relative path -> content), sorted, caches left out."""
+    found = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in found}
+
+
+def submission_files(root: Path, assignment: str, student: str) -> dict[str, bytes]:
+    """The files of `student`'s submission (relative to submitted/<student>/<assignment>/)."""
+    return _folder_files(root / "submitted" / student / assignment)
+
+
+def digest(
+    root: Path, assignment: str, student: str, shared: str | None = None, files: dict[str, bytes] | None = None
+) -> str:
+    """A hash of the submission's files (`files` if given, as read), the assignment's source and the
+    autograder's own code (`shared`: `shared_digest`, computed once per run)."""
+    sha = hashlib.sha256((shared or shared_digest(root, assignment)).encode())
+    for relative, content in (files if files is not None else submission_files(root, assignment, student)).items():
+        sha.update(relative.encode())
+        sha.update(content)
     return sha.hexdigest()
 
 
@@ -195,36 +227,6 @@ def _nbgrader_error(outcome: dict[str, Any]) -> str:
     errors = [line for line in lines if "Error:" in line or "Exception:" in line]
     useful = [line for line in errors if "Please see the" not in line]
     return (useful or errors or lines or ["nbgrader failed"])[-1][:800]
-
-
-class Coordinator:
-    """nbgrader's API on the course, configured for the two steps that run in this process."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        sanitize_only = with_guards(load_config(root))
-        sanitize_only.Autograde.autograde_preprocessors = []
-        self.sanitizer = nbgrader_api(root, config=sanitize_only)
-        judging = with_guards(load_config(root))
-        steps = list(judging.Autograde.autograde_preprocessors or [])
-        judging.Autograde.autograde_preprocessors = replay_steps(steps)
-        self.grader = nbgrader_api(root, config=judging)
-
-    def sanitize(self, assignment: str, student: str) -> dict[str, str]:
-        """Sanitized notebooks by name (JSON); raises RuntimeError with nbgrader's message on failure."""
-        outcome = self.sanitizer.autograde(assignment, student, force=True, create=True)
-        if not outcome["success"]:
-            raise RuntimeError(_nbgrader_error(outcome))
-        folder = self.root / "autograded" / student / assignment
-        return {name: (folder / f"{name}.ipynb").read_text() for name in notebook_names(self.root, assignment)}
-
-    def record(self, assignment: str, student: str, feedback: bool) -> None:
-        """Autograde from the replayed executions (in `replay.RESULTS`), then write feedback."""
-        outcome = self.grader.autograde(assignment, student, force=True, create=True)
-        if not outcome["success"]:
-            raise RuntimeError(_nbgrader_error(outcome))
-        if feedback:
-            self.grader.generate_feedback(assignment, student, force=True)
 
 
 def with_guards(config: Any) -> Any:
@@ -285,26 +287,136 @@ def _save_statuses(root: Path, assignment: str, reports: Iterable[Report]) -> No
     temporary.replace(path)
 
 
-def replay_steps(steps: list[Any]) -> list[Any]:
-    """The course's autograde preprocessors, the kernel steps (StartRecording, Execute) replaced by ReplayExecution."""
+def worker_steps(steps: list[Any]) -> list[Any]:
+    """The course's autograde preprocessors for a worker: the kernel steps (StartRecording, Execute) replaced
+    by `WorkerExecution`, which runs the notebook in a fresh sandboxed kernel and hands its records over."""
     from nbgrader.preprocessors import Execute
 
     from autograder.grading.trusted_judge import StartRecording
 
-    kept = [s for s in steps if s not in (StartRecording, Execute)]
+    kept = [s for s in steps if s not in (StartRecording, Execute, worker_grading.WorkerExecution)]
     if not kept:
         kept = [ClearMetadataPreprocessor]
-    return [replay.ReplayExecution, *kept]
+    return [worker_grading.WorkerExecution, *kept]
 
 
-def assignment_files(root: Path, assignment: str, student: str) -> dict[str, bytes]:
-    """The files a kernel needs next to the notebook: what nbgrader copied into autograded/ (not notebooks)."""
-    folder = root / "autograded" / student / assignment
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")
-    }
+def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Replace `folder` by `files` (relative path -> content), as nbgrader replaces a regraded folder."""
+    import shutil
+
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    top = folder.resolve()
+    for relative, content in files.items():
+        path = folder / relative
+        if not path.resolve().is_relative_to(top):
+            continue  # a worker's path outside the folder: never written
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+class Recorder:
+    """Records graded submissions in batches: files, then the gradebook through nbgrader's `Gradebook` API
+    (one transaction per batch), then the state of what was graded and `results/` for reports."""
+
+    def __init__(self, root: Path, assignment: str, state: dict[str, str], feedback: bool) -> None:
+        import warnings
+
+        from nbgrader.coursedir import CourseDirectory
+
+        # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every submission: noise.
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        self.root, self.assignment, self.state, self.feedback = root, assignment, state, feedback
+        config = load_config(root)
+        self.course_id = str(config.CourseDirectory.get("course_id", "") or "default_course")
+        self.coursedir = CourseDirectory(config=config)
+        self.batch: list[tuple[worker_grading.Graded, Report, str]] = []
+        self.last = time.monotonic()
+
+    def add(self, graded: worker_grading.Graded, report: Report, digest_: str) -> None:
+        """Queue a graded submission; its folders are written now, its grades with the batch."""
+        with _stage("writing files"):
+            folder = self.root / "autograded" / graded.student / self.assignment
+            _write_folder(folder, graded.autograded)
+            if self.feedback:
+                _write_folder(self.root / "feedback" / graded.student / self.assignment, graded.feedback)
+        self.batch.append((graded, report, digest_))
+        if len(self.batch) >= BATCH_SIZE or time.monotonic() - self.last >= BATCH_SECONDS:
+            self.flush()
+
+    def due(self) -> None:
+        """Record the batch if it has waited BATCH_SECONDS."""
+        if self.batch and time.monotonic() - self.last >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the queued submissions (a failure of nbgrader's marks the batch's submissions as failed)."""
+        batch, self.batch, self.last = self.batch, [], time.monotonic()
+        if not batch:
+            return
+        try:
+            with _stage("gradebook"):
+                manual = self._gradebook(batch)
+        except Exception as error:  # nbgrader's own failure: keep going with the class
+            for _, report, _ in batch:
+                report.status = "failed"
+                report.notes.append(f"nbgrader could not record the grades: {error}")
+            return
+        with _stage("state file"):
+            for graded, _, digest_ in batch:
+                self.state[f"{self.assignment}/{graded.student}"] = digest_
+            _save_state(self.root, self.state)
+        with _stage("results file"):
+            for graded, report, _ in batch:
+                if graded.student in manual:  # the gradebook's points differ from the worker's: read them back
+                    results.record(self.root, self.assignment, graded.student, report.status, report.notes)
+                    continue
+                cells = [results.CellResult(**cell) for cell in graded.cells]
+                score = sum(c.points for c in cells) if cells else None
+                top = sum(c.max_points for c in cells) if cells else None
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")  # as `results.record` stamps it
+                found = results.SubmissionResult(
+                    self.assignment, graded.student, report.status, list(report.notes), stamp, score, top, cells
+                )
+                results.save(self.root, found)
+
+    def _gradebook(self, batch: list[tuple[worker_grading.Graded, Report, str]]) -> set[str]:
+        """nbgrader's `SaveAutoGrades` and `AssignLatePenalties`, for a batch, in one transaction; the students
+        whose scores are not all the automatic ones (an instructor's manual grade)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        manual = set()
+        with Gradebook(db_url(self.root), self.course_id) as gradebook:
+            for graded, _, _ in batch:
+                try:
+                    gradebook.find_student(graded.student)
+                except MissingEntry:
+                    gradebook.add_student(graded.student)
+                folder = self.root / "submitted" / graded.student / self.assignment
+                timestamp = self.coursedir.get_existing_timestamp(str(folder))
+                try:
+                    submission = gradebook.find_submission(self.assignment, graded.student)
+                    if timestamp is not None and submission.timestamp != timestamp:
+                        submission.timestamp = timestamp
+                except MissingEntry:
+                    extra = {"timestamp": timestamp} if timestamp is not None else {}
+                    gradebook.add_submission(self.assignment, graded.student, **extra)
+                for notebook, cell, score in graded.grades:
+                    grade = gradebook.find_grade(cell, notebook, self.assignment, graded.student)
+                    grade.auto_score = score
+                    # as nbgrader: a manual grade, or no automatic score, needs the instructor's review
+                    grade.needs_manual_grade = grade.manual_score is not None or score is None
+                    if grade.manual_score is not None:
+                        manual.add(graded.student)
+                for notebook, cell, text in graded.comments:
+                    gradebook.find_comment(cell, notebook, self.assignment, graded.student).auto_comment = text
+                for notebook, penalty in graded.penalties:
+                    found = gradebook.find_submission_notebook(notebook, self.assignment, graded.student)
+                    found.late_submission_penalty = penalty
+            gradebook.db.commit()
+        return manual
 
 
 def grade(
@@ -342,154 +454,163 @@ def _grade(
     progress: bool,
     time_bound: float | None = None,
 ) -> list[Report]:
+    STAGES.clear()
     timeout = cell_timeout or float(load_config(root).Execute.get("timeout", 60) or 60)
     state = _state(root)
+    with _stage("digest"):
+        shared = shared_digest(root, assignment)
     reports: dict[str, Report] = {}
     todo: list[str] = []
     for student in students(root, assignment):
-        found = problems(root, assignment, student)
-        other = None if found else foreign_assignment(root, assignment, student)
-        if other:
-            found = [f"this is the notebook of {other}, not of {assignment}: not graded (submit the right one)"]
-        elif not found:
-            found = unrecognised(root, assignment, student)
+        with _stage("checking"):
+            found = problems(root, assignment, student)
+            other = None if found else foreign_assignment(root, assignment, student)
+            if other:
+                found = [f"this is the notebook of {other}, not of {assignment}: not graded (submit the right one)"]
+            elif not found:
+                found = unrecognised(root, assignment, student)
         if found:
             reports[student] = Report(student, "flagged", found)
             continue
-        if not force and state.get(f"{assignment}/{student}") == digest(root, assignment, student):
-            reports[student] = Report(student, "unchanged")
-            continue
+        if not force:
+            with _stage("digest"):
+                known = state.get(f"{assignment}/{student}") == digest(root, assignment, student, shared)
+            if known:
+                reports[student] = Report(student, "unchanged")
+                continue
         todo.append(student)
 
-    coordinator = Coordinator(root)
     bar = ProgressBar(len(todo), f"grading {assignment}", enabled=progress)
-    pending: dict[str, set[str]] = {}
+    recorder = Recorder(root, assignment, state, feedback)
+    digests: dict[str, str] = {}
 
-    def tasks() -> Iterator[execution.Task]:
-        """Sanitize each submission and hand it over at once: workers start while the rest is sanitized."""
+    def tasks() -> Iterator[worker_grading.SubmissionTask]:
+        """One plain-data task per submission, read as the workers ask for them."""
         for student in todo:
-            try:
-                sanitized = coordinator.sanitize(assignment, student)
-            except RuntimeError as error:
-                reports[student] = Report(student, "failed", [f"nbgrader could not sanitize it: {error}"])
-                bar.advance(student, "failed")
-                continue
-            notes = []
-            for name, found in recovered(root, assignment, student).items():
-                repaired = found.note(name)
-                if repaired:
-                    notes.append(repaired)
-            for name, missing in deleted_tests(root, assignment, student).items():
-                replay.DELETED[(student, name)] = missing
-                if missing:
-                    notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
-            reports[student] = Report(student, "graded", notes)
-            files = assignment_files(root, assignment, student)
-            pending[student] = set(sanitized)
-            for name, text in sanitized.items():
-                yield execution.Task(
-                    student, assignment, name, text, files, timeout, use_sandbox, time_bound=time_bound
-                )
+            with _stage("reading submissions"):
+                files = submission_files(root, assignment, student)
+                digests[student] = digest(root, assignment, student, shared, files)
+            reports[student] = Report(student, "graded")
+            yield worker_grading.SubmissionTask(student, assignment, files, timeout, use_sandbox, time_bound, feedback)
 
-    running: dict[str, float] = {}  # student -> when their first notebook started (or was queued, on Dask)
-    for result in _execute(tasks(), jobs, scheduler, running):
-        if result is None:  # nothing finished for a while: say what is still running
-            now = time.monotonic()
-            bar.running({student: now - began for student, began in running.items()})
-            continue
-        replay.RESULTS[(result.student, result.notebook_name)] = result
-        report = reports[result.student]
-        report.notes.extend(result.notes)
-        report.seconds += result.seconds
-        report.stopped = report.stopped or result.stopped
-        report.slowest = sorted([*report.slowest, *result.slowest], key=lambda item: -item[1])[:3]
-        if result.error:
-            report.status = "failed"
-            report.notes.append(f"the worker could not execute {result.notebook_name}: {result.error}")
-        pending[result.student].discard(result.notebook_name)
-        if pending[result.student] or report.status == "failed":
-            if report.status == "failed" and not pending[result.student]:
-                bar.advance(result.student, "failed")
-            continue
-        try:
-            coordinator.record(assignment, result.student, feedback)
-            state[f"{assignment}/{result.student}"] = digest(root, assignment, result.student)
-            _save_state(root, state)
-            results.record(root, assignment, result.student, report.status, report.notes)  # results/, for reports
-        except Exception as error:  # nbgrader's own failure: keep going with the class
-            report.status = "failed"
-            report.notes.append(f"nbgrader could not record the grades: {error}")
-        finally:
-            for name in notebook_names(root, assignment):
-                replay.RESULTS.pop((result.student, name), None)
-                replay.DELETED.pop((result.student, name), None)
-        bar.advance(result.student, "needs attention" if report.notes else "ok")
-    bar.close()
+    running: dict[str, float] = {}  # student -> when their grading started (or was queued, on Dask)
+    try:
+        if todo:
+            with _stage("course kit"):
+                kit = worker_grading.build_kit(root, assignment)
+            for graded in _execute(tasks(), kit, jobs, scheduler, running):
+                if graded is None:  # nothing finished for a while: say what is still running
+                    now = time.monotonic()
+                    bar.running({student: now - began for student, began in running.items()})
+                    recorder.due()
+                    continue
+                for name, seconds in graded.stages:
+                    STAGES[f"worker: {name}"] = STAGES.get(f"worker: {name}", 0.0) + seconds
+                report = reports[graded.student]
+                report.notes.extend(graded.notes)
+                report.seconds += graded.seconds
+                report.stopped = report.stopped or graded.stopped
+                report.slowest = sorted([*report.slowest, *graded.slowest], key=lambda item: -item[1])[:3]
+                if graded.error:
+                    report.status = "failed"
+                    report.notes.append(f"the worker could not grade it: {graded.error}")
+                    bar.advance(graded.student, "failed")
+                    continue
+                recorder.add(graded, report, digests.pop(graded.student))
+                bar.advance(graded.student, "needs attention" if report.notes else "ok")
+    finally:
+        recorder.flush()  # what was graded is recorded, even when the run is interrupted
+        bar.close()
     _save_statuses(root, assignment, reports.values())
     results.record_run(root, assignment, reports.values())  # flagged, failed, missing files
     return [reports[s] for s in sorted(reports)]
 
 
 _STARTED: Any = None  # in a local worker process: the queue on which it says when it starts a task
+_KIT: worker_grading.CourseKit | None = None  # in a local worker process: the run's course kit
 
 
-def _remember_queue(started: Any) -> None:
-    global _STARTED
-    _STARTED = started
+def _set_up_worker(started: Any, kit: worker_grading.CourseKit) -> None:
+    global _STARTED, _KIT
+    _STARTED, _KIT = started, kit
 
 
-def _execute_and_tell(task: execution.Task) -> execution.Result:
-    """`execution.execute_safely` in a local worker process, telling the coordinator when it starts."""
+def _grade_and_tell(task: worker_grading.SubmissionTask) -> worker_grading.Graded:
+    """`worker_grading.grade_submission` in a local worker process, telling the coordinator when it starts."""
     if _STARTED is not None:
         with contextlib.suppress(Exception):
             _STARTED.put((task.student, time.time()))
-    return execution.execute_safely(task)
+    assert _KIT is not None
+    return worker_grading.grade_submission(task, _KIT)
 
 
 def _execute(
-    tasks: Iterable[execution.Task], jobs: int | None, scheduler: str | None, running: dict[str, float] | None = None
-) -> Iterator[execution.Result | None]:
-    """Execution results in completion order: on a Dask cluster at `scheduler`, else in local processes.
+    tasks: Iterable[worker_grading.SubmissionTask],
+    kit: worker_grading.CourseKit,
+    jobs: int | None,
+    scheduler: str | None,
+    running: dict[str, float] | None = None,
+) -> Iterator[worker_grading.Graded | None]:
+    """Graded submissions in completion order: on a Dask cluster at `scheduler`, else in local processes.
 
-    Each task is submitted as soon as `tasks` yields it; results come once every task is submitted.
-    While nothing finishes, None is yielded every TICK_SECONDS; `running` (student -> start, by
-    `time.monotonic`) holds the submissions being executed: local workers say when they start a
-    task; on Dask, a submission counts from when it was submitted.
+    The kit goes to each worker once (the pool's initializer; a broadcast on Dask). Each task is
+    submitted as soon as `tasks` yields it, at most a few per worker ahead of the results, so that the
+    coordinator's memory stays flat however large the class. While nothing finishes, None is yielded
+    every TICK_SECONDS; `running` (student -> start, by `time.monotonic`) holds the submissions being
+    graded: local workers say when they start a task; on Dask, a submission counts from when it was
+    submitted.
     """
     running = {} if running is None else running
+    todo = iter(tasks)
     if scheduler:
         from distributed import Client
 
         with Client(scheduler, timeout="30s") as client:
-            futures = {}
-            for task in tasks:
-                futures[client.submit(execution.execute_safely, task, pure=False)] = task.student
+            shared = client.scatter(kit, broadcast=True)
+            ahead = 2 * max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+            futures: dict[Any, str] = {}
+
+            def submit() -> bool:
+                task = next(todo, None)
+                if task is None:
+                    return False
+                futures[client.submit(worker_grading.grade_submission, task, shared, pure=False)] = task.student
                 running.setdefault(task.student, time.monotonic())
-            pending = set(futures)
-            while pending:
-                done = {f for f in pending if f.done()}
+                return True
+
+            while len(futures) < ahead and submit():
+                pass
+            while futures:
+                done = [f for f in futures if f.done()]
                 if not done:
                     yield None
-                    time.sleep(TICK_SECONDS)
+                    time.sleep(min(TICK_SECONDS, 0.2))
                     continue
-                pending -= done
                 for future in done:
+                    student = futures.pop(future)
+                    running.pop(student, None)
                     result = future.result()
-                    if not any(futures[f] == result.student for f in pending):
-                        running.pop(result.student, None)
+                    submit()
                     yield result
         return
     context = multiprocessing.get_context("spawn")  # worker processes start on demand, up to max_workers
     started = context.Queue()
     workers = max(1, jobs or os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, context, initializer=_remember_queue, initargs=(started,)) as pool:
-        submitted: dict[Future[execution.Result], str] = {}
+    with ProcessPoolExecutor(workers, context, initializer=_set_up_worker, initargs=(started, kit)) as pool:
+        submitted: dict[Future[worker_grading.Graded], str] = {}
+
+        def submit() -> bool:
+            task = next(todo, None)
+            if task is None:
+                return False
+            submitted[pool.submit(_grade_and_tell, task)] = task.student
+            return True
+
         try:
-            for task in tasks:
-                submitted[pool.submit(_execute_and_tell, task)] = task.student
-            pending = set(submitted)
-            while pending:
-                done, pending = wait(pending, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+            while len(submitted) < 2 * workers and submit():
+                pass
+            while submitted:
+                done, _ = wait(set(submitted), timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
                 with contextlib.suppress(queue.Empty, OSError, ValueError):
                     while True:
                         student, since = started.get_nowait()
@@ -498,10 +619,10 @@ def _execute(
                     yield None
                     continue
                 for future in done:
-                    result = future.result()
-                    if not any(submitted[f] == result.student for f in pending):
-                        running.pop(result.student, None)
-                    yield result
+                    student = submitted.pop(future)
+                    running.pop(student, None)
+                    submit()
+                    yield future.result()
         except BaseException:
             for future in submitted:
                 future.cancel()

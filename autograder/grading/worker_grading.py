@@ -1,0 +1,350 @@
+"""Everything per submission that does not need the course's gradebook, done in the worker.
+
+The coordinator builds a `CourseKit` once per run: plain data holding the course's nbgrader
+configuration, the assignment's source and release files, and a gradebook that knows the assignment's
+notebooks and cells but no student. A worker (a local process, or a Dask worker on another machine:
+both are trusted instructor processes; only the student's kernel is sandboxed) lays the kit out once
+as a private copy of the course and keeps nbgrader's API on it. For each `SubmissionTask` it then runs
+nbgrader's own `autograde` there (sanitizing with the course's preprocessors, `WorkerExecution` in place
+of `Execute`: the notebook runs in a fresh sandboxed kernel through `execution.execute`; `JudgeRecords`
+judges the test cells from the kernel's records; nbgrader's `SaveAutoGrades` scores them) and its own
+`generate_feedback`, and returns plain data (`Graded`): the autograded and feedback folders' files, each
+grade cell's score, each solution cell's automatic comment, the notes. The student is then removed from
+the private gradebook, so a worker's memory and disk stay flat however many students it grades.
+
+The coordinator writes the scores into the course's gradebook through nbgrader's `Gradebook` API, in
+batches (`pipeline`); it stays the only writer of `gradebook.db`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from autograder.grading import execution, recovery
+from autograder.grading.course import CONFIG_FILE
+from autograder.grading.replay import DELETED_MESSAGE
+from autograder.grading.trusted_judge import RESOURCE_KEY, error_output, test_cell_id
+
+GRADEBOOK = "gradebook.db"
+
+
+@dataclass(frozen=True)
+class CourseKit:
+    """What a worker needs to grade one assignment (built once per run by `build_kit`); `key` names it."""
+
+    assignment: str
+    course_id: str
+    config_py: str  # the course's nbgrader_config.py
+    gradebook: bytes  # a gradebook with the assignment's notebooks and cells, no student
+    files: dict[str, bytes]  # path relative to the course root (source/<a>/..., release/<a>/...) -> content
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionTask:
+    """One student's submission: its files (relative to submitted/<student>/<assignment>/) and how to run it."""
+
+    student: str
+    assignment: str
+    files: dict[str, bytes]
+    cell_timeout: float = 60.0
+    use_sandbox: bool = True
+    time_bound: float | None = None
+    feedback: bool = True
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What a worker made of a SubmissionTask, as plain data (nothing in it was written to the course)."""
+
+    student: str
+    assignment: str
+    autograded: dict[str, bytes] = field(default_factory=dict)  # the autograded/<student>/<a>/ folder's files
+    feedback: dict[str, bytes] = field(default_factory=dict)  # the feedback/<student>/<a>/ folder's files
+    grades: tuple[tuple[str, str, float | None], ...] = ()  # (notebook, grade cell, auto score)
+    comments: tuple[tuple[str, str, str | None], ...] = ()  # (notebook, solution cell, automatic comment)
+    penalties: tuple[tuple[str, float | None], ...] = ()  # (notebook, late submission penalty)
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+    error: str = ""  # the worker (or nbgrader in it) failed: nothing to record
+    stopped: bool = False
+    slowest: tuple[tuple[str, float], ...] = ()
+    stages: tuple[tuple[str, float], ...] = ()  # where the worker's time went
+    cells: tuple[dict[str, Any], ...] = ()  # `results.CellResult`s (as dicts) by the automatic scores, for reports
+
+
+def build_kit(root: Path, assignment: str) -> CourseKit:
+    """The CourseKit of `assignment` in the course at `root` (reads the gradebook, never writes it)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.grading.course import db_url, load_config
+
+    # nbgrader's Gradebook shells out to `alembic` when it creates a database
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    course_id = str(load_config(root).CourseDirectory.get("course_id", "") or "default_course")
+    files = {}
+    for folder in ("source", "release"):
+        base = root / folder / assignment
+        for path in sorted(base.rglob("*")) if base.is_dir() else []:
+            if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+                files[str(path.relative_to(root))] = path.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="autograder-kit-") as scratch:
+        target = Path(scratch) / GRADEBOOK
+        with Gradebook(db_url(root), course_id) as source, Gradebook(f"sqlite:///{target}", course_id) as copy:
+            found = source.find_assignment(assignment)
+            copy.add_assignment(found.name, duedate=found.duedate)
+            for notebook in found.notebooks:
+                copy.add_notebook(notebook.name, found.name)
+                for cell in notebook.grade_cells:
+                    copy.add_grade_cell(
+                        cell.name, notebook.name, found.name, max_score=cell.max_score, cell_type=cell.cell_type
+                    )
+                for cell in notebook.solution_cells:
+                    copy.add_solution_cell(cell.name, notebook.name, found.name)
+                for cell in notebook.task_cells:
+                    copy.add_task_cell(
+                        cell.name, notebook.name, found.name, max_score=cell.max_score, cell_type=cell.cell_type
+                    )
+                for cell in notebook.source_cells:
+                    copy.add_source_cell(
+                        cell.name,
+                        notebook.name,
+                        found.name,
+                        cell_type=cell.cell_type,
+                        locked=cell.locked,
+                        source=cell.source,
+                        checksum=cell.checksum,
+                    )
+        gradebook = target.read_bytes()
+    config_py = (root / CONFIG_FILE).read_text()
+    sha = hashlib.sha256(config_py.encode() + gradebook)
+    for name, content in files.items():
+        sha.update(name.encode())
+        sha.update(content)
+    return CourseKit(assignment, course_id, config_py, gradebook, files, sha.hexdigest())
+
+
+class _Course:
+    """A worker's private copy of the course (one per kit, process and thread) and nbgrader's API on it."""
+
+    def __init__(self, kit: CourseKit) -> None:
+        from autograder.grading.course import load_config, nbgrader_api
+        from autograder.grading.pipeline import with_guards, worker_steps
+
+        self.kit = kit
+        self.root = Path(tempfile.mkdtemp(prefix="autograder-course-"))
+        (self.root / CONFIG_FILE).write_text(kit.config_py)
+        (self.root / GRADEBOOK).write_bytes(kit.gradebook)
+        for name, content in kit.files.items():
+            path = self.root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        config = with_guards(load_config(self.root))
+        config.Autograde.autograde_preprocessors = worker_steps(list(config.Autograde.autograde_preprocessors or []))
+        self.api = nbgrader_api(self.root, config=config)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_LOCAL = threading.local()  # per thread (Dask runs tasks in threads): the course copy and the task running
+
+
+def _course(kit: CourseKit) -> _Course:
+    course = getattr(_LOCAL, "course", None)
+    if course is None or course.kit.key != kit.key:
+        if course is not None:
+            course.close()
+        course = _LOCAL.course = _Course(kit)
+    return course
+
+
+class _Running:
+    """What `WorkerExecution` needs of the task being graded, and what it found."""
+
+    def __init__(self, task: SubmissionTask, deleted: dict[str, set[str]]) -> None:
+        self.task, self.deleted = task, deleted
+        self.results: list[execution.Result] = []
+
+
+class WorkerExecution(NbGraderPreprocessor):
+    """In place of nbgrader's Execute, in the worker: run the sanitized notebook in a fresh sandboxed kernel
+    (`execution.execute`, within the task's time bounds), keep its outputs, hand its records to JudgeRecords.
+    A test cell the student had deleted is put back by nbgrader and scores 0, with a message saying why."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        running: _Running = _LOCAL.running
+        task = running.task
+        name = resources["unique_key"]
+        folder = Path(resources["metadata"]["path"])
+        files = {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")
+        }
+        run = execution.Task(
+            task.student,
+            task.assignment,
+            name,
+            nbformat.writes(nb),
+            files,
+            task.cell_timeout,
+            task.use_sandbox,
+            time_bound=task.time_bound,
+        )
+        result = execution.execute(run)
+        running.results.append(result)
+        executed = nbformat.reads(result.notebook_json, as_version=4)
+        if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
+            raise RuntimeError(f"the executed {name} of {task.student} is not the notebook nbgrader sanitized")
+        deleted = running.deleted.get(name, set())
+        for cell, ran in zip(nb.cells, executed.cells, strict=True):
+            if cell.cell_type == "code":
+                cell.outputs = ran.get("outputs", [])
+                cell.execution_count = ran.get("execution_count")
+                if test_cell_id(cell) in deleted:
+                    cell.outputs = [error_output(DELETED_MESSAGE, "MissingTestCell")]
+        handle, path = tempfile.mkstemp(prefix="autograder-", suffix=".records.jsonl")
+        with open(handle, "w") as sink:
+            sink.write(result.records)
+        resources[RESOURCE_KEY] = path
+        return nb, resources
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _nbgrader_error(outcome: dict[str, Any]) -> str:
+    from autograder.grading.pipeline import _nbgrader_error as error
+
+    return error(outcome)
+
+
+def _test_ids(notebook: NotebookNode) -> set[str]:
+    cells = (c.get("metadata", {}).get("nbgrader", {}) for c in notebook.cells)
+    return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
+
+
+def repairs(course_root: Path, assignment: str, submitted: Path) -> tuple[list[str], dict[str, set[str]]]:
+    """What recovery repaired (notes for the instructor) and, per notebook, the source's test cells that the
+    submission lacks once recovered (put back by nbgrader, scored 0)."""
+    notes: list[str] = []
+    deleted: dict[str, set[str]] = {}
+    for source in sorted((course_root / "source" / assignment).glob("*.ipynb")):
+        name = source.stem
+        notebook = nbformat.read(submitted / f"{name}.ipynb", as_version=4)
+        reference = recovery.reference_notebook(course_root, assignment, name)
+        found = recovery.recover(notebook, reference) if reference is not None else recovery.Recovery(notebook)
+        repaired = found.note(name)
+        if repaired:
+            notes.append(repaired)
+        missing = _test_ids(nbformat.read(source, as_version=4)) - _test_ids(found.notebook)
+        deleted[name] = missing
+        if missing:
+            notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
+    return notes, deleted
+
+
+def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
+    """Autograde one submission in this worker (see the module's docstring); failures come back in `error`."""
+    from nbgrader.api import Gradebook
+
+    began = time.perf_counter()
+    stages: dict[str, float] = {}
+    try:
+        course = _course(kit)
+    except Exception as error:  # a broken worker must not stop the class: report it with this submission
+        return Graded(task.student, task.assignment, error=f"the worker could not set up the course: {error!r}")
+    submitted = course.root / "submitted" / task.student / task.assignment
+    try:
+        shutil.rmtree(submitted, ignore_errors=True)
+        for name, content in task.files.items():
+            path = submitted / name
+            if path.resolve().is_relative_to(submitted.resolve()):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        mark = time.perf_counter()
+        notes, deleted = repairs(course.root, task.assignment, submitted)
+        running = _LOCAL.running = _Running(task, deleted)
+        outcome = course.api.autograde(task.assignment, task.student, force=True, create=True)
+        autograde_seconds = time.perf_counter() - mark
+        for result in running.results:
+            notes.extend(result.notes)
+        worker = {name: sum(dict(r.stages).get(name, 0.0) for r in running.results) for name in ("kernel start",)}
+        executing = sum(r.seconds for r in running.results) - worker["kernel start"]
+        stages["kernel start"] = worker["kernel start"]
+        stages["executing"] = executing
+        stages["sanitizing, judging, scoring (nbgrader autograde)"] = max(
+            0.0, autograde_seconds - sum(r.seconds for r in running.results)
+        )
+        if not outcome["success"]:
+            return Graded(
+                task.student, task.assignment, notes=tuple(notes), error=f"nbgrader: {_nbgrader_error(outcome)}"
+            )
+        if task.feedback:
+            mark = time.perf_counter()
+            course.api.generate_feedback(task.assignment, task.student, force=True)
+            stages["feedback"] = time.perf_counter() - mark
+        from autograder.reporting import results
+
+        cells = tuple(asdict(cell) for cell in results.cells_of(course.root, task.assignment, task.student))
+        grades, comments, penalties = [], [], []
+        with Gradebook(f"sqlite:///{course.root / GRADEBOOK}", kit.course_id) as gradebook:
+            submission = gradebook.find_submission(task.assignment, task.student)
+            for notebook in submission.notebooks:
+                penalties.append((notebook.name, notebook.late_submission_penalty))
+                grades += [(notebook.name, g.name, g.auto_score) for g in notebook.grades]
+                comments += [(notebook.name, c.name, c.auto_comment) for c in notebook.comments]
+            gradebook.remove_student(task.student)  # the private gradebook stays as small as the kit's
+        return Graded(
+            task.student,
+            task.assignment,
+            _files(course.root / "autograded" / task.student / task.assignment),
+            _files(course.root / "feedback" / task.student / task.assignment),
+            tuple(grades),
+            tuple(comments),
+            tuple(penalties),
+            tuple(notes),
+            time.perf_counter() - began,
+            stopped=any(r.stopped for r in running.results),
+            slowest=tuple(sorted((s for r in running.results for s in r.slowest), key=lambda item: -item[1])[:3]),
+            stages=tuple(stages.items()),
+            cells=cells,
+        )
+    except Exception as error:  # a broken machine must not stop the class: report it with this submission
+        return Graded(task.student, task.assignment, error=repr(error))
+    finally:
+        _LOCAL.running = None
+        for folder in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(course.root / folder / task.student, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            _remove_student(course, task.student)
+
+
+def _remove_student(course: _Course, student: str) -> None:
+    """Forget `student` in the private gradebook (after a failure too)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with (
+        Gradebook(f"sqlite:///{course.root / GRADEBOOK}", course.kit.course_id) as gradebook,
+        contextlib.suppress(MissingEntry),
+    ):
+        gradebook.remove_student(student)
