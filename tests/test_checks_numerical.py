@@ -269,18 +269,6 @@ def test_best_step_typed_in_is_named():
     assert _diagnosis(lambda: checks.check_best_step(best_step)) == "a step typed in, not read off the curve"
 
 
-# --- the probing itself -------------------------------------------------------------------------------
-
-
-def test_diagnose_names_only_distinct_unambiguous_mistakes():
-    first, second = Mistake("first", "rule"), Mistake("second", "rule")
-    assert checks._diagnose(2.0, 1.0, [(first, 2.0), (second, 3.0)], 1e-9) is first
-    assert checks._diagnose(2.0, 1.0, [(first, 2.0), (second, 2.0)], 1e-9) is None  # two mistakes fit
-    assert checks._diagnose(1.0 + 1e-12, 1.0, [(first, 1.0)], 1e-9) is None  # the probe is the right answer
-    assert checks._diagnose(np.ones(2), np.zeros(2), [(first, np.ones(3))], 1e-9) is None  # wrong shape
-    assert checks._diagnose(2.5, 1.0, [(first, 2.0, 1.0)], 1e-9) is first  # a probe's own tolerance
-
-
 def test_every_mistake_points_to_a_real_section():
     """Each `where` names a `## ` heading of the lecture or of the assignment, by number and title."""
     import re

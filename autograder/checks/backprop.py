@@ -27,7 +27,9 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from autograder.checks.array_diagnosis import close, compare, matching, tolerance
+from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.tolerance import relative_to_largest, tolerance
 from autograder.checks.reverse import _guarded
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
@@ -396,7 +398,10 @@ def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:  # noq
     try:
         W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)  # noqa: N806
         if W.shape == (X.shape[1], X.shape[1]) and b.shape == (X.shape[1],):
-            return matching(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], RELATIVE) or LINEAR_FORWARD
+            return (
+                diagnose(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], tolerance=relative_to_largest(RELATIVE))
+                or LINEAR_FORWARD
+            )
     except (KeyError, TypeError, ValueError):
         pass
     return LINEAR_FORWARD
@@ -685,7 +690,7 @@ def _square_network_mistake(probe: dict) -> Mistake | None:
         (NOT_CHAINED, SQUARE_X @ W2.T + b2),
         (WEIGHT_NOT_TRANSPOSED, _relu(SQUARE_X @ W1 + b1) @ W2 + b2),
     ]
-    mistake = matching(probe.get("out"), wrong, RELATIVE)
+    mistake = diagnose(probe.get("out"), wrong, tolerance=relative_to_largest(RELATIVE))
     return mistake if isinstance(mistake, Mistake) else None
 
 
@@ -898,9 +903,7 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
             candidates.append((SOFTMAX_OF_ONE_LOGIT, np.ones_like(Z2)))
         array = real_array(got, want.shape, call, "the output")
         if mismatch(array, want, 1e-9):
-            mistake: str | Mistake | None = next(
-                (text for text, value in candidates if close(array, value, 1e-9)), None
-            )
+            mistake: str | Mistake | None = diagnose(array, candidates, tolerance=relative_to_largest(1e-9))
             if mistake is None and not np.all(np.isfinite(array)):
                 mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
                 if Z2.shape[1] > 1 and np.max(Z2) > np.log(np.finfo(float).max):
@@ -1146,7 +1149,7 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
         if params["W2"].shape[0] == params["W2"].shape[1]:
             dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
             wrong.append((W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0) if key == "b1" else dZ1.T @ X))
-    mistake = matching(got, wrong, 1e-6)
+    mistake = diagnose(got, wrong, tolerance=relative_to_largest(1e-6))
     if mistake is not None:
         return mistake
     if key in ("b2", "W2"):
@@ -1188,7 +1191,9 @@ def _square_backward_mistake(out: Any) -> Mistake | None:
     params, X, y = _square_backward()  # noqa: N806
     Z1, Z2 = _forward(params, X)  # noqa: N806
     dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
-    mistake = matching(out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], 1e-6)
+    mistake = diagnose(
+        out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], tolerance=relative_to_largest(1e-6)
+    )
     return mistake if isinstance(mistake, Mistake) else None
 
 

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import CheckFailure, Mistake, failure, raised, show
 from autograder.finite_differences import central_jacobian
@@ -256,34 +258,6 @@ def _sign_flipped(name: str) -> Mistake:
     )
 
 
-Candidates = Sequence[tuple["Mistake | str", Any]]
-
-
-def recognise(got: Any, candidates: Candidates, relative: float = RELATIVE) -> Mistake | str | None:
-    """The one mistake whose wrong answer `got` matches, or None when none or several different ones do.
-
-    Each candidate pairs a mistake with the answer it gives (a number or an array); a match is a
-    match to rounding. Two different mistakes that give the same answer here cannot be told apart,
-    so neither is named.
-    """
-    found: list[Mistake | str] = []
-    for mistake, value in candidates:
-        try:
-            with np.errstate(all="ignore"):
-                same = np.shape(value) == np.shape(got) and not mismatch(
-                    got, value, relative_tolerance(value, relative)
-                )
-        except (TypeError, ValueError):
-            same = False
-        if same and all(_key(mistake) != _key(other) for other in found):
-            found.append(mistake)
-    return found[0] if len(found) == 1 else None
-
-
-def _key(mistake: Mistake | str) -> str:
-    return mistake.name if isinstance(mistake, Mistake) else mistake
-
-
 # What each dunder is for, when an operation raises (a TypeError "unsupported operand" means it is missing).
 _DUNDERS = {
     "3 + x": (
@@ -443,7 +417,7 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str, prob
         return
     mistake = _non_finite_power(op, a, got_value, got_tangent) or _diagnose_operation(op, probe)
     if mistake is None:
-        mistake = recognise([got_value, got_tangent], _wrong_results(op, a, da, b, db))
+        mistake = diagnose([got_value, got_tangent], _wrong_results(op, a, da, b, db), tolerance=TO_ROUNDING)
     if mistake is None and op.startswith("x**") and a <= 0 and not np.isfinite(got_tangent + got_value):
         mistake = (
             "x**n as exp(n log x) fails for x <= 0 (log of a negative number or of 0); for a constant "
@@ -470,7 +444,7 @@ def _diagnose_operation(op: str, probe: Any) -> Mistake | str | None:
     want = list(_exact(op, *PROBE_X, *PROBE_Y))
     if not mismatch(got, want, relative_tolerance(want)):
         return None
-    return recognise(got, _wrong_results(op, *PROBE_X, *PROBE_Y))
+    return diagnose(got, _wrong_results(op, *PROBE_X, *PROBE_Y), tolerance=TO_ROUNDING)
 
 
 def _pair(p: Any) -> tuple[float, float]:
@@ -606,7 +580,9 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             raise failure(call, "the value is wrong.", expected=want_value, got=got_value)
         want = want_slope * t
         if mismatch(got_tangent, want, relative_tolerance(want)):
-            mistake = recognise(got_tangent, [(_chain_missing(name), want_slope), (_sign_flipped(name), -want)])
+            mistake = diagnose(
+                got_tangent, [(_chain_missing(name), want_slope), (_sign_flipped(name), -want)], tolerance=TO_ROUNDING
+            )
             raise failure(
                 call,
                 f"the tangent is wrong: it should be {name}'({x}) * {t}.",
@@ -891,10 +867,14 @@ def _trace_mistake(key: str, got: float, x: tuple, dx: tuple, probe: Any) -> Mis
             at_probe = None
         want = _trace_truth(*TRACE_PROBE)[key]
         if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
-            found = recognise(at_probe, [(m, wrong(*TRACE_PROBE[0], *TRACE_PROBE[1])) for m, wrong in candidates])
+            found = diagnose(
+                at_probe,
+                [(m, wrong(*TRACE_PROBE[0], *TRACE_PROBE[1])) for m, wrong in candidates],
+                tolerance=TO_ROUNDING,
+            )
             if found is not None:
                 return found
-    return recognise(got, [(m, wrong(*x, *dx)) for m, wrong in candidates])
+    return diagnose(got, [(m, wrong(*x, *dx)) for m, wrong in candidates], tolerance=TO_ROUNDING)
 
 
 def _trace_truth(x: tuple[float, float], dx: tuple[float, float]) -> dict[str, float]:
@@ -1205,7 +1185,7 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
             value = case.value(np.array([x]))
             mistake = _calls_mistake(obs.value, 1)
             if mistake is None and _probe_shows(obs.value.get("probe"), 1.25):  # the probe's value, not 1.0
-                mistake = recognise(got, [(VALUE_INSTEAD_OF_TANGENT, value)])
+                mistake = diagnose(got, [(VALUE_INSTEAD_OF_TANGENT, value)], tolerance=TO_ROUNDING)
             if mistake is None and got == 0:
                 mistake = "seed the input with tangent 1: Dual(x, 1.0)."
             raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
@@ -1275,7 +1255,7 @@ def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: n
             ones = case.jacobian(point) @ np.ones_like(v)
             mistake = _calls_mistake(obs.value, 1)
             if mistake is None and _probe_shows(obs.value.get("probe"), 1.0):  # J 1, not J v = 3.5
-                mistake = recognise(got_jv, [(SEEDED_WITH_ONES, ones)], case.relative)
+                mistake = diagnose(got_jv, [(SEEDED_WITH_ONES, ones)], tolerance=relative_to_entries(case.relative))
             raise failure(
                 call, "J v, the second entry, is wrong.", expected=jv, got=got_jv, given=given, mistake=mistake
             )
@@ -1333,7 +1313,7 @@ def _jacobian_case(student: Callable, functions: Functions, case: _Case, x: Any)
         if mismatch(got, want, relative_tolerance(want, case.relative)):
             mistake = _calls_mistake(obs.value, n)
             if mistake is None and n == rows:  # m = n: the shape could not tell
-                mistake = recognise(got, [(JACOBIAN_TRANSPOSED, want.T)], case.relative)
+                mistake = diagnose(got, [(JACOBIAN_TRANSPOSED, want.T)], tolerance=relative_to_entries(case.relative))
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

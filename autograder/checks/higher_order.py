@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import expression, first_mistake, random_case, relative_tolerance
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import relative_tolerance
 from autograder.checks.reverse import (
     Functions,
     _functions_data,
@@ -314,7 +316,7 @@ def _hvp_case(
                 ),
                 (HVP_FIRST_ONLY, hessian[:, 0] * v[0]),
             ]
-            mistake = first_mistake(got, candidates, tolerance) or (
+            mistake = diagnose(got, candidates, tolerance=tolerance) or (
                 "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i))."
             )
             raise failure(
@@ -433,7 +435,7 @@ def _hessian_case(
                 (HESSIAN_ONES, np.tile((want @ np.ones(n))[:, None], (1, n))),  # every column ∂²f (1, ..., 1)
                 (HESSIAN_ONES, np.tile(want @ np.ones(n), (n, 1))),  # the same, stacked as rows
             ]
-            mistake = first_mistake(got, candidates, tolerance) if hvp_right else None
+            mistake = diagnose(got, candidates, tolerance=tolerance) if hvp_right else None
             if mistake is None and not mismatch(np.diag(got), np.diag(want), tolerance):
                 mistake = "the diagonal is right but not the rest: column j is hvp(f, x, e_j), row i of it is H[i, j]."
             raise failure(
@@ -572,7 +574,7 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
             if n > 1 and np.all(np.diag(hessian) != 0):  # a Hessian with only one triangle filled
                 for triangle in (np.triu(hessian), np.tril(hessian)):
                     candidates.append((HESSIAN_TRIANGLE, x - np.linalg.solve(triangle, gradient)))
-            mistake = first_mistake(got, candidates, tolerance)
+            mistake = diagnose(got, candidates, tolerance=tolerance)
             raise failure(
                 call,
                 f"the new point is wrong by up to {largest_gap(got, want):.3e}.",
@@ -993,8 +995,10 @@ def _checkpoint_case(
         if mismatch(got, want, relative_tolerance(want)):
             on_arguments = any(own for phase, _, own in obs.value["calls"] if phase == "backward")
             mistake = CHECKPOINT_ON_ARGUMENTS if on_arguments else None
-            mistake = mistake or first_mistake(
-                got, [(CHECKPOINT_SEEDED_ONE, _seeded_with_one(block, x, w, blocks))], relative_tolerance(want)
+            mistake = mistake or diagnose(
+                got,
+                [(CHECKPOINT_SEEDED_ONE, _seeded_with_one(block, x, w, blocks))],
+                tolerance=relative_tolerance(want),
             )
             raise failure(
                 call,

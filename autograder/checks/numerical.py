@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call_text, describe, expression, random_case
+from autograder.checks.kit.diagnose import Candidate, diagnose
+from autograder.checks.kit.text import call_text, describe, expression, random_case
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised
 from autograder.inputs import Recorded, rng
@@ -148,27 +149,7 @@ TYPED_IN = Mistake(
     STEP_ERRORS,
 )
 
-Probe = tuple[Mistake | str, Any] | tuple[Mistake | str, Any, Any]
-
-
-def _diagnose(got: Any, want: Any, probes: Sequence[Probe], tolerance: Any) -> Mistake | str | None:
-    """The mistake of the probes whose value `got` matches, among those that differ from `want`.
-
-    A probe is (mistake, value) or (mistake, value, its own tolerance); a value of the wrong shape,
-    not finite, or within `tolerance` of `want` (the mistake would not show there) never matches.
-    When probes of two different mistakes match, the answer does not tell them apart: None.
-    Called only after a check has failed: it chooses the message, never the verdict.
-    """
-    matches = []
-    for probe in probes:
-        mistake, value = probe[0], probe[1]
-        allowed = probe[2] if len(probe) == 3 else tolerance
-        if np.shape(value) != np.shape(got) or not mismatch(value, want, tolerance):
-            continue
-        if not mismatch(got, value, allowed):
-            matches.append(mistake)
-    names = {m.name if isinstance(m, Mistake) else m for m in matches}
-    return matches[0] if len(names) == 1 else None  # two different mistakes fit: name neither
+Probe = Candidate | tuple[Mistake | str, Any] | tuple[Mistake | str, Any, Any]
 
 
 def _cases(
@@ -239,7 +220,7 @@ def _difference_check(
             ]
             if h is None:
                 probes.append((WRONG_DEFAULT_STEP, quotient(f, [x], wrong_default, method)[0]))
-            mistake = _diagnose(got, want, probes, tolerance)
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             raise failure(
                 call,
                 f"the {method} difference quotient is wrong (it should be f'(x) = {derivative:.12g} "
@@ -403,13 +384,20 @@ def _gradient_case(
             ]
             if x.dtype.kind in "iu":
                 truncated = _truncated_gradient(fun, x, step, kind)
-                probes.insert(0, (INTEGER_TRUNCATED, truncated, 1e-9 * (1 + np.abs(truncated))))
+                probes.insert(
+                    0, Candidate(INTEGER_TRUNCATED, truncated, 1e-9 * (1 + np.abs(truncated)), zero_is_evidence=True)
+                )
                 # the gradient kept in an integer array as well (np.zeros_like(x)): each entry truncated too
                 fraction = np.abs(truncated - np.round(truncated))
                 near_integer = np.where(np.isfinite(fraction) & (fraction < 1e-6), 1.0, 0.0)  # either side
                 stored = np.trunc(truncated)
-                probes.insert(1, (INTEGER_TRUNCATED, stored, 1e-9 * (1 + np.abs(stored)) + near_integer))
-            mistake = _diagnose(got, want, probes, tolerance)
+                probes.insert(
+                    1,
+                    Candidate(
+                        INTEGER_TRUNCATED, stored, 1e-9 * (1 + np.abs(stored)) + near_integer, zero_is_evidence=True
+                    ),
+                )
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             if mistake is None and x.dtype.kind in "iu":
                 mistake = "x has integer entries here: a copy of an integer array truncates x + h; use x.astype(float)."
             raise failure(
@@ -517,11 +505,11 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
             )
         if mismatch(got, want, tolerance):
             forward = np.array([[quotient(g, x, step, "forward", axis=i)[0] for i in range(n)] for g in outputs])
-            mistake = _diagnose(
+            mistake = diagnose(
                 got,
-                want,
                 [(ONE_SIDED, forward), (TRANSPOSED, want.T), (DIVIDES_BY_H, 2 * want), (SIGN_SWAPPED, -want)],
-                float(np.max(tolerance)),
+                tolerance=float(np.max(tolerance)),
+                truth=want,
             )
             raise failure(
                 call,
@@ -607,11 +595,11 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                     if both_zero
                     else "a nan means a 0/0 or a nan somewhere: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300)."
                 )
-            mistake = mistake or _diagnose(
+            mistake = mistake or diagnose(
                 got,
-                want,
                 [(DIVIDES_BY_B, only_b), (RATIO_OF_MAXIMA, ratio_of_maxima), (DIVIDES_BY_SUM, signed)],
-                tolerance,
+                tolerance=tolerance,
+                truth=want,
             )
             raise failure(call, "the relative error is wrong.", expected=want, got=got, mistake=mistake)
         swapped = real_scalar(obs.value["swapped"], call_text("relative_error", b, a))
@@ -665,7 +653,15 @@ def _gradient_check_mistake(
     divided by |b| or |a| only gives 1 or 1/2: the second answer tells them apart where |g| = 1 does not.
     """
     absolute = float(np.max(np.abs(wrong - exact)))
-    if _diagnose(bad, want, [(ABSOLUTE_NOT_RELATIVE, absolute)], 0.01 * max(want, absolute)) is None:
+    if (
+        diagnose(
+            bad,
+            [(ABSOLUTE_NOT_RELATIVE, absolute)],
+            tolerance=0.01 * max(want, absolute),
+            truth=want,
+        )
+        is None
+    ):
         return None
     try:
         second = float(doubled)
@@ -703,7 +699,7 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
         if not (0 <= good < 1e-7):
             forward = np.array([quotient(f, x.ravel(), 1e-5, "forward", axis=i)[0] for i in range(x.size)])
             one_sided = _exact_relative_error(exact.ravel(), forward)
-            mistake = _diagnose(good, 0.0, [(ONE_SIDED_CHECK, one_sided, 0.01 * one_sided)], 1e-7)
+            mistake = diagnose(good, [(ONE_SIDED_CHECK, one_sided, 0.01 * one_sided)], tolerance=1e-7, truth=0.0)
             if mistake is None and 1e-7 <= good < 1e-4:
                 mistake = (
                     "compare with the central-difference gradient (h = 1e-5): a forward difference "
@@ -970,8 +966,8 @@ def _complex_step_case(student: Callable, f: RandomExpression, x: float, h: floa
             if rounding < 1e-3 * abs(real_step - want):  # a real step's value is distinct, not noise
                 probes.append((REAL_STEP, real_step, tolerance + rounding + neglected))
             if x + step == x:  # a real step is lost entirely: f(x + h) - f(x) is exactly 0
-                probes.append((REAL_STEP, 0.0, 0.0))
-            mistake = _diagnose(got, want, probes, tolerance)
+                probes.append(Candidate(REAL_STEP, 0.0, 0.0, zero_is_evidence=True))
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             raise failure(
                 call,
                 "the complex-step derivative is wrong; it should be exact to rounding.",

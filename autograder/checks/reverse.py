@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
-from autograder.checks.forward import ARITHMETIC, recognise
+from autograder.checks.forward import ARITHMETIC
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
@@ -342,14 +344,14 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
                     expected=want_value,
                     got=got_value,
                     given=given,
-                    mistake=recognise(got_value, _wrong_values(op, x)),
+                    mistake=diagnose(got_value, _wrong_values(op, x), tolerance=TO_ROUNDING),
                 )
             used = ["x"] + (["y"] if "y" in op else [])
             got = [_number(result["g" + v], call, f"{v}.grad") for v in used]
             want = [float(gradient[0]), float(gradient[1])][: len(used)]
             if mismatch(np.array(got), np.array(want), relative_tolerance(want)):
                 hints = [(text, np.array([gx, gy][: len(used)])) for text, gx, gy in _op_hints(op, x, y)]
-                mistake = recognise(np.array(got), hints)
+                mistake = diagnose(np.array(got), hints, tolerance=TO_ROUNDING)
                 raise failure(
                     call,
                     f"the gradients are wrong: ({', '.join(v + '.grad' for v in used)}) should be {show(want)}.",
@@ -445,7 +447,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             ]
             if name == "exp":
                 candidates.append((EXP_ARGUMENT, 3 * (3 * x)))
-            mistake = recognise(got, candidates) or (
+            mistake = diagnose(got, candidates, tolerance=TO_ROUNDING) or (
                 f"the local derivative of {name} is wrong (see the table above the exercise)."
             )
             raise failure(
@@ -728,9 +730,10 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
             if mismatch(twice, 2 * once, relative_tolerance(2 * once)):
                 # A second pass on top of the first, without resetting the inner nodes: d's own grad
                 # either accumulates too (d = 2) or is set to the seed (d = 1); the shares then add up.
-                mistake = recognise(
+                mistake = diagnose(
                     twice,
                     [(LEAVES_RESET, once), (INNER_NOT_RESET, 3 * (4 + 10 * b)), (INNER_NOT_RESET, 3 * (3 + 8 * b))],
+                    tolerance=TO_ROUNDING,
                 )
                 if mistake is None and abs(twice) > abs(2 * once):
                     mistake = (
@@ -776,7 +779,7 @@ def _shared_mistake(result: dict, b: float) -> Mistake | None:
         got_a, got_b = float(result["a"]), float(result["b"])
     except (TypeError, ValueError, KeyError):
         return None
-    one_share = recognise(got_b, [(OVERWRITTEN, 1.0), (OVERWRITTEN, b)])
+    one_share = diagnose(got_b, [(OVERWRITTEN, 1.0), (OVERWRITTEN, b)], tolerance=TO_ROUNDING)
     if one_share is not None and not mismatch(got_a, 3 * got_b, relative_tolerance(3 * got_b)):
         return OVERWRITTEN
     return None
@@ -840,9 +843,9 @@ def _adjoint_mistake(key: str, got: float, x: tuple, ybar: float, probe: Any) ->
         want = _adjoint_truth(*ADJOINT_PROBE)[key]
         if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
             point, seed_bar = ADJOINT_PROBE
-            found = recognise(at_probe, [(m, wrong(*point, seed_bar)) for m, wrong in candidates])
+            found = diagnose(at_probe, [(m, wrong(*point, seed_bar)) for m, wrong in candidates], tolerance=TO_ROUNDING)
     if found is None and candidates:
-        found = recognise(got, [(m, wrong(*x, ybar)) for m, wrong in candidates])
+        found = diagnose(got, [(m, wrong(*x, ybar)) for m, wrong in candidates], tolerance=TO_ROUNDING)
     return found or _ADJOINT_HINTS.get(key)
 
 
@@ -1092,7 +1095,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
             if _never_on_vars(obs.value):
                 mistake = FINITE_DIFFERENCES
             elif _probe_shows(obs.value.get("probe"), GRAD_PROBE[1]):
-                mistake = recognise(got, [(VALUES_NOT_GRADS, x)])
+                mistake = diagnose(got, [(VALUES_NOT_GRADS, x)], tolerance=TO_ROUNDING)
             elif not mismatch(got, np.zeros(n), 1e-12):
                 mistake = "run backward() on the output before reading the inputs' grads."
             raise failure(call, "the gradient is wrong.", expected=want, got=got, given=given, mistake=mistake)
@@ -1185,7 +1188,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
             mistake = None
             ones = np.ones(h.n_outputs) @ jacobian
             if _probe_shows(obs.value.get("probe"), [1.0, 3.0]):  # the probe's 1ᵀJ, not its uᵀJ = (2, -4)
-                mistake = recognise(got, [(U_IGNORED, ones)])
+                mistake = diagnose(got, [(U_IGNORED, ones)], tolerance=TO_ROUNDING)
             raise failure(
                 call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
             )
@@ -1244,7 +1247,7 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
             candidates = [(LEAVES_NOT_RESET, np.cumsum(want, axis=0))] if m > 1 else []
             if n == m:  # the shape could not tell a transposed Jacobian
                 candidates.append((TRANSPOSED, want.T))
-            mistake = recognise(got, candidates)
+            mistake = diagnose(got, candidates, tolerance=TO_ROUNDING)
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

@@ -41,6 +41,7 @@ from typing import Any
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
 
+from autograder.checks.kit.diagnose import Candidate, diagnose
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import rng
 from autograder.observations import Foreign
@@ -629,27 +630,28 @@ def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[Mistake, Callab
 
 def _diagnose(
     expr: sympy.Expr, x: sympy.Symbol, got: sympy.Expr, names: Sequence[str], points: Sequence[Point]
-) -> Mistake | None:
-    """The one mistake whose wrong derivative `got` equals at `points`; None when none does, or when
-    probes of different mistakes match (the answer does not tell them apart), or when the matching
-    probe is 0 everywhere (as a stub's `return 0` is: no evidence of any rule)."""
-    mine = _values(got, names, points)
-    found: Mistake | None = None
-    for mistake, make in _candidates(expr, x):
-        if found is not None and mistake.name == found.name:
-            continue
+) -> Mistake | str | None:
+    """`diagnose` on the values at `points`: the one mistake whose wrong derivative `got` equals there."""
+
+    def values(make: Callable[[], sympy.Expr]) -> list[complex] | None:
         try:
             candidate = make()
         except Exception:
-            continue
+            return None
         if candidate.has(sympy.Derivative) or any(type(a).__name__ == "Wrong" for a in candidate.atoms(sympy.Function)):
-            continue
-        values = _values(candidate, names, points)
-        if all(_close(mine, values)) and not all(_close(values, [0j] * len(values))):
-            if found is not None:
-                return None
-            found = mistake
-    return found
+            return None  # the wrong rule did not apply everywhere: no candidate
+        return _values(candidate, names, points)
+
+    candidates = (
+        Candidate(mistake, found) for mistake, make in _candidates(expr, x) if (found := values(make)) is not None
+    )
+    return diagnose(
+        _values(got, names, points),
+        candidates,
+        truth=_values(_diff(expr, x), names, points),
+        close=lambda a, b, _allowed: all(_close(a, b)),
+        is_zero=lambda a, _allowed: all(_close(a, [0j] * len(a))),
+    )
 
 
 # --- derivative_rules -----------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from autograder.checks.array_diagnosis import compare
+from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.tolerance import tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
@@ -126,10 +127,6 @@ DA_SIGN = Mistake("dA sign reversed", "dA = -(A⁻ᵀ gx) xᵀ = -db xᵀ, with 
 DA_TRANSPOSED = Mistake("dA transposed", "dA = -db xᵀ, an outer product with db on the left, not -x dbᵀ.", SOLVE)
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _tolerance(want: Any, relative: float = RELATIVE) -> float:
-    return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
 
 
 def _changed(copies: dict[str, np.ndarray], given: dict[str, Any]) -> list[str]:
@@ -430,7 +427,7 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
             raise raised(call, obs.raised, given=given)
         value = float(function(*[_Plain(values[n]) for n in names]).data)
         got_value = real_scalar(obs.value["value"], f"{text} (its .data)")
-        if mismatch(got_value, value, _tolerance(value, 1e-10)):
+        if mismatch(got_value, value, tolerance(value, 1e-10)):
             raise failure(f"{text}", "the forward value (.data) is wrong.", expected=value, got=got_value, given=given)
         _judge_unchanged(call, obs.value["changed"])
         for i, n in enumerate(names):
@@ -508,7 +505,7 @@ def _unsummed_gradient(got: Any, want: np.ndarray) -> Mistake | str:
     except (TypeError, ValueError):
         return hint
     summed = _adjoint_of_broadcast(array, np.shape(want))
-    return hint if mismatch(summed, want, _tolerance(want)) else GRADIENT_NOT_UNBROADCAST
+    return hint if mismatch(summed, want, tolerance(want, RELATIVE)) else GRADIENT_NOT_UNBROADCAST
 
 
 def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
