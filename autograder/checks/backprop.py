@@ -29,8 +29,8 @@ import numpy as np
 
 from autograder.checks.kit.arrays import compare
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import guarded
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
-from autograder.checks.reverse import _guarded
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
 from autograder.feedback import Mistake, failure, raised, show
@@ -1387,7 +1387,7 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
         watch = _Watch(lr, X_train, _targets(labels_train, classes))
         model = _Network(tensor, sizes, 61 + seed, watch)
         before = [np.array(p.data) for p in model.parameters()]
-        outcome = _guarded(
+        outcome = guarded(
             lambda: student(model, X_train.copy(), _targets(labels_train, classes), epochs, lr, seed), TRAIN_SECONDS
         )
         watch.recording = False
@@ -1520,7 +1520,7 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
         runs = []
         for seed in (1, 1, 2):
             model = _Network(tensor, (64, 8, 10), 5)
-            outcome = _guarded(
+            outcome = guarded(
                 lambda model=model, seed=seed: student(model, X_train[:300].copy(), labels_train[:300], 2, 0.2, seed),
                 TRAIN_SECONDS,
             )
@@ -1670,7 +1670,7 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
         counter = _CountingLoss(lambda p: loss(p, X, y), params)
         timer = _TimedGradient(lambda p: gradient(p, X, y))
         start = time.perf_counter()
-        outcome = _guarded(lambda: student(counter, timer, working), COST_SECONDS)
+        outcome = guarded(lambda: student(counter, timer, working), COST_SECONDS)
         total = time.perf_counter() - start
         return {
             "outcome": {k: v for k, v in outcome.items() if k != "result"},

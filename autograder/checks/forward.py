@@ -14,13 +14,15 @@ hand over numbers (see `autograder.runtime`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
+from autograder.checks.ad.operators import ARITHMETIC, rsub_swapped, rtruediv_swapped
+from autograder.checks.ad.student import Functions, functions_data
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
@@ -38,7 +40,6 @@ from autograder.sympy_oracle import (
     random_vector_function,
 )
 
-Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
 RELATIVE = EXACT_TO_ROUNDING
 NUMPY_FUNCTIONS = {name: getattr(np, name) for name in ELEMENTARY}
 
@@ -97,25 +98,6 @@ def _dual_text(pair: Sequence[Any]) -> str:
 
 X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
-ARITHMETIC = (
-    "x + y",
-    "x + 3",
-    "3 + x",
-    "x - y",
-    "x - 3",
-    "3 - x",
-    "-x",
-    "x * y",
-    "x * 3",
-    "3 * x",
-    "x * x",
-    "x / y",
-    "x / 3",
-    "3 / x",
-    "x * y - 3 / y + x / 2",
-)
-"""The operations `check_dual_arithmetic` tries by default, as Python source in x and y."""
-
 INTEGER_POWERS = ("x**2", "x**3", "x**1", "x**0", "x**-2")
 ZERO_BASE_POWERS = ("x**2", "x**3", "x**1")
 REAL_POWERS = ("x**(1/2)", "x**(5/2)", "x**y", "y**x", "2**x", "(1/2)**x", "(x*y)**(x - y)")
@@ -149,16 +131,8 @@ QUOTIENT_REVERSED = Mistake(
 QUOTIENT_DIVIDED_BY_Y = Mistake(
     "y instead of y² in the quotient rule", "the tangent of x / y is (ẋ y - x ẏ) / y²: divide by y².", CLASS
 )
-RSUB_SWAPPED = Mistake(
-    "the operands of __rsub__ swapped",
-    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
-    CLASS,
-)
-RTRUEDIV_SWAPPED = Mistake(
-    "the operands of __rtruediv__ swapped",
-    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
-    CLASS,
-)
+RSUB_SWAPPED = rsub_swapped(CLASS)
+RTRUEDIV_SWAPPED = rtruediv_swapped(CLASS)
 RTRUEDIV_PLUS = Mistake(
     "a plus in the tangent of 3 / x", "the tangent of 3 / x is -3 ẋ / x², with a minus sign.", CLASS
 )
@@ -520,17 +494,6 @@ def check_dual_powers(
 # --- elementary functions ----------------------------------------------------------------------------
 
 
-def _functions_data(functions: Mapping[str, Callable] | Sequence[Callable]) -> dict:
-    """The student's elementary functions by name, for lambdify (observing half only).
-
-    `functions` is a dict by name or a sequence in the order of `ELEMENTARY`:
-    (sin, cos, tan, exp, log, sqrt, tanh).
-    """
-    if not isinstance(functions, Mapping):
-        functions = dict(zip(ELEMENTARY, functions, strict=False))
-    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
-
-
 def check_elementary(
     Dual: Callable,  # noqa: N803
     functions: Functions,
@@ -547,7 +510,7 @@ def check_elementary(
 
 def _elementary_case(student: Callable, functions: Functions, name: str, x: float, t: float) -> None:
     def observe() -> dict:
-        function = _functions_data(functions).get(name)
+        function = functions_data(functions).get(name)
         if function is None:
             return {"missing": True}
         return {
@@ -656,7 +619,7 @@ def _expression_case(
     student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, t: np.ndarray
 ) -> None:
     def observe() -> dict:
-        fun = g.function(_functions_data(functions))
+        fun = g.function(functions_data(functions))
         return _attempt(lambda: fun(*[student(v, d) for v, d in zip(x.tolist(), t.tolist(), strict=True)]))
 
     def judge(obs: Observation) -> None:
@@ -747,14 +710,14 @@ def _vector_case(
     )
 
     def observe() -> dict:
-        fun = _operation(python)[0] if python else g.function(_functions_data(functions))
+        fun = _operation(python)[0] if python else g.function(functions_data(functions))
         out = {
             "dual": _attempt(
                 lambda: fun(student(x.copy(), t.copy())) if not python else fun(student(x.copy(), t.copy()), None)
             )
         }
         if plain:
-            out["plain"] = _attempt(lambda: _functions_data(functions)[plain](x.copy()))
+            out["plain"] = _attempt(lambda: functions_data(functions)[plain](x.copy()))
         return out
 
     def judge(obs: Observation) -> None:
@@ -996,7 +959,7 @@ PROGRAM_TEXT = {
 
 
 def _program(name: str, functions: Functions) -> Callable:
-    namespace: dict[str, Any] = _functions_data(functions)
+    namespace: dict[str, Any] = functions_data(functions)
     exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)  # noqa: S102 - our own source
     return namespace["f"]
 
@@ -1024,7 +987,7 @@ class _Case:
     def function(self, functions: Functions) -> Callable:
         if self.kind == "program":
             return _program(self.payload, functions)
-        return self.payload.function(_functions_data(functions))
+        return self.payload.function(functions_data(functions))
 
     def value(self, x: np.ndarray) -> Any:
         if self.kind == "scalar":

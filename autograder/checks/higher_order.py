@@ -24,18 +24,11 @@ from typing import Any
 import numpy as np
 import sympy
 
+from autograder.checks.ad.student import Functions, functions_data, guarded_failure, is_var, read
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import relative_tolerance
-from autograder.checks.reverse import (
-    Functions,
-    _functions_data,
-    _guarded,
-    _guarded_failure,
-    _is_var,
-    _Passes,
-    _read,
-)
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
@@ -203,11 +196,11 @@ def _argument_data(arguments: Sequence[Any]) -> list[dict]:
     """What one call of f received: Var or not, the type of each value, a Dual value's tangent."""
     out = []
     for arg in arguments:
-        entry: dict[str, Any] = {"var": _is_var(arg), "type": _type_name(arg)}
+        entry: dict[str, Any] = {"var": is_var(arg), "type": _type_name(arg)}
         if entry["var"]:
-            value = _read(arg, "value")
+            value = read(arg, "value")
             entry["value_type"] = _type_name(value)
-            tangent = _read(value, "tangent")
+            tangent = read(value, "tangent")
             if isinstance(tangent, int | float | np.number):
                 entry["tangent"] = float(tangent)
         out.append(entry)
@@ -275,14 +268,14 @@ def _hvp_case(
     student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, v: np.ndarray, k: int
 ) -> None:
     def observe() -> dict:
-        recorded = Recorded(g.function(_functions_data(functions)))
+        recorded = Recorded(g.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, _as_given(x, k), _as_given(v, k))
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome["calls"] = recorded.calls
         outcome["arguments"] = _argument_data(recorded.arguments[0] if recorded.arguments else ())
         outcome["seeds"] = [_seeds(_argument_data(arguments)) for arguments in recorded.arguments[:8]]
@@ -299,7 +292,7 @@ def _hvp_case(
         if "has no attribute 'tangent'" in description and seeds is not None and _same(seeds, v):
             # f ran on the right Var(Dual(x_i, v_i)) inputs; reading a tangent afterwards failed
             raise raised(call, description, given=given, mistake=HVP_PLAIN_GRAD)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         want = hessian @ v
         got = real_array(obs.value["result"]["value"], (n,), call, "Hessian-vector product")
@@ -403,14 +396,14 @@ def _hessian_case(
     student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, k: int
 ) -> None:
     def observe() -> dict:
-        function = g.function(_functions_data(functions))
+        function = g.function(functions_data(functions))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(function, _as_given(x, k))
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         if "result" in outcome and not _right_hessian(outcome["result"], g, x):
             outcome["own_hvp"] = _own_hvp(student, var, function, x)  # whose mistake is it: hessian's or hvp's?
         return outcome
@@ -421,7 +414,7 @@ def _hessian_case(
         given = _given(g, x)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         want = g.hessian(x)
         got = real_array(obs.value["result"]["value"], (n, n), call, "Hessian")
         tolerance = relative_tolerance(want, SECOND_ORDER)
@@ -485,11 +478,11 @@ def _own_hvp(student: Callable, var: Any, function: Callable, x: np.ndarray) -> 
         return {}
 
     def run() -> dict:
-        with _Passes(var) as passes:
+        with BackwardPasses(var) as passes:
             out = hvp(function, x.copy(), np.eye(len(x))[0])
         return {"value": out, "passes": passes.count}
 
-    return _guarded(run)
+    return guarded(run)
 
 
 # --- newton_step ---------------------------------------------------------------------------------------
@@ -548,8 +541,8 @@ def check_newton_step(
 
 def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, k: int) -> None:
     def observe() -> dict:
-        function = g.function(_functions_data(functions))
-        return _guarded(lambda: student(function, _as_given(x, k)))
+        function = g.function(functions_data(functions))
+        return guarded(lambda: student(function, _as_given(x, k)))
 
     def judge(obs: Observation) -> None:
         n = g.n_vars
@@ -557,7 +550,7 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
         given = _given(g, x)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         step = np.linalg.solve(hessian, gradient)
         want = x - step
@@ -648,13 +641,13 @@ def _nested_case(
     student: Callable, functions: Functions, name: str, g: RandomExpression | None, order: int, x: float
 ) -> None:
     def observe() -> dict:
-        data = _functions_data(functions)
+        data = functions_data(functions)
         if g is None:
             f = _nested(name, student, data)
         else:
             inner = g.function(data)
             f = inner if order == 1 else (lambda t: student(inner, t))
-        return _guarded(lambda: student(f, x))
+        return guarded(lambda: student(f, x))
 
     def judge(obs: Observation) -> None:
         if g is None:
@@ -672,7 +665,7 @@ def _nested_case(
         description = obs.value.get("raised") or ""
         if name == "constant" and g is None and "float' object has no attribute 'tangent'" in description:
             raise raised(call, description, given=given, mistake=CONSTANT_TANGENT)  # f returned the number 3.0
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if isinstance(result, Foreign) and result.type_name == "Dual":
             raise failure(
@@ -763,7 +756,7 @@ def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = 
 
 def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
     def observe() -> dict:
-        return _guarded(lambda: _scenario(no_grad, var, name))
+        return guarded(lambda: _scenario(no_grad, var, name))
 
     def judge(obs: Observation) -> None:
         calls = {
@@ -776,7 +769,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
         call, given = calls[name], "x = Var(2.0)"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if name == "records nothing":
             value = real_scalar(result["value"], call)
@@ -943,7 +936,7 @@ def _checkpoint_case(
     student: Callable, var: Any, functions: Functions, block: str, x: float, w: float, blocks: int
 ) -> None:
     def observe() -> dict:
-        namespace = {"__builtins__": {}, **_functions_data(functions)}
+        namespace = {"__builtins__": {}, **functions_data(functions)}
         raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)  # noqa: S307
         phase, calls, weight = ["forward"], [], [None]
 
@@ -965,16 +958,16 @@ def _checkpoint_case(
             y = xv
             for _ in range(blocks):
                 y = student(fn, y, wv)
-            if not _is_var(y):
+            if not is_var(y):
                 return {"var": False, "type": _type_name(y)}
             stored = _recorded_nodes(y)
             phase[0] = "backward"
             y.backward()
             return {"var": True, "value": y.value, "gx": xv.grad, "gw": wv.grad, "stored": stored}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome["calls"] = calls
-        outcome["plain"] = _guarded(plain)
+        outcome["plain"] = guarded(plain)
         return outcome
 
     def judge(obs: Observation) -> None:
@@ -982,7 +975,7 @@ def _checkpoint_case(
         given = f"fn(u, w) = {block} and w = Var({w!r})"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if not result.get("var"):
             raise failure(call, f"checkpoint returned a {result.get('type')}, not a Var.", given=given)

@@ -15,17 +15,17 @@ over numbers (see `autograder.runtime`). The student's `backward` runs under a w
 from __future__ import annotations
 
 import gc
-import signal
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
-from autograder.checks.forward import ARITHMETIC
+from autograder.checks.ad.operators import ARITHMETIC, rsub_swapped, rtruediv_swapped
+from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
@@ -35,70 +35,10 @@ from autograder.observations import Foreign
 from autograder.runtime import Observation, run_check
 from autograder.sympy_oracle import ELEMENTARY, RandomExpression, random_vector_function
 
-Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
 RELATIVE = EXACT_TO_ROUNDING
-GUARD_SECONDS = 3.0  # wall-clock limit of one guarded backward pass
 POWERS = ("x**2", "x**3", "x**-1", "x**(1/2)", "2**x", "x**y")
 
 # --- running the student's code (observing half only) ------------------------------------------------
-
-
-class _TimedOut(BaseException):  # noqa: N818 - a BaseException, so that `except Exception` in student code lets it pass
-    """Raised by the alarm inside a guarded call."""
-
-
-def _guarded(compute: Callable[[], Any], seconds: float = GUARD_SECONDS) -> dict:
-    """{"result": compute()} or {"timed_out": True} or {"raised": description}; SIGALRM-guarded.
-
-    The alarm is one-shot and may fire anywhere inside the outer `try`, even while the timer is
-    being cancelled: it is always caught here, and the previous handler is always restored.
-    """
-    guard = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    previous = None
-    if guard:
-
-        def alarm(signum: int, frame: Any) -> None:
-            raise _TimedOut
-
-        previous = signal.signal(signal.SIGALRM, alarm)
-    try:
-        try:
-            if guard:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-            try:
-                return {"result": compute()}
-            finally:
-                if guard:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-        except _TimedOut:
-            return {"timed_out": seconds}
-        except RecursionError as error:
-            return {"raised": f"RecursionError: {error}"[:300], "recursion": True}
-        except Exception as error:
-            return {"raised": f"{type(error).__name__}: {error}"[:300]}
-    finally:
-        if guard:
-            signal.signal(signal.SIGALRM, previous)
-
-
-def _read(node: Any, attribute: str) -> Any:
-    try:
-        return getattr(node, attribute)
-    except Exception as error:
-        return f"<no {attribute}: {type(error).__name__}>"
-
-
-def _is_var(obj: Any) -> bool:
-    try:
-        return hasattr(obj, "value") and hasattr(obj, "grad") and hasattr(obj, "backward")
-    except Exception:
-        return False
-
-
-def _functions_data(functions: Functions) -> dict:
-    if not isinstance(functions, Mapping):
-        functions = dict(zip((*ELEMENTARY, "relu"), functions, strict=False))
-    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
 
 
 # --- comparing ---------------------------------------------------------------------------------------
@@ -119,32 +59,6 @@ def _number(value: Any, call: str, what: str) -> float:
             mistake="start every grad at 0.0 and add to it in backward (a node that got no gradient keeps 0.0).",
         )
     return real_scalar(value, f"{call} ({what})")
-
-
-def _guarded_failure(call: str, outcome: dict, given: str, deep: bool = False) -> None:
-    """The failure for a guarded call that timed out or raised; `deep`: it was backward on the long chain,
-    where a RecursionError can only come from a recursive traversal of the graph."""
-    if outcome.get("timed_out"):
-        raise failure(
-            call,
-            f"did not finish within {outcome['timed_out']:g} s.",
-            given=given,
-            mistake="backward calls backward on its parents recursively, so a node reached by k paths is "
-            "visited k times: exponential work on shared sub-expressions. Sort the graph once "
-            "(topologically) and visit every node once, in reverse order.",
-        )
-    if outcome.get("recursion"):
-        raise raised(
-            call,
-            outcome["raised"],
-            given=given,
-            mistake=RECURSIVE
-            if deep
-            else "backward (or the topological sort) is recursive, and a deep graph is deeper than Python's "
-            "recursion limit: build the order with a loop and an explicit stack (or Kahn's algorithm).",
-        )
-    if "raised" in outcome:
-        raise raised(call, outcome["raised"], given=given)
 
 
 # --- operators ---------------------------------------------------------------------------------------
@@ -203,16 +117,8 @@ DIVISION_PLUS = Mistake(
     "a plus in the local derivative of the divisor", "∂(x / y)/∂y = -x / y², with a minus sign.", VAR
 )
 DIVISION_Y = Mistake("y as the local derivative of x / y in x", "∂(x / y)/∂x = 1 / y.", VAR)
-RSUB_SWAPPED = Mistake(
-    "the operands of __rsub__ swapped",
-    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
-    VAR,
-)
-RTRUEDIV_SWAPPED = Mistake(
-    "the operands of __rtruediv__ swapped",
-    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
-    VAR,
-)
+RSUB_SWAPPED = rsub_swapped(VAR)
+RTRUEDIV_SWAPPED = rtruediv_swapped(VAR)
 EXP_ARGUMENT = Mistake(
     "the argument as the local derivative of exp",
     "v = exp(u) has the local derivative e^u: the value of the result, not u.",
@@ -308,12 +214,12 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             def run(function: Callable = function) -> dict:
                 vx, vy = student(x), student(y)
                 out = function(vx, vy)
-                if not _is_var(out):
+                if not is_var(out):
                     return {"var": False, "type": type(out).__name__}
                 out.backward()
-                return {"var": True, "value": out.value, "gx": _read(vx, "grad"), "gy": _read(vy, "grad")}
+                return {"var": True, "value": out.value, "gx": read(vx, "grad"), "gy": read(vy, "grad")}
 
-            results.append(_guarded(run))
+            results.append(guarded(run))
         return results
 
     def judge(obs: Observation) -> None:
@@ -324,7 +230,7 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             raise failure(name, "the observation of the operations is missing or damaged.")
         for op, outcome in zip(ops, obs.value, strict=True):
             call = f"out = {op}; out.backward()"
-            _guarded_failure(call, outcome, given)
+            guarded_failure(call, outcome, given)
             result = outcome["result"]
             if not result.get("var"):
                 raise failure(
@@ -403,22 +309,22 @@ def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, rel
 
 def _function_case(student: Callable, functions: Functions, name: str, x: float) -> None:
     def observe() -> dict:
-        function = _functions_data(functions).get(name)
+        function = functions_data(functions).get(name)
         if function is None:
             return {"missing": True}
 
         def run() -> dict:
             v = student(x)
             out = function(v * 3)
-            if not _is_var(out):
+            if not is_var(out):
                 return {"var": False, "type": type(out).__name__}
             out.backward()
-            return {"var": True, "value": out.value, "grad": _read(v, "grad")}
+            return {"var": True, "value": out.value, "grad": read(v, "grad")}
 
-        plain = _guarded(lambda: function(x))
-        if "result" in plain and _is_var(plain["result"]):
+        plain = guarded(lambda: function(x))
+        if "result" in plain and is_var(plain["result"]):
             plain = {"result": None, "var": True}
-        return {"var": _guarded(run), "plain": plain}
+        return {"var": guarded(run), "plain": plain}
 
     def judge(obs: Observation) -> None:
         call = f"out = {name}(x * 3); out.backward()"
@@ -429,7 +335,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             raise failure(call, f"there is no function {name} in the functions the test received.")
         g = RandomExpression(expr=getattr(sympy, name)(3 * X), symbols=(X,), low=-1e9, high=1e9)
         outcome = obs.value["var"]
-        _guarded_failure(call, outcome, given)
+        guarded_failure(call, outcome, given)
         result = outcome["result"]
         if not result.get("var"):
             raise failure(call, f"{name} of a Var returned a {result.get('type')}, not a Var.", given=given)
@@ -483,9 +389,9 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
                 v = student(p)
                 y = relu(v * 2)
                 y.backward()
-                return {"value": y.value, "grad": _read(v, "grad")}
+                return {"value": y.value, "grad": read(v, "grad")}
 
-            out.append(_guarded(run))
+            out.append(guarded(run))
         return out
 
     def judge(obs: Observation) -> None:
@@ -494,7 +400,7 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
         for p, outcome in zip(points, obs.value, strict=True):
             call = "out = relu(x * 2); out.backward()"
             given = f"x = Var({p!r})"
-            _guarded_failure(call, outcome, given)
+            guarded_failure(call, outcome, given)
             want = (2 * p, 2.0) if p > 0 else (0.0, 0.0)
             got = (
                 _number(outcome["result"]["value"], call, "value"),
@@ -538,17 +444,17 @@ def check_var_expression(
 
 def _expression_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
     def observe() -> dict:
-        fun = g.function(_functions_data(functions))
+        fun = g.function(functions_data(functions))
 
         def run() -> dict:
             leaves = [student(v) for v in x.tolist()]
             out = fun(*leaves)
-            if not _is_var(out):
+            if not is_var(out):
                 return {"var": False, "type": type(out).__name__}
             out.backward()
-            return {"var": True, "value": out.value, "grads": [_read(v, "grad") for v in leaves]}
+            return {"var": True, "value": out.value, "grads": [read(v, "grad") for v in leaves]}
 
-        return _guarded(run)
+        return guarded(run)
 
     def judge(obs: Observation) -> None:
         variables = ", ".join(f"Var({v!r})" for v in x.tolist())
@@ -556,7 +462,7 @@ def _expression_case(student: Callable, functions: Functions, g: RandomExpressio
         given = f"f({', '.join(map(str, g.symbols))}) = {g}, built with your Var and your functions"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if not result.get("var"):
             raise failure(call, f"f returned a {result.get('type')}, not a Var.", given=given)
@@ -614,9 +520,9 @@ def _deep_observe(student: Callable, graph: str, a: float) -> dict:
         else:
             for _ in range(CHAIN_LENGTH):
                 y = y * CHAIN_FACTOR
-        outcome = _guarded(y.backward, GUARD_SECONDS if graph == "diamond" else CHAIN_SECONDS)
+        outcome = guarded(y.backward, GUARD_SECONDS if graph == "diamond" else CHAIN_SECONDS)
         if "result" in outcome:
-            outcome = {"result": {"value": y.value, "a": _read(va, "grad")}}
+            outcome = {"result": {"value": y.value, "a": read(va, "grad")}}
         return outcome
     finally:
         if enabled:
@@ -631,7 +537,7 @@ def _graph_observe(student: Callable, graph: str, a: float) -> dict:
             b = va * 3
             d = b * b + b
             d.backward()
-            return {"value": d.value, "a": _read(va, "grad"), "b": _read(b, "grad"), "d": _read(d, "grad")}
+            return {"value": d.value, "a": read(va, "grad"), "b": read(b, "grad"), "d": read(d, "grad")}
 
     elif graph in ("diamond", "chain"):
         return _deep_observe(student, graph, a)
@@ -643,13 +549,13 @@ def _graph_observe(student: Callable, graph: str, a: float) -> dict:
             d = b * b + b
             d.backward()
             d.backward()
-            twice = _read(va, "grad")
+            twice = read(va, "grad")
             d.zero_grad()
-            zeroed = (_read(va, "grad"), _read(b, "grad"))
+            zeroed = (read(va, "grad"), read(b, "grad"))
             d.backward(2.0)
-            return {"twice": twice, "zeroed": list(zeroed), "after": _read(va, "grad"), "b": _read(b, "grad")}
+            return {"twice": twice, "zeroed": list(zeroed), "after": read(va, "grad"), "b": read(b, "grad")}
 
-    return _guarded(run)
+    return guarded(run)
 
 
 def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:  # noqa: N803
@@ -691,7 +597,7 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
         call, given = calls[graph]
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given, deep=graph == "chain")
+        guarded_failure(call, obs.value, given, RECURSIVE if graph == "chain" else RECURSION_HINT)
         result = obs.value["result"]
         if graph == "shared":
             want = {"a": 3 * (2 * b + 1), "b": 2 * b + 1, "d": 1.0}
@@ -943,41 +849,14 @@ def check_adjoint_trace(
 # --- drivers: grad, vjp, jacobian_reverse ------------------------------------------------------------
 
 
-class _Passes:
-    """Counts the calls of Var.backward while a driver runs (the class is restored afterwards)."""
-
-    def __init__(self, cls: Any) -> None:
-        self.cls, self.count = cls, 0
-
-    def __enter__(self) -> _Passes:
-        self.own = "backward" in vars(self.cls) if isinstance(self.cls, type) else False
-        self.original = getattr(self.cls, "backward", None)
-        if isinstance(self.cls, type) and callable(self.original):
-            original, passes = self.original, self
-
-            def backward(node: Any, *args: Any, **kwargs: Any) -> Any:
-                passes.count += 1
-                return original(node, *args, **kwargs)
-
-            self.cls.backward = backward
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if isinstance(self.cls, type) and callable(self.original):
-            if self.own:
-                self.cls.backward = self.original
-            else:
-                delattr(self.cls, "backward")
-
-
 def _call_data(recorded: Recorded) -> dict:
     """How often f was called, with what kinds of arguments first, and which calls had a Var argument."""
     first = recorded.arguments[0] if recorded.arguments else []
     return {
         "calls": recorded.calls,
-        "vars": [_is_var(a) for a in first],
+        "vars": [is_var(a) for a in first],
         "types": [type(a).__name__ for a in first],
-        "with_vars": [any(_is_var(a) for a in args) for args in recorded.arguments[:100]],
+        "with_vars": [any(is_var(a) for a in args) for args in recorded.arguments[:100]],
     }
 
 
@@ -1066,14 +945,14 @@ def check_grad(
 
 def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(g.function(_functions_data(functions)))
+        recorded = Recorded(g.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded)(*x.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         outcome["probe"] = _probe(lambda: student(GRAD_PROBE[0])(*GRAD_PROBE[1]))
         return outcome
@@ -1083,7 +962,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         given = f"f({', '.join(map(str, g.symbols))}) = {g}"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         want = g.gradient(x)
         n = len(want)
@@ -1157,14 +1036,14 @@ def check_vjp(
 
 def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray, u: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(h.function(_functions_data(functions)))
+        recorded = Recorded(h.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, x.tolist(), u.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         outcome["probe"] = _probe(lambda: student(*VJP_PROBE)[1])
         return outcome
@@ -1174,7 +1053,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
         given = _text(h)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         if not (isinstance(out, list | tuple) and len(out) == 2):
             raise failure(call, f"should return a pair (f(x), uᵀJ), but returned {show(out, 80)}.", given=given)
@@ -1215,14 +1094,14 @@ def check_jacobian_reverse(
 
 def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(h.function(_functions_data(functions)))
+        recorded = Recorded(h.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, x.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         return outcome
 
@@ -1232,7 +1111,7 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
         given = _text(h) + f", so n = {n} and m = {m}"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         if out is not None and not isinstance(out, Foreign) and np.shape(out) == (n, m) and n != m:
             raise failure(
