@@ -93,7 +93,7 @@ def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypat
         with contextlib.suppress(Exception):  # the student's code raised: in the runtime, an observation
             observe()
 
-    monkeypatch.setattr(checks, "run_check", counting)
+    monkeypatch.setattr(checks.cases, "run_check", counting)
     stub = "raise NotImplementedError()"
     for ns in (solution(), {name: (lambda *a, **k: exec(stub)) for name in (*NAMES, "Dual", "derivative", "jvp")}):
         ns.setdefault("tangent_trace", lambda *a: exec(stub))

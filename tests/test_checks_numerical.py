@@ -279,8 +279,8 @@ def test_every_mistake_points_to_a_real_section():
 
     headings = {}
     for path, suffix in (
-        ("notebooks/01_numerical.ipynb", checks.LECTURE),
-        ("source/01_numerical/01_numerical.ipynb", checks.ASSIGNMENT),
+        ("notebooks/01_numerical.ipynb", checks.mistakes.LECTURE),
+        ("source/01_numerical/01_numerical.ipynb", checks.mistakes.ASSIGNMENT),
     ):
         for cell in nbformat.read(REPO / path, as_version=4).cells:
             if cell.cell_type == "markdown":
@@ -289,7 +289,7 @@ def test_every_mistake_points_to_a_real_section():
                         title = re.sub(r"\$(\w)\$", r"\1", match[2])  # "choosing $h$" reads "choosing h"
                         headings[f"section {match[1]} ({title}) {suffix}"] = True
                         headings[f"section {match[1]} ({match[2]}) {suffix}"] = True
-    mistakes = [value for value in vars(checks).values() if isinstance(value, Mistake)]
+    mistakes = [value for value in vars(checks.mistakes).values() if isinstance(value, Mistake)]
     assert len(mistakes) > 15
     for mistake in mistakes:
         assert mistake.where in headings, mistake

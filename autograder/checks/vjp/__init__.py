@@ -1,0 +1,43 @@
+"""Checks for unit 05, vector-Jacobian products and matrix calculus.
+
+The truth is never a second implementation of an exercise. Gradients of small cases come from the
+fourth-order central differences of `autograder.finite_differences` applied to the *forward*
+function (for bilinear and quadratic functions these are exact to rounding); large cases use the
+dot-product test: for a random direction U, the recorded inner product <VJP, U> must equal the
+directional derivative of <G, f(X)> along U, one stencil of four evaluations. `unbroadcast` is the
+adjoint of `np.broadcast_to`, so its oracle is <unbroadcast(g), u> = <g, broadcast_to(u)>. The
+softmax cross-entropy oracle evaluates the loss in 30-digit arithmetic (mpmath), with no shift
+trick. Cases with integer-valued inputs must be exact: there the oracle is the identity of calculus
+(e.g. Xᵀ G) evaluated in exact integer arithmetic, and a finite-difference answer is off by far more
+than rounding (see `EXACT`).
+
+Observers copy every input they hand to the student's code and record whether it changed.
+
+The checks are in `cases`, the catalogue of the mistakes they name in `mistakes`; test cells import
+the checks from here (`from autograder.checks.vjp import check_...`).
+"""
+
+from __future__ import annotations
+
+from autograder.checks.vjp import cases, mistakes
+from autograder.checks.vjp.cases import (
+    check_linear_backward,
+    check_matmul_vjp,
+    check_quadratic_form_grad,
+    check_softmax_cross_entropy,
+    check_solve_vjp,
+    check_tensor,
+    check_unbroadcast,
+)
+
+__all__ = [
+    "cases",
+    "check_linear_backward",
+    "check_matmul_vjp",
+    "check_quadratic_form_grad",
+    "check_softmax_cross_entropy",
+    "check_solve_vjp",
+    "check_tensor",
+    "check_unbroadcast",
+    "mistakes",
+]
