@@ -7,7 +7,7 @@ from typing import Any
 
 from autograder.checks.kit.guard import Outcome
 from autograder.feedback import Mistake, failure, raised
-from autograder.sympy_oracle import ELEMENTARY
+from autograder.oracles.expressions import ELEMENTARY
 
 Functions = Mapping[str, Callable] | Sequence[Callable]
 """The student's elementary functions: a dict by name, or a sequence in the order of `ELEMENTARY`

@@ -2,7 +2,7 @@
 
 The truth is never a second implementation of an exercise. Module outputs are compared with the
 forward computation on plain numpy arrays (with the weights the student's layers hold), and every
-gradient with the fourth-order central differences of `autograder.finite_differences` applied to
+gradient with the fourth-order central differences of `autograder.oracles.finite_differences` applied to
 that forward function; inputs are drawn away from the kinks of ReLU. `mlp_backward` is also checked
 at the size of the digits network by the dot-product test (one directional derivative), and on a
 case built so that every softmax output is exactly 1/4, against finite differences in 30-digit

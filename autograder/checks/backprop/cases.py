@@ -54,9 +54,10 @@ from autograder.checks.kit.tolerance import relative_to_largest, tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
 from autograder.feedback import Mistake, failure, raised, show
-from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import rng
 from autograder.observations import Foreign
+from autograder.oracles.finite_differences import central_gradient, directional_derivative, mp_stencil
+from autograder.oracles.losses import mp_cross_entropy
 from autograder.runtime import Observation, describe_error, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth (or piecewise linear) functions
@@ -822,29 +823,28 @@ def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, in
         p[replaced[0]][replaced[1]] = replaced[2]
     hidden, n_in = params["W1"].shape
     classes = params["W2"].shape[0]
-    total = mpmath.mpf(0)
-    for row, label in zip(X, y, strict=True):
+    logits = []
+    for row in X:
         h = [
             max(mpmath.fsum(p["W1"][j * n_in + i] * float(row[i]) for i in range(n_in)) + p["b1"][j], 0)
             for j in range(hidden)
         ]
-        z = [mpmath.fsum(p["W2"][c * hidden + j] * h[j] for j in range(hidden)) + p["b2"][c] for c in range(classes)]
-        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z)) - z[int(label)]
-    return total / len(y)
+        logits.append(
+            [mpmath.fsum(p["W2"][c * hidden + j] * h[j] for j in range(hidden)) + p["b2"][c] for c in range(classes)]
+        )
+    return mp_cross_entropy(logits, y)
 
 
 def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:  # noqa: N803
-    step = mpmath.mpf(h)
     grads = {}
     with mpmath.workdps(30):
         for key in PARAMETER_KEYS:
             grad = np.empty(params[key].shape)
             for i in range(params[key].size):
                 centre = mpmath.mpf(float(params[key].flat[i]))
-                total = mpmath.fsum(
-                    weight * _mp_loss(params, X, y, (key, i, centre + offset * step)) for offset, weight in STENCIL
+                grad.flat[i] = mp_stencil(
+                    lambda t, key=key, i=i, centre=centre: _mp_loss(params, X, y, (key, i, centre + t)), h
                 )
-                grad.flat[i] = float(total / (12 * step))
             grads[key] = grad
     return grads
 

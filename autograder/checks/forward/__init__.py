@@ -3,7 +3,7 @@
 The student's `Dual` is driven by small Python expressions ("3 - x", "x**y") and by random SymPy
 expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's functions.
 The truth is always SymPy's: the value of the expression and its exact gradient dotted with the
-seed tangents, in 30-digit arithmetic (`autograder.sympy_oracle`). Programs with loops, which
+seed tangents, in 30-digit arithmetic (`autograder.oracles.expressions`). Programs with loops, which
 SymPy cannot take, are checked against fourth-order central differences. How often `f` is called,
 and with what, is observed with `Recorded`: forward mode is one pass per seed direction.
 

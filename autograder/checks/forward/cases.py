@@ -49,17 +49,17 @@ from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import CheckFailure, Mistake, failure, raised, show
-from autograder.finite_differences import central_jacobian
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
-from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import (
+from autograder.oracles.expressions import (
     ELEMENTARY,
     RandomExpression,
     RandomVectorFunction,
     random_expression,
     random_vector_function,
 )
+from autograder.oracles.finite_differences import central_jacobian
+from autograder.runtime import Observation, run_check
 
 RELATIVE = EXACT_TO_ROUNDING
 NUMPY_FUNCTIONS = {name: getattr(np, name) for name in ELEMENTARY}

@@ -1,7 +1,7 @@
 """Checks for unit 07, beyond the first derivative: HVPs, Hessians, Newton, nesting, memory.
 
 The truth is SymPy: test functions are SymPy expressions (the lectures' examples, random smooth
-expressions from `autograder.sympy_oracle`, quadratics with integer coefficients), turned into
+expressions from `autograder.oracles.expressions`, quadratics with integer coefficients), turned into
 Python with `lambdify` whose `sin`, `exp`, ... are the notebook's engine functions, and their exact
 gradients and Hessians are evaluated in 30-digit arithmetic. A Newton step is judged against
 x - H⁻¹∇f with SymPy's exact H and ∇f; nested derivatives against the calculus identities of each

@@ -48,8 +48,8 @@ from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import RandomExpression
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import RandomExpression
 
 SECOND_ORDER = 1e-8  # second derivatives by AD are exact to a few ulps per operation; generous
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 import sympy
 
 from autograder.feedback import show
-from autograder.sympy_oracle import RandomExpression, random_expression
+from autograder.oracles.expressions import RandomExpression, random_expression
 
 
 @lru_cache(maxsize=1024)

@@ -1,7 +1,7 @@
 """Checks for unit 01, numerical differentiation.
 
 The truth always comes from SymPy: exact derivatives, and the exact value of each difference
-quotient from its Taylor series (`autograder.truncation`), so a check can tell a one-sided
+quotient from its Taylor series (`autograder.oracles.truncation`), so a check can tell a one-sided
 difference from a central one, or a wrong default step, by the size of the truncation error.
 Where f is evaluated, and how often, is observed with `Recorded`.
 

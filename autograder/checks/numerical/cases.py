@@ -38,9 +38,9 @@ from autograder.checks.numerical.mistakes import (
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised
 from autograder.inputs import Recorded, rng
+from autograder.oracles.expressions import RandomExpression, random_vector_function
+from autograder.oracles.truncation import quotient, truncation_error
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import RandomExpression, random_vector_function
-from autograder.truncation import quotient, truncation_error
 
 EPS = float(np.finfo(float).eps)
 ROUNDING_ULPS = 64.0  # generous: a composite test function loses a few ulps per operation

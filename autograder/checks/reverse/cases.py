@@ -41,8 +41,8 @@ from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import ELEMENTARY, RandomExpression, random_vector_function
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import ELEMENTARY, RandomExpression, random_vector_function
 
 RELATIVE = EXACT_TO_ROUNDING
 POWERS = ("x**2", "x**3", "x**-1", "x**(1/2)", "2**x", "x**y")
@@ -911,7 +911,7 @@ def _vector_cases(
     f: Sequence[str] | None, x: Any, seed: int | None, count: int, shapes: Sequence[tuple[int, int]]
 ) -> list:
     if seed is None:
-        from autograder.sympy_oracle import RandomVectorFunction
+        from autograder.oracles.expressions import RandomVectorFunction
 
         rows = [expression(text, 0.05, 100.0) for text in f]
         names = sorted({str(s) for r in rows for s in r.symbols})

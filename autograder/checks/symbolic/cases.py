@@ -44,8 +44,8 @@ from autograder.checks.symbolic.mistakes import (
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import RandomExpression, random_expression, random_vector_function
 from autograder.runtime import Observation, describe_error, run_check
-from autograder.sympy_oracle import RandomExpression, random_expression, random_vector_function
 
 try:
     import numpy as np

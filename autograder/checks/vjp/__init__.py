@@ -1,7 +1,7 @@
 """Checks for unit 05, vector-Jacobian products and matrix calculus.
 
 The truth is never a second implementation of an exercise. Gradients of small cases come from the
-fourth-order central differences of `autograder.finite_differences` applied to the *forward*
+fourth-order central differences of `autograder.oracles.finite_differences` applied to the *forward*
 function (for bilinear and quadratic functions these are exact to rounding); large cases use the
 dot-product test: for a random direction U, the recorded inner product <VJP, U> must equal the
 directional derivative of <G, f(X)> along U, one stencil of four evaluations. `unbroadcast` is the

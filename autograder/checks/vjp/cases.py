@@ -32,9 +32,10 @@ from autograder.checks.vjp.mistakes import (
 )
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
-from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import random_point, rng
 from autograder.observations import Foreign
+from autograder.oracles.finite_differences import central_gradient, directional_derivative, mp_stencil
+from autograder.oracles.losses import mp_cross_entropy
 from autograder.runtime import Observation, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth functions, scaled by the size of the answer
@@ -630,36 +631,18 @@ SOFTMAX_CASES = ((3, 5, 1.0), (4, 10, 1000.0), (1, 7, 1000.0), (5, 3, 50.0), (2,
 """(batch B, classes C, scale of the logits) of the hidden cases; scale 1000 overflows exp."""
 
 
-def _mp_loss(logits: np.ndarray, labels: Sequence[int]) -> Any:
-    """The mean cross-entropy in 30-digit arithmetic, straight from the definition (no shift)."""
-    with mpmath.workdps(30):
-        total = mpmath.mpf(0)
-        for row, label in zip(logits, labels, strict=True):
-            entries = [mpmath.mpf(float(v)) for v in row]
-            total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
-        return total / len(labels)
-
-
 def _mp_gradient(logits: np.ndarray, labels: Sequence[int], h: float = 1e-4) -> np.ndarray:
-    """The gradient of `_mp_loss` by the fourth-order stencil, in 30-digit arithmetic."""
+    """The gradient of the 30-digit cross-entropy by the fourth-order stencil, in 30-digit arithmetic."""
     grad = np.empty(logits.shape)
-    with mpmath.workdps(30):
-        for i in range(logits.size):
-            total = mpmath.mpf(0)
-            for offset, weight in STENCIL:
-                shifted = logits.astype(object)
-                shifted.flat[i] = mpmath.mpf(float(logits.flat[i])) + offset * mpmath.mpf(h)
-                total += weight * _mp_loss_objects(shifted, labels)
-            grad.flat[i] = float(total / (12 * mpmath.mpf(h)))
+    for i in range(logits.size):
+
+        def shifted_loss(t: mpmath.mpf, i: int = i) -> mpmath.mpf:
+            shifted = logits.astype(object)
+            shifted.flat[i] = mpmath.mpf(float(logits.flat[i])) + t
+            return mp_cross_entropy(shifted, labels)
+
+        grad.flat[i] = mp_stencil(shifted_loss, h)
     return grad
-
-
-def _mp_loss_objects(logits: np.ndarray, labels: Sequence[int]) -> Any:
-    total = mpmath.mpf(0)
-    for row, label in zip(logits, labels, strict=True):
-        entries = [mpmath.mpf(v) for v in row]
-        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
-    return total / len(labels)
 
 
 def check_softmax_cross_entropy(
@@ -728,7 +711,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
                 mistake="subtract the row maximum before exp: exp(1000) overflows.",
             )
         _judge_unchanged(call, obs.value["changed"])
-        want = float(_mp_loss(logits, labels))
+        want = float(mp_cross_entropy(logits, labels))
         got = real_scalar(obs.value["loss"], call)
         if mismatch(got, want, 1e-9 * (1 + abs(want))):
             mistake: str | Mistake | None = None
