@@ -86,7 +86,7 @@ def test_a_recognised_mistake_is_named_in_the_message_and_the_diagnosis_field():
     mutant = symbolic.MUTANTS["tan_derivative_sec_not_squared"]
     results = _symbolic_results({mutant.cell: mutant.code(_source("02_symbolic"))})
     chain = results["derivative_rules_chain"]
-    assert chain.diagnosis == mutant.diagnosis == "sec not squared"
+    assert (chain.diagnosis,) == mutant.diagnoses == ("sec not squared",)
     assert diagnoses_in(chain.message) == ["sec not squared"]
     assert all(r.diagnosis == "" for r in results.values() if r.passed)
 

@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.ad.operators import ARITHMETIC, rsub_swapped, rtruediv_swapped
+from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import Functions, functions_data
 from autograder.checks.forward.mistakes import (
     CLASS,
     EXTRA_CALL,
     FINITE_DIFFERENCES,
-    FUNCTIONS,
     GENERAL_RULE_FOR_CONSTANT,
     JACOBIAN_TRANSPOSED,
     NEGATION_KEEPS_TANGENT,
@@ -31,7 +30,9 @@ from autograder.checks.forward.mistakes import (
     QUOTIENT_REVERSED,
     RPOW_LOG_MISSING,
     RPOW_POWER_RULE,
+    RSUB_SWAPPED,
     RTRUEDIV_PLUS,
+    RTRUEDIV_SWAPPED,
     SCALAR_FUNCTION_ON_ARRAY,
     SEEDED_WITH_ONES,
     SUBTRACTION_TANGENTS_ADDED,
@@ -43,6 +44,8 @@ from autograder.checks.forward.mistakes import (
     TRACE_SIN_CHAIN_MISSING,
     TRACE_TANGENTS_MULTIPLIED,
     VALUE_INSTEAD_OF_TANGENT,
+    chain_missing,
+    sign_flipped,
 )
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.text import expression, random_case
@@ -122,35 +125,6 @@ X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 INTEGER_POWERS = ("x**2", "x**3", "x**1", "x**0", "x**-2")
 ZERO_BASE_POWERS = ("x**2", "x**3", "x**1")
 REAL_POWERS = ("x**(1/2)", "x**(5/2)", "x**y", "y**x", "2**x", "(1/2)**x", "(x*y)**(x - y)")
-RSUB_SWAPPED = rsub_swapped(CLASS)
-RTRUEDIV_SWAPPED = rtruediv_swapped(CLASS)
-_DERIVATIVES = {
-    "sin": "cos(a) ȧ",
-    "cos": "-sin(a) ȧ",
-    "tan": "ȧ / cos²(a)",
-    "exp": "exp(a) ȧ",
-    "log": "ȧ / a",
-    "sqrt": "ȧ / (2 sqrt(a))",
-    "tanh": "(1 - tanh²(a)) ȧ",
-}
-
-
-def _chain_missing(name: str) -> Mistake:
-    """The tangent of g(Dual(a, ȧ)) without the factor ȧ."""
-    return Mistake(
-        "a missing chain factor",
-        f"the tangent of {name}(a) is {_DERIVATIVES[name]}: {name}'(a) times the tangent ȧ of the argument "
-        "(the chain rule).",
-        FUNCTIONS,
-    )
-
-
-def _sign_flipped(name: str) -> Mistake:
-    return Mistake(
-        f"the wrong sign in the derivative of {name}", f"the tangent of {name}(a) is {_DERIVATIVES[name]}.", FUNCTIONS
-    )
-
-
 # What each dunder is for, when an operation raises (a TypeError "unsupported operand" means it is missing).
 _DUNDERS = {
     "3 + x": (
@@ -463,7 +437,7 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
         want = want_slope * t
         if mismatch(got_tangent, want, relative_tolerance(want)):
             mistake = diagnose(
-                got_tangent, [(_chain_missing(name), want_slope), (_sign_flipped(name), -want)], tolerance=TO_ROUNDING
+                got_tangent, [(chain_missing(name), want_slope), (sign_flipped(name), -want)], tolerance=TO_ROUNDING
             )
             raise failure(
                 call,

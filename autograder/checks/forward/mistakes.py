@@ -7,6 +7,7 @@ gives is computed next to the check that recognises it (`cases.py`), from the sa
 
 from __future__ import annotations
 
+from autograder.checks.ad.operators import rsub_swapped, rtruediv_swapped
 from autograder.feedback import Mistake
 
 # --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
@@ -126,3 +127,31 @@ TRACE_SIN_CHAIN_MISSING = Mistake(
     LECTURE_TRACE,
 )
 TRACE_MINUS_AS_PLUS = Mistake("the tangents added in a subtraction", "v5 = v4 - v3, so v̇5 = v̇4 - v̇3.", LECTURE_TRACE)
+
+RSUB_SWAPPED = rsub_swapped(CLASS)
+RTRUEDIV_SWAPPED = rtruediv_swapped(CLASS)
+DERIVATIVES = {
+    "sin": "cos(a) ȧ",
+    "cos": "-sin(a) ȧ",
+    "tan": "ȧ / cos²(a)",
+    "exp": "exp(a) ȧ",
+    "log": "ȧ / a",
+    "sqrt": "ȧ / (2 sqrt(a))",
+    "tanh": "(1 - tanh²(a)) ȧ",
+}
+
+
+def chain_missing(name: str) -> Mistake:
+    """The tangent of g(Dual(a, ȧ)) without the factor ȧ."""
+    return Mistake(
+        "a missing chain factor",
+        f"the tangent of {name}(a) is {DERIVATIVES[name]}: {name}'(a) times the tangent ȧ of the argument "
+        "(the chain rule).",
+        FUNCTIONS,
+    )
+
+
+def sign_flipped(name: str) -> Mistake:
+    return Mistake(
+        f"the wrong sign in the derivative of {name}", f"the tangent of {name}(a) is {DERIVATIVES[name]}.", FUNCTIONS
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.ad.operators import ARITHMETIC, rsub_swapped, rtruediv_swapped
+from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
@@ -23,7 +23,6 @@ from autograder.checks.reverse.mistakes import (
     DIVISION_Y,
     EXP_ARGUMENT,
     FINITE_DIFFERENCES,
-    FUNCTIONS,
     INNER_NOT_RESET,
     LEAVES_NOT_RESET,
     LEAVES_RESET,
@@ -31,11 +30,13 @@ from autograder.checks.reverse.mistakes import (
     PASS_PER_OUTPUT,
     PRODUCT_LOCALS_SWAPPED,
     RECURSIVE,
+    RSUB_SWAPPED,
+    RTRUEDIV_SWAPPED,
     SUBTRACTION_PLUS,
     TRANSPOSED,
     U_IGNORED,
     VALUES_NOT_GRADS,
-    VAR,
+    sign_flipped,
 )
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
@@ -80,27 +81,6 @@ def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
     function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
     truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
-
-
-RSUB_SWAPPED = rsub_swapped(VAR)
-RTRUEDIV_SWAPPED = rtruediv_swapped(VAR)
-_DERIVATIVES = {
-    "sin": "cos(u)",
-    "cos": "-sin(u)",
-    "tan": "1 / cos²(u)",
-    "exp": "e^u",
-    "log": "1 / u",
-    "sqrt": "1 / (2 sqrt(u))",
-    "tanh": "1 - tanh²(u)",
-}
-
-
-def _sign_flipped(name: str) -> Mistake:
-    return Mistake(
-        f"the wrong sign in the derivative of {name}",
-        f"{name}(u) has the local derivative {_DERIVATIVES[name]}.",
-        FUNCTIONS,
-    )
 
 
 def _op_hints(op: str, a: float, b: float) -> list[tuple[Mistake | str, float, float]]:
@@ -270,7 +250,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             slope = want / 3
             candidates: list[tuple[Mistake | str, float]] = [
                 (f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u).", slope),
-                (_sign_flipped(name), -want),
+                (sign_flipped(name), -want),
                 (PRODUCT_LOCALS_SWAPPED, x * slope),  # u = x * 3 passed x the local x, not 3
             ]
             if name == "exp":

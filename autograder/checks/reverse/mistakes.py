@@ -7,6 +7,7 @@ gives is computed next to the check that recognises it (`cases.py`), from the sa
 
 from __future__ import annotations
 
+from autograder.checks.ad.operators import rsub_swapped, rtruediv_swapped
 from autograder.feedback import Mistake
 
 # --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
@@ -96,3 +97,23 @@ LEAVES_NOT_RESET = Mistake(
     "leaves accumulate, so set every leaf's grad to 0.0 before each pass: row i is then the gradient of y_i alone.",
     DRIVERS,
 )
+
+RSUB_SWAPPED = rsub_swapped(VAR)
+RTRUEDIV_SWAPPED = rtruediv_swapped(VAR)
+DERIVATIVES = {
+    "sin": "cos(u)",
+    "cos": "-sin(u)",
+    "tan": "1 / cos²(u)",
+    "exp": "e^u",
+    "log": "1 / u",
+    "sqrt": "1 / (2 sqrt(u))",
+    "tanh": "1 - tanh²(u)",
+}
+
+
+def sign_flipped(name: str) -> Mistake:
+    return Mistake(
+        f"the wrong sign in the derivative of {name}",
+        f"{name}(u) has the local derivative {DERIVATIVES[name]}.",
+        FUNCTIONS,
+    )
