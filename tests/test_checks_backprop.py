@@ -90,7 +90,7 @@ def test_named_mistake_fails_with_its_diagnosis(mutant, which, phrase):
 def test_watched_parameters_do_not_change_training():
     """The parameters `check_train` watches (grad and data assignments) train exactly like plain Tensors."""
     ns = namespace()
-    X, labels, _, _ = checks.cases._split()  # noqa: N806
+    X, labels, _, _ = checks.cases._split()
     runs = []
     for watch in (None, checks.cases._Watch(0.2, X[:200], labels[:200])):
         model = checks.cases._Network(ns["Tensor"], (64, 8, 10), 5, watch)

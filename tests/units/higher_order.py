@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - alternative solutions are kept as students would write them
 """Unit 07 (beyond the first derivative): named mistakes, correct alternatives and attacks."""
 
 from autograder.checks.higher_order import mistakes

@@ -106,8 +106,8 @@ LINEAR_CASES = ((1, 1, 1), (5, 3, 4), (3, 3, 2), (64, 32, 8), (2, 6, 1))
 
 
 def check_linear(
-    Linear: Callable,  # noqa: N803
-    Tensor: Callable,  # noqa: N803
+    Linear: Callable,
+    Tensor: Callable,
     in_features: int = 3,
     out_features: int = 2,
     batch: int = 4,
@@ -131,7 +131,7 @@ def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndar
 
 
 def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, rows: int, seed: int) -> None:
-    X, G = _linear_arrays(n_in, n_out, rows, seed)  # noqa: N806
+    X, G = _linear_arrays(n_in, n_out, rows, seed)
 
     def observe() -> dict:
         record: dict[str, Any] = {}
@@ -180,7 +180,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
         if "error" in record:
             mistake = _forward_error_mistake(record, X) if "square" in record else LINEAR_FORWARD
             raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=mistake)
-        W, b = record["weight"], record["bias"]  # noqa: N806
+        W, b = record["weight"], record["bias"]
         wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
         _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, LINEAR_FORWARD, wrong)
         names = ("weight.grad", "bias.grad", "x.grad")
@@ -208,7 +208,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
     run_check(observe, judge)
 
 
-def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:  # noqa: N803
+def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:
     """A layer of as many outputs as inputs, where x @ weight fits as well as x @ weight.T: its weight,
     bias and output on X (or nothing when it fails too)."""
     try:
@@ -218,11 +218,11 @@ def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> d
         return {}
 
 
-def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:  # noqa: N803
+def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:
     """WEIGHT_NOT_TRANSPOSED when the square layer of `_square_probe` computed x @ weight + bias."""
     probe = record.get("square") or {}
     try:
-        W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)  # noqa: N806
+        W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)
         if W.shape == (X.shape[1], X.shape[1]) and b.shape == (X.shape[1],):
             return (
                 diagnose(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], tolerance=relative_to_largest(RELATIVE))
@@ -234,7 +234,7 @@ def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:  # noq
 
 
 def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
-    W, b = record.get("weight"), record.get("bias")  # noqa: N806
+    W, b = record.get("weight"), record.get("bias")
     if W is None or b is None or isinstance(W, Foreign) or isinstance(b, Foreign):
         if "error" in record:
             raise raised(call, record["error"])
@@ -323,11 +323,11 @@ def _spec_forward(spec: tuple, weights: Sequence[tuple[np.ndarray, np.ndarray]],
 
     def run(node: tuple, value: np.ndarray) -> np.ndarray:
         if node[0] == "lin":
-            W, b = weights[counter[0]]  # noqa: N806
+            W, b = weights[counter[0]]
             counter[0] += 1
             return value @ W.T + b
         if node[0] == "same":
-            W, b = weights[node[1]]  # noqa: N806
+            W, b = weights[node[1]]
             return value @ W.T + b
         if node[0] == "relu":
             return _relu(value)
@@ -339,10 +339,10 @@ def _spec_forward(spec: tuple, weights: Sequence[tuple[np.ndarray, np.ndarray]],
 
 
 def check_sequential(
-    Sequential: Callable,  # noqa: N803
-    Linear: Callable,  # noqa: N803
-    ReLU: Callable,  # noqa: N803
-    Tensor: Callable,  # noqa: N803
+    Sequential: Callable,
+    Linear: Callable,
+    ReLU: Callable,
+    Tensor: Callable,
     architecture: str = "chain",
     *,
     seed: int | None = None,
@@ -361,7 +361,7 @@ def check_sequential(
 def _sequential_arrays(spec: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
     n_in, n_out = _spec_dims(spec)
     generator = rng(seed)
-    X = np.round(generator.uniform(-2, 2, (5, n_in)), 3)  # noqa: N806
+    X = np.round(generator.uniform(-2, 2, (5, n_in)), 3)
     X[np.abs(X) < 0.1] = 0.5  # ReLU alone: keep its inputs off the kink
     return X, np.round(generator.uniform(-2, 2, (5, n_out)), 3)
 
@@ -370,7 +370,7 @@ def _sequential_case(
     sequential: Callable, linear: Callable, relu: Callable, tensor: Callable, name: str, seed: int
 ) -> None:
     spec = ARCHITECTURES[name]
-    X, G = _sequential_arrays(spec, seed)  # noqa: N806
+    X, G = _sequential_arrays(spec, seed)
 
     def observe() -> dict:
         record: dict[str, Any] = {"stage": "building the network"}
@@ -511,7 +511,7 @@ def _square_network_mistake(probe: dict) -> Mistake | None:
             return None
     except (KeyError, TypeError, ValueError):
         return None
-    (W1, b1), (W2, b2) = weights  # noqa: N806
+    (W1, b1), (W2, b2) = weights
     wrong = [
         (NOT_CHAINED, SQUARE_X @ W2.T + b2),
         (WEIGHT_NOT_TRANSPOSED, _relu(SQUARE_X @ W1 + b1) @ W2 + b2),
@@ -520,12 +520,12 @@ def _square_network_mistake(probe: dict) -> Mistake | None:
     return mistake if isinstance(mistake, Mistake) else None
 
 
-def _chaining_mistakes(spec: tuple, weights: list, X: np.ndarray) -> list:  # noqa: N803
+def _chaining_mistakes(spec: tuple, weights: list, X: np.ndarray) -> list:
     """The output of a Sequential that does not chain: its last module (here always the last Linear
     created) applied to x itself, when the shapes allow it."""
     if spec[0] != "seq" or not weights or weights[-1][0].shape[1:] != X.shape[1:]:
         return []
-    W, b = weights[-1]  # noqa: N806
+    W, b = weights[-1]
     return [(NOT_CHAINED, X @ W.T + b)]
 
 
@@ -579,7 +579,7 @@ def _sequential_gradients(
     spec: tuple,
     weights: list[tuple[np.ndarray, np.ndarray]],
     X: np.ndarray,
-    G: np.ndarray,  # noqa: N803
+    G: np.ndarray,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Finite differences of sum(G * network(X)) for every parameter and for X (piecewise linear:
     a small step, exact away from the kinks)."""
@@ -589,7 +589,7 @@ def _sequential_gradients(
         return float(np.sum(G * _spec_forward(spec, current, x)))
 
     grads = []
-    for k, (W, b) in enumerate(weights):  # noqa: N806
+    for k, (W, b) in enumerate(weights):
         gw = central_gradient(lambda w, k=k: value({(k, 0): w}), W, h=1e-5)
         gb = central_gradient(lambda c, k=k: value({(k, 1): c}), b, h=1e-5)
         grads.append((_clean(gw), _clean(gb)))
@@ -599,25 +599,25 @@ def _sequential_gradients(
 # --- the two-layer network on plain arrays --------------------------------------------------------
 
 
-def _forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+def _forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(Z1, Z2) of the network: the definition, for the oracle."""
-    Z1 = X @ params["W1"].T + params["b1"]  # noqa: N806
+    Z1 = X @ params["W1"].T + params["b1"]
     return Z1, _relu(Z1) @ params["W2"].T + params["b2"]
 
 
-def _output(Z2: np.ndarray) -> np.ndarray:  # noqa: N803
+def _output(Z2: np.ndarray) -> np.ndarray:
     if Z2.shape[1] == 1:
         return 0.5 * (1.0 + np.tanh(Z2 / 2.0))
-    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))  # noqa: N806
+    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 
-def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:
     """The mean divergence of the network, straight from its definition (computed stably)."""
     return _logit_loss(_forward(params, X)[1], y)
 
 
-def _logit_loss(Z2: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+def _logit_loss(Z2: np.ndarray, y: np.ndarray) -> float:
     """The mean divergence of the output layer as a function of its logits Z2 (B, C)."""
     if Z2.shape[1] == 1:
         d = y.reshape(-1, 1).astype(float)
@@ -641,23 +641,23 @@ def _network(
             "W2": scale * generator.uniform(-1, 1, (classes, hidden)),
             "b2": scale * generator.uniform(-1, 1, classes),
         }
-        X = generator.uniform(-1, 1, (batch, n_in))  # noqa: N806
+        X = generator.uniform(-1, 1, (batch, n_in))
         y = generator.integers(0, max(classes, 2), size=batch)
         if np.min(np.abs(_forward(params, X)[0])) >= margin:
             return params, X, y
     raise RuntimeError("no network away from the kinks")  # pragma: no cover
 
 
-def _copies(params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: N803
+def _copies(params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
     return {k: v.copy() for k, v in params.items()}, X.copy(), y.copy()
 
 
-def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool:  # noqa: N803
+def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool:
     p, x, labels = given
     return all(np.array_equal(params[k], p[k]) for k in params) and np.array_equal(X, x) and np.array_equal(y, labels)
 
 
-def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:  # noqa: N803
+def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:
     shapes = ", ".join(f"{k} {params[k].shape}" for k in PARAMETER_KEYS)
     return f"params has shapes {shapes}; X = {show(X, 60)} (shape {X.shape}); y = {show(y, 40)}"
 
@@ -690,7 +690,7 @@ def check_mlp_forward(
 
 
 def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed: int) -> None:
-    params, X, y = _network(sizes, rows, seed, scale, margin=0.0)  # noqa: N806
+    params, X, y = _network(sizes, rows, seed, scale, margin=0.0)
 
     def observe() -> dict:
         given = _copies(params, X, y)
@@ -717,12 +717,12 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
             )
         if not obs.value["unchanged"]:
             raise failure(call, "modified params or X in place.", given=given)
-        Z1, Z2 = _forward(params, X)  # noqa: N806
+        Z1, Z2 = _forward(params, X)
         want = _output(Z2)
         got = obs.value["out"]
         candidates = [(LOGITS_RETURNED, Z2), (NO_RELU, _output(Z1 @ params["W2"].T + params["b2"]))]
         if Z2.shape[1] > 1:
-            E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))  # noqa: N806
+            E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
             sigmoid = 0.5 * (1 + np.tanh(Z2 / 2))
             candidates += [(SOFTMAX_OVER_COLUMNS, E / E.sum(axis=0)), (SIGMOID_FOR_SEVERAL, sigmoid)]
         else:
@@ -765,12 +765,12 @@ def check_mlp_backward(
     cases = [(tuple(sizes), batch)] if seed is None else list(BACKWARD_CASES)
     base = 0 if seed is None else seed
     for k, (dims, rows) in enumerate(cases):
-        params, X, y = _network(dims, rows, base * 10 + k)  # noqa: N806
+        params, X, y = _network(dims, rows, base * 10 + k)
         _backward_case(mlp_backward, params, X, y, "small")
     if seed is not None:
-        params, X, y = _exact_network(seed)  # noqa: N806
+        params, X, y = _exact_network(seed)
         _backward_case(mlp_backward, params, X, y, "exact")
-        params, X, y = _digits_network(seed)  # noqa: N806
+        params, X, y = _digits_network(seed)
         _backward_case(mlp_backward, params, X, y, "digits")
 
 
@@ -787,7 +787,7 @@ def _exact_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
         "W2": np.tile(row, (4, 1)),
         "b2": np.full(4, 1.0),
     }
-    X = generator.integers(-2, 3, size=(4, 3)).astype(float)  # noqa: N806
+    X = generator.integers(-2, 3, size=(4, 3)).astype(float)
     return params, X, generator.integers(0, 4, size=4)
 
 
@@ -804,7 +804,7 @@ def _digits_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
             "W2": generator.uniform(-0.18, 0.18, (10, 32)),
             "b2": generator.uniform(-0.18, 0.18, 10),
         }
-        X = images[rows]  # noqa: N806
+        X = images[rows]
         if np.min(np.abs(_forward(params, X)[0])) >= 1e-3:
             return params, X, labels[rows]
     raise RuntimeError("no network away from the kinks")  # pragma: no cover
@@ -816,7 +816,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), 64) / 16.0, labels
 
 
-def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, int, Any] | None = None) -> Any:  # noqa: N803
+def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, int, Any] | None = None) -> Any:
     """The mean cross-entropy in mpmath from its definition, with one entry optionally replaced."""
     p = {k: [mpmath.mpf(float(v)) for v in params[k].ravel()] for k in PARAMETER_KEYS}
     if replaced:
@@ -835,7 +835,7 @@ def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, in
     return mp_cross_entropy(logits, y)
 
 
-def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:  # noqa: N803
+def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:
     grads = {}
     with mpmath.workdps(30):
         for key in PARAMETER_KEYS:
@@ -849,7 +849,7 @@ def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -
     return grads
 
 
-def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:  # noqa: N803
+def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:
     def observe() -> dict:
         given = _copies(params, X, y)
         try:
@@ -949,7 +949,7 @@ def _judge_shape(call: str, key: str, got: Any, params: dict, batch: int, given:
     real_array(got, shape, call, f"grads[{key!r}]")
 
 
-def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:  # noqa: N803
+def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:
     """The mistake whose gradient `got` (of parameter `key`) matches, else a general hint.
 
     The wrong gradients come from oracles: dZ2 and dY1, the gradients of the loss with respect to the
@@ -962,17 +962,17 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
     wrong.append((GRADIENT_SIGN, -want))
     if got.ndim == 2 and got.shape == got.T.shape:
         wrong.append((DW_TRANSPOSED, want.T))
-    Z1, Z2 = _forward(params, X)  # noqa: N806
-    Y1 = _relu(Z1)  # noqa: N806
+    Z1, Z2 = _forward(params, X)
+    Y1 = _relu(Z1)
     if key in ("b2", "W2") and classes == 1:
         s = _output(Z2)
-        dZ2 = _logit_gradient(Z2, y) * s * (1.0 - s)  # noqa: N806 - the sigmoid's derivative once more
+        dZ2 = _logit_gradient(Z2, y) * s * (1.0 - s)
         wrong.append((SIGMOID_DERIVATIVE_TWICE, dZ2.sum(axis=0) if key == "b2" else dZ2.T @ Y1))
     if key in ("b1", "W1"):
-        dY1 = central_gradient(lambda v: _logit_loss(v @ params["W2"].T + params["b2"], y), Y1)  # noqa: N806
+        dY1 = central_gradient(lambda v: _logit_loss(v @ params["W2"].T + params["b2"], y), Y1)
         wrong.append((RELU_MASK_FORGOTTEN, dY1.sum(axis=0) if key == "b1" else dY1.T @ X))
         if params["W2"].shape[0] == params["W2"].shape[1]:
-            dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
+            dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)
             wrong.append((W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0) if key == "b1" else dZ1.T @ X))
     mistake = diagnose(got, wrong, tolerance=relative_to_largest(1e-6))
     if mistake is not None:
@@ -991,7 +991,7 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
     )
 
 
-def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:  # noqa: N803
+def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:
     """dZ2, the gradient of the loss with respect to the logits, by finite differences (an oracle)."""
     return central_gradient(lambda z: _logit_loss(z, y), Z2)
 
@@ -1013,16 +1013,16 @@ def _square_backward_mistake(out: Any) -> Mistake | None:
     """W2_TRANSPOSED_IN_HIDDEN when the probe's grads["b1"] is the one that dY1 = dZ2 @ W2.T gives."""
     if not (isinstance(out, list | tuple) and len(out) == 2 and isinstance(out[1], dict)):
         return None
-    params, X, y = _square_backward()  # noqa: N806
-    Z1, Z2 = _forward(params, X)  # noqa: N806
-    dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
+    params, X, y = _square_backward()
+    Z1, Z2 = _forward(params, X)
+    dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)
     mistake = diagnose(
         out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], tolerance=relative_to_largest(1e-6)
     )
     return mistake if isinstance(mistake, Mistake) else None
 
 
-def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:  # noqa: N803
+def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:
     generator = rng(int(X.shape[0]) * 7 + 1)
     for key in PARAMETER_KEYS:
         direction = generator.normal(size=params[key].shape)
@@ -1085,7 +1085,7 @@ class _Watch:
                 self.counts["clears"] += 1
             else:
                 self.counts["stacked"] += 1
-        except Exception:  # noqa: S110 - a probe never disturbs training
+        except Exception:
             pass
 
     def data_set(self, old: Any, new: Any, grad: Any) -> None:
@@ -1099,7 +1099,7 @@ class _Watch:
                     self.counts["descent"] += 1
                 elif np.allclose(step, self.lr * g, rtol=1e-6, atol=1e-12):
                     self.counts["ascent"] += 1
-        except Exception:  # noqa: S110 - a probe never disturbs training
+        except Exception:
             pass
 
     def forward(self, x: Any, logits: Any) -> None:
@@ -1109,7 +1109,7 @@ class _Watch:
             rows = np.asarray(getattr(x, "data", x), dtype=float)
             targets = np.array([self.targets[key] for key in self._keys(rows).tolist()])
             self.batch_losses.append(_logit_loss(np.asarray(logits.data, dtype=float), targets))
-        except Exception:  # noqa: S110 - rows not from the training set: not recorded
+        except Exception:
             pass
 
     def report(self) -> dict:
@@ -1180,7 +1180,7 @@ class _Network:
 
 
 def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    X, labels = _digits()  # noqa: N806
+    X, labels = _digits()
     order = rng(0).permutation(len(X))
     return X[order[:SPLIT]], labels[order[:SPLIT]], X[order[SPLIT:]], labels[order[SPLIT:]]
 
@@ -1189,7 +1189,7 @@ def _targets(labels: np.ndarray, classes: int) -> np.ndarray:
     return (labels == 2).astype(int) if classes == 1 else labels
 
 
-def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, seed: int | None = None) -> None:  # noqa: N803
+def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, seed: int | None = None) -> None:
     """Check train(model, X, y, epochs, lr, seed) on the digits: task "two or not two" (a 64-16-1
     network, sigmoid output) or "ten digits" (64-64-10, softmax), with the settings of `TASKS`: the
     returned per-epoch mean losses and the held-out accuracy of the trained network, measured here.
@@ -1208,7 +1208,7 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
     classes = sizes[-1]
 
     def observe() -> dict:
-        X_train, labels_train, X_test, _ = _split()  # noqa: N806
+        X_train, labels_train, X_test, _ = _split()
         watch = _Watch(lr, X_train, _targets(labels_train, classes))
         model = _Network(tensor, sizes, 61 + seed, watch)
         before = [np.array(p.data) for p in model.parameters()]
@@ -1341,7 +1341,7 @@ def _judge_progress(
 
 def _determinism_case(student: Callable, tensor: Callable) -> None:
     def observe() -> list:
-        X_train, labels_train, _, _ = _split()  # noqa: N806
+        X_train, labels_train, _, _ = _split()
         runs = []
         for seed in (1, 1, 2):
             model = _Network(tensor, (64, 8, 10), 5)
@@ -1462,7 +1462,7 @@ def _cost_problem(sizes: tuple[int, int, int], seed: int) -> tuple[dict, np.ndar
         "b2": np.zeros(classes),
     }
     if n_in == 64:
-        X, labels = _digits()  # noqa: N806
+        X, labels = _digits()
         return params, X[:32], labels[:32] % classes
     return params, generator.uniform(-1, 1, (8, n_in)), generator.integers(0, classes, 8)
 
@@ -1487,7 +1487,7 @@ def check_gradient_cost_ratio(
 
 
 def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tuple, seed: int) -> None:
-    params, X, y = _cost_problem(sizes, seed)  # noqa: N806
+    params, X, y = _cost_problem(sizes, seed)
     count = sum(v.size for v in params.values())
 
     def observe() -> dict:

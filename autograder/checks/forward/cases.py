@@ -213,7 +213,7 @@ def _non_finite_power(op: str, a: float, got_value: float, got_tangent: float) -
 @lru_cache(maxsize=256)
 def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
     """The Python function `lambda x, y: <text>` and the SymPy truth of the same text."""
-    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
     truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
 
@@ -320,7 +320,7 @@ def _pair(p: Any) -> tuple[float, float]:
 
 
 def check_dual_arithmetic(
-    Dual: Callable,  # noqa: N803 - the student's class, under its contract name
+    Dual: Callable,
     ops: str | Sequence[str] | None = None,
     x: tuple[float, float] = (1.5, 0.5),
     y: tuple[float, float] = (-2.5, 2.0),
@@ -356,7 +356,7 @@ def _random_pairs(
 
 
 def check_dual_powers(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     ops: str | Sequence[str] | None = None,
     x: tuple[float, float] | None = None,
     y: tuple[float, float] = (1.5, -0.5),
@@ -388,7 +388,7 @@ def check_dual_powers(
 
 
 def check_elementary(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     x: float = 0.7,
     tangent: float = 2.5,
@@ -473,7 +473,7 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
 
 
 def check_dual_expression(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -555,7 +555,7 @@ def _judge_dual_result(call: str, given: str, obs: Observation, want_value: Any,
 
 
 def check_dual_vectorized(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     *,
     seed: int = 0,
@@ -837,7 +837,7 @@ PROGRAM_TEXT = {
 
 def _program(name: str, functions: Functions) -> Callable:
     namespace: dict[str, Any] = functions_data(functions)
-    exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)  # noqa: S102 - our own source
+    exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)
     return namespace["f"]
 
 

@@ -113,7 +113,7 @@ def _as_given(values: np.ndarray, k: int) -> Any:
 
 def check_hvp(
     hvp: Callable,
-    Var: Any,  # noqa: N803 - the engine's class, under its name in the notebook
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -249,7 +249,7 @@ def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str,
 
 def check_hessian(
     hessian: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -387,7 +387,7 @@ def _quadratic(seed: int, n: int) -> tuple[RandomExpression, str]:
 
 def check_newton_step(
     newton_step: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -612,7 +612,7 @@ def _scenario(no_grad: Callable, var: Any, name: str) -> dict:
     return {"propagated": propagated, "after": _parents(x * 2.0)}
 
 
-def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:  # noqa: N803
+def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:
     """Check the context manager no_grad() on x = Var(2.0):
 
     - "records nothing": inside, y = x * 3 + 1 has value 7 and no parents;
@@ -771,7 +771,7 @@ def _block_parts(block: str) -> tuple[Callable[[float, float], float], ...]:
 
 def check_checkpoint(
     checkpoint: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     block: str | None = None,
     x: float = 0.8,
@@ -809,7 +809,7 @@ def _checkpoint_case(
 ) -> None:
     def observe() -> dict:
         namespace = {"__builtins__": {}, **functions_data(functions)}
-        raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)  # noqa: S307
+        raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)
         phase, calls, weight = ["forward"], [], [None]
 
         def fn(u: Any, w: Any) -> Any:

@@ -78,7 +78,7 @@ X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
 @lru_cache(maxsize=256)
 def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
-    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
     truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
 
@@ -173,7 +173,7 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
 
 
 def check_var_arithmetic(
-    Var: Callable,  # noqa: N803 - the student's class, under its contract name
+    Var: Callable,
     ops: str | Sequence[str] | None = None,
     x: float = 1.5,
     y: float = -2.5,
@@ -199,7 +199,7 @@ def check_var_arithmetic(
 # --- elementary functions and whole expressions ------------------------------------------------------
 
 
-def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, relu: Callable | None = None) -> None:  # noqa: N803
+def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, relu: Callable | None = None) -> None:
     """Check each of sin, cos, tan, exp, log, sqrt, tanh (and relu) on Var(x): out = g(3 x) and
     x.grad = 3 g'(3 x) (the chain rule), and g on the plain float x."""
     __tracebackhide__ = True
@@ -321,7 +321,7 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
 
 
 def check_var_expression(
-    Var: Callable,  # noqa: N803
+    Var: Callable,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -460,7 +460,7 @@ def _graph_observe(student: Callable, graph: str, a: float) -> dict:
     return guarded(run)
 
 
-def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:  # noqa: N803
+def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:
     """Check `backward` on graphs built with `*` and `+` from a = Var(a):
 
     - "shared": b = 3a; d = b*b + b: a.grad = 3(2b + 1), b.grad = 2b + 1, d.grad = 1;
@@ -822,7 +822,7 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 
 
 def check_grad(
     grad: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -912,7 +912,7 @@ def _text(h: Any) -> str:
 
 def check_vjp(
     vjp: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: Sequence[str] | None = None,
     x: Any = None,
@@ -980,7 +980,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
 
 def check_jacobian_reverse(
     jacobian_reverse: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: Sequence[str] | None = None,
     x: Any = None,

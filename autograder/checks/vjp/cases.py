@@ -280,7 +280,7 @@ class _Plain:
         return _Plain(self.data.reshape(*shape))
 
     @property
-    def T(self) -> _Plain:  # noqa: N802 - numpy's name
+    def T(self) -> _Plain:
         return _Plain(self.data.T)
 
 
@@ -302,12 +302,12 @@ TENSOR_CASES = (
 
 
 def _expression(text: str, names: Sequence[str]) -> Callable:
-    return eval(compile(f"lambda {', '.join(names)}: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    return eval(compile(f"lambda {', '.join(names)}: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
 
 
 def check_tensor(
     Tensor: Callable, expr: str | None = None, shapes: dict | None = None, *, seed: int | None = None
-) -> None:  # noqa: N803
+) -> None:
     """Check Tensor: build each variable as Tensor(data, requires_grad=True), evaluate `expr`, call
     backward() on the scalar result; every variable's .grad must have its shape and equal the
     finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`."""
@@ -384,7 +384,7 @@ def check_matmul_vjp(
     W: Any = None,
     G: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check matmul_vjp(X, W, G) = (G Wᵀ, Xᵀ G) for Y = X W: small cases against finite differences
     of <G, X W>, an integer case exactly, a layer of realistic size by the dot-product test."""
@@ -424,7 +424,7 @@ def _unsummed_gradient(got: Any, want: np.ndarray) -> Mistake | str:
 
 
 def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
-    X, W, G = arrays["X"], arrays["W"], arrays["G"]  # noqa: N806
+    X, W, G = arrays["X"], arrays["W"], arrays["G"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
@@ -435,9 +435,9 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
         if obs.raised:
             raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))  # noqa: N806
+        dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))
         if exact:
-            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))  # noqa: N806
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))
             _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
             _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
             return
@@ -529,7 +529,7 @@ def check_linear_backward(
     b: Any = None,
     dY: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check linear_backward(X, W, b, dY) = (dX, dW, db) for Y = X W + b, b of shape (m,) broadcast
     over the batch: finite differences of <dY, X W + b>, an integer case exactly, and a large layer."""
@@ -552,7 +552,7 @@ def check_linear_backward(
 
 
 def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
-    X, W, b, dY = arrays["X"], arrays["W"], arrays["b"], arrays["dY"]  # noqa: N806
+    X, W, b, dY = arrays["X"], arrays["W"], arrays["b"], arrays["dY"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
@@ -563,9 +563,9 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
         if obs.raised:
             raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))  # noqa: N806
+        dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))
         if exact:
-            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))  # noqa: N806
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))
             _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
             _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
             _exactness(call, "db", db, Gi.sum(axis=0).astype(float), given)
@@ -589,7 +589,7 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
 
 def check_quadratic_form_grad(
     quadratic_form_grad: Callable, A: Any = None, x: Any = None, *, seed: int | None = None
-) -> None:  # noqa: N803
+) -> None:
     """Check quadratic_form_grad(A, x) = ∇(xᵀ A x) = (A + Aᵀ) x for non-symmetric A: finite differences
     on small cases, exactly on an integer case."""
     __tracebackhide__ = True
@@ -603,7 +603,7 @@ def check_quadratic_form_grad(
 
 
 def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
-    A, x = arrays["A"], arrays["x"]  # noqa: N806
+    A, x = arrays["A"], arrays["x"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
@@ -615,7 +615,7 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
             raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         if exact:
-            Ai, xi = A.astype(np.int64), x.astype(np.int64)  # noqa: N806
+            Ai, xi = A.astype(np.int64), x.astype(np.int64)
             _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given)
             return
         want = central_gradient(lambda v: float(v @ A @ v), x)
@@ -758,7 +758,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
 
 def _system(seed: int, n: int) -> dict[str, np.ndarray]:
     generator = rng(seed)
-    A = generator.normal(size=(n, n)) + 2.0 * np.sqrt(n) * np.eye(n)  # noqa: N806 - well conditioned, not symmetric
+    A = generator.normal(size=(n, n)) + 2.0 * np.sqrt(n) * np.eye(n)
     b = generator.normal(size=n)
     return {"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": generator.normal(size=n)}
 
@@ -769,13 +769,13 @@ def check_solve_vjp(
     b: Any = None,
     gx: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check solve_vjp(A, b, x, gx) = (dA, db) = (-A⁻ᵀ gx xᵀ, A⁻ᵀ gx) for x = A⁻¹ b: finite
     differences of <gx, solve(A, b)> on small systems, the dot-product test on a large one."""
     __tracebackhide__ = True
     if seed is None:
-        A, b = np.asarray(A, float), np.asarray(b, float)  # noqa: N806
+        A, b = np.asarray(A, float), np.asarray(b, float)
         cases = [{"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": np.asarray(gx, float)}]
     else:
         cases = [_system(seed * 10 + k, n) for k, n in enumerate((1, 2, 4, 6))]
@@ -786,7 +786,7 @@ def check_solve_vjp(
 
 
 def _solve_case(student: Callable, arrays: dict) -> None:
-    A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]  # noqa: N806
+    A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
@@ -797,7 +797,7 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         if obs.raised:
             raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dA, db = _pair(obs.value["out"], call, ("dA", "db"))  # noqa: N806
+        dA, db = _pair(obs.value["out"], call, ("dA", "db"))
         want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
         want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
@@ -816,7 +816,7 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
         return system, generator.normal(size=(n, n)), generator.normal(size=n)
 
     def observe() -> dict:
-        system, U, u = arrays()  # noqa: N806
+        system, U, u = arrays()
         result = _observe_call(student, system)
         out = result["out"]
         shapes = [list(np.shape(o)) for o in out] if isinstance(out, list | tuple) and len(out) == 2 else None
@@ -837,8 +837,8 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                 f"should return (dA, db) of shapes ({n}, {n}) and ({n},), got shapes {obs.value['shapes']}.",
                 given=given,
             )
-        system, U, u = arrays()  # noqa: N806
-        A, b, gx = system["A"], system["b"], system["gx"]  # noqa: N806
+        system, U, u = arrays()
+        A, b, gx = system["A"], system["b"], system["gx"]
         want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
         want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
         for what, got, want in (("dA", obs.value["inner"][0], want_a), ("db", obs.value["inner"][1], want_b)):
