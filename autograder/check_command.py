@@ -18,7 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from autograder.self_check import TestResult, summary
+from autograder.self_check import TestResult, is_test_cell, summary
 
 PASSED, FAILED, NOT_CHECKED = 0, 1, 2
 SELF_CHECK_CELL = "self_check"
@@ -28,8 +28,7 @@ def notebook_to_run(notebook: nbformat.NotebookNode, name: str) -> nbformat.Note
     """A copy of `notebook` without its test and self-check cells, ending with a JSON self-check."""
     copy = nbformat.v4.new_notebook(metadata=notebook.metadata)
     for cell in notebook.cells:
-        grading = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or grading.get("grade") or grading.get("grade_id") == SELF_CHECK_CELL:
+        if is_test_cell(cell) or cell.metadata.get("nbgrader", {}).get("grade_id") == SELF_CHECK_CELL:
             continue
         copy.cells.append(nbformat.v4.new_code_cell(cell.source))
     runner = f"from autograder.self_check import self_check\n\nself_check({name!r}, output='json')"
@@ -60,7 +59,7 @@ def check(path: Path, timeout: float = 300.0, as_json: bool = False) -> int:
     except (OSError, ValueError) as error:
         print(f"autograder check: cannot read {path}: {error}", file=sys.stderr)
         return NOT_CHECKED
-    tests = sum(1 for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+    tests = sum(1 for c in notebook.cells if is_test_cell(c))
     if tests == 0:
         print(f"autograder check: {path} has no graded test cells (is it a course notebook?)", file=sys.stderr)
         return NOT_CHECKED

@@ -161,3 +161,17 @@ def test_run_all_on_the_released_stub_reaches_the_self_check(name, tmp_path):
     printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
     assert printed.strip().splitlines()[-1].startswith(f"Self-check: {len(self_check.visible_tests(notebook))} of ")
     assert "not implemented yet" in printed
+
+
+def test_a_test_cell_is_graded_code_that_is_not_a_solution():
+    """One definition for the self-check and `autograder check`: an autograded answer cell is not a test."""
+    from autograder.self_check import is_test_cell
+
+    def cell(kind: str, **grading: object) -> dict:
+        return {"cell_type": kind, "metadata": {"nbgrader": grading}, "source": ""}
+
+    assert is_test_cell(cell("code", grade=True, solution=False))
+    assert not is_test_cell(cell("code", grade=True, solution=True))  # an autograded answer
+    assert not is_test_cell(cell("code", solution=True))
+    assert not is_test_cell(cell("markdown", grade=True))
+    assert not is_test_cell({"cell_type": "code", "metadata": {}})
