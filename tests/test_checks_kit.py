@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from autograder.checks.kit.case import Case, cases
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import Candidate, diagnose
 from autograder.checks.kit.guard import BackwardPasses, guarded
 from autograder.checks.kit.tolerance import close, relative_to_largest, tolerance
@@ -87,10 +87,10 @@ def test_backward_passes_counts_and_restores():
 
 
 def test_cases_are_explicit_or_seeded():
-    assert cases(None, lambda: "explicit", lambda seed: [seed, seed + 1], "given") == ["explicit"]
-    assert cases(7, lambda: "explicit", lambda seed: [seed, seed + 1]) == [7, 8]
+    assert explicit_or_seeded(None, lambda: "explicit", lambda seed: [seed, seed + 1], "given") == ["explicit"]
+    assert explicit_or_seeded(7, lambda: "explicit", lambda seed: [seed, seed + 1]) == [7, 8]
     with pytest.raises(ValueError):
-        cases(None, lambda: "explicit", lambda seed: [seed], None)
+        explicit_or_seeded(None, lambda: "explicit", lambda seed: [seed], None)
 
 
 def test_case_fails_on_an_exception_before_judging():

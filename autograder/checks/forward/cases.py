@@ -47,6 +47,7 @@ from autograder.checks.forward.mistakes import (
     chain_missing,
     sign_flipped,
 )
+from autograder.checks.kit.case import explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
@@ -487,16 +488,21 @@ def check_dual_expression(
     tangent ∇f(x)·t. `f` is SymPy source (the student's functions stand in for SymPy's); with a
     seed, random expressions of 1 to 3 variables (some with x**y) at random points and tangents."""
     __tracebackhide__ = True
-    if seed is None:
+
+    def explicit() -> Any:
         g = expression(f, 0.05, 100.0)
-        cases = [(g, np.atleast_1d(np.array(x, dtype=float)), np.atleast_1d(np.array(tangent, dtype=float)))]
-    else:
+        return (g, np.atleast_1d(np.array(x, dtype=float)), np.atleast_1d(np.array(tangent, dtype=float)))
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             n = 1 + k % 3
             g = _random(seed * 100 + k, n, depth, variable_powers=k % 2 == 1)
             cases.append((g, g.point(generator), generator.uniform(1.2, 2.5, size=n) * generator.choice([-1, 1], n)))
+        return cases
+
+    cases = explicit_or_seeded(seed, explicit, draw)
     for g, point, direction in cases:
         _expression_case(Dual, functions, g, point, direction)
 
@@ -781,9 +787,8 @@ def check_tangent_trace(
 ) -> None:
     """Check tangent_trace(x1, x2, dx1, dx2): the dict of tangents v̇_i for any point and seed."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(tuple(map(float, x)), tuple(map(float, dx)))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [
             (
@@ -792,6 +797,9 @@ def check_tangent_trace(
             )
             for _ in range(count)
         ]
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), tuple(map(float, dx))), draw)
     for point, direction in cases:
 
         def observe(point: tuple = point, direction: tuple = direction) -> Any:
@@ -996,14 +1004,16 @@ def check_derivative(
 ) -> None:
     """Check derivative(f, x) = f'(x) for a scalar f of one variable, with exactly one call of f on a Dual."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(_Case("scalar", expression(f, 0.05, 100.0)), x)]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = _random(seed * 100 + k, 1, 3, variable_powers=k % 2 == 1)
             cases.append((_Case("scalar", g), float(generator.uniform(-2.0, 2.0))))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (_Case("scalar", expression(f, 0.05, 100.0)), x), draw)
     for case, point in cases:
         _derivative_case(derivative, functions, case, point)
 

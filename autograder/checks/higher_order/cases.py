@@ -40,6 +40,7 @@ from autograder.checks.higher_order.mistakes import (
     ROSENBROCK,
     SWALLOWED,
 )
+from autograder.checks.kit.case import explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
@@ -399,14 +400,16 @@ def check_newton_step(
     seed: the Rosenbrock function at `count` random points and `count` random convex quadratics of
     2 to 4 variables (where one step lands on the minimiser -A⁻¹b)."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [(expression(ROSENBROCK), p) for p in _rosenbrock_points(generator, count)]
         for k in range(count):
             g, _ = _quadratic(seed * 100 + k, 2 + k % 3)
             cases.append((g, generator.uniform(-3.0, 3.0, size=g.n_vars)))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x, dtype=float)), draw)
     for k, (g, point) in enumerate(cases):
         _newton_case(newton_step, functions, g, point, k)
 

@@ -1,6 +1,6 @@
 """The prelude every check shares: choose its cases, observe, and fail on an exception first.
 
-`cases(seed, explicit, draw)` is the explicit-or-seeded choice of every check: the one case the
+`explicit_or_seeded(seed, explicit, draw)` is the explicit-or-seeded choice of every check: the one case the
 notebook's visible test names, or the hidden cases drawn from a seed. `Case.run(observe, judge)`
 runs one check (`autograder.runtime.run_check`) with the judge's opening written once: when the
 student's code raised, the failure says so (naming the call and the input); otherwise `judge`
@@ -19,7 +19,9 @@ from autograder.runtime import Observation, run_check
 T = TypeVar("T")
 
 
-def cases(seed: int | None, explicit: Callable[[], T], draw: Callable[[int], Sequence[T]], *needed: object) -> list[T]:
+def explicit_or_seeded(
+    seed: int | None, explicit: Callable[[], T], draw: Callable[[int], Sequence[T]], *needed: object
+) -> list[T]:
     """`[explicit()]` when `seed` is None (then every value of `needed` must be given), else `draw(seed)`."""
     if seed is None:
         if any(value is None for value in needed):

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.checks.kit.case import explicit_or_seeded
 from autograder.checks.kit.diagnose import Candidate, diagnose
 from autograder.checks.kit.text import call_text, describe, expression, random_case
 from autograder.checks.numerical.mistakes import (
@@ -52,17 +53,17 @@ def _cases(
     f: str | None, x: Any, seed: int | None, count: int, n_vars: int = 1, depth: int = 3
 ) -> list[tuple[RandomExpression, Any]]:
     """Explicit (f, x) or `count` random (expression, point) pairs drawn from `seed`."""
-    if seed is None:
-        if f is None or x is None:
-            raise ValueError("give f and x, or a seed")
-        return [(expression(f), x)]
-    generator = rng(seed)
-    cases = []
-    for k in range(count):
-        g = random_case(seed * 1000 + k, n_vars, depth)
-        point = g.point(generator)
-        cases.append((g, float(point[0]) if n_vars == 1 else point))
-    return cases
+
+    def draw(seed: int) -> list[tuple[RandomExpression, Any]]:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            g = random_case(seed * 1000 + k, n_vars, depth)
+            point = g.point(generator)
+            cases.append((g, float(point[0]) if n_vars == 1 else point))
+        return cases
+
+    return explicit_or_seeded(seed, lambda: (expression(f), x), draw, f, x)
 
 
 def _rounding(f: RandomExpression, x: Sequence[float], h: float) -> float:
@@ -218,9 +219,8 @@ def check_numerical_gradient(
     checked loosely and the number of calls strictly.
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         shapes = [(1,), (2,), (3,), (2, 2), (3, 1), (4,)]
@@ -232,6 +232,9 @@ def check_numerical_gradient(
             if k % 3 == 2:  # an integer point: x + h must not be truncated
                 point = np.clip(np.round(point), g.low, g.high).astype(int)
             cases.append((g, point))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x)), draw)
     for g, point in cases:
         _gradient_case(numerical_gradient, g, point, h, method, counts_only)
 
@@ -340,13 +343,15 @@ def check_numerical_jacobian(
 ) -> None:
     """Check numerical_jacobian(f, x[, h]): the (m, n) central-difference Jacobian of f: R^n -> R^m."""
     __tracebackhide__ = True
-    if seed is None:
+
+    def explicit() -> Any:
         rows = [expression(text) for text in f]
         names = sorted({str(s) for r in rows for s in r.symbols})
         symbols = tuple(next(s for r in rows for s in r.symbols if str(s) == name) for name in names)
         outputs = [RandomExpression(expr=r.expr, symbols=symbols, low=r.low, high=r.high) for r in rows]
-        cases = [(outputs, np.array(x, dtype=float))]
-    else:
+        return (outputs, np.array(x, dtype=float))
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -356,6 +361,9 @@ def check_numerical_jacobian(
                 RandomExpression(expr=e, symbols=vector.symbols, low=vector.low, high=vector.high) for e in vector.exprs
             ]
             cases.append((outputs, vector.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(seed, explicit, draw)
     for outputs, point in cases:
         _jacobian_case(numerical_jacobian, outputs, point, h)
 
@@ -447,9 +455,8 @@ def check_relative_error(
     Random cases include negative entries, 2-D arrays, scalars, zeros in both arrays and a = -b.
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(np.array(a, dtype=float), np.array(b, dtype=float), expected)]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -461,6 +468,9 @@ def check_relative_error(
             if k % 4 == 3:
                 q = -p  # opposite signs: the answer is 1
             cases.append((p, q, None))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (np.array(a, dtype=float), np.array(b, dtype=float), expected), draw)
     for p, q, stated in cases:
         _relative_error_case(relative_error, p, q, stated)
 
@@ -524,9 +534,8 @@ def check_gradient_check(
     exact gradient with one entry off by a known relative amount must give that amount (within 1%).
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -536,6 +545,9 @@ def check_gradient_check(
                 if np.min(np.abs(g.gradient(point))) > 0.1:
                     break
             cases.append((g, point))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x, dtype=float)), draw)
     for g, point in cases:
         _gradient_check_case(gradient_check, g, point)
 

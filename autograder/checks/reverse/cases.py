@@ -12,6 +12,7 @@ import sympy
 
 from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
+from autograder.checks.kit.case import explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
@@ -332,14 +333,18 @@ def check_var_expression(
     """Check a whole expression: out = f(Var(x1), ..., Var(xn)); out.backward(); the grads of the
     inputs are SymPy's exact gradient. With a seed, random expressions of 1 to 3 variables."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f, 0.05, 100.0), np.atleast_1d(np.array(x, dtype=float)))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = random_case(seed * 100 + k, 1 + k % 3, 3)
             cases.append((g, g.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(
+        seed, lambda: (expression(f, 0.05, 100.0), np.atleast_1d(np.array(x, dtype=float))), draw
+    )
     for g, point in cases:
         _expression_case(Var, functions, g, point)
 
@@ -715,9 +720,8 @@ def check_adjoint_trace(
 ) -> None:
     """Check adjoint_trace(x1, x2, ybar): the dict of adjoints v̄_i at any point and output seed."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(tuple(map(float, x)), float(ybar))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [
             (
@@ -726,6 +730,9 @@ def check_adjoint_trace(
             )
             for _ in range(count)
         ]
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), float(ybar)), draw)
     for point, seed_bar in cases:
 
         def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
@@ -833,14 +840,16 @@ def check_grad(
     """Check grad(f)(*x): the gradient of a scalar f as n numbers, with one call of f on Vars and
     one reverse pass. `f` is SymPy source; with a seed, random expressions of 1 to 3 variables."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f, 0.05, 100.0), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = random_case(seed * 100 + k, 1 + (k + 1) % 3, 2)
             cases.append((g, g.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f, 0.05, 100.0), np.array(x, dtype=float)), draw)
     for g, point in cases:
         _grad_case(grad, Var, functions, g, point)
 

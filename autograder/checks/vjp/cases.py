@@ -10,6 +10,7 @@ import mpmath
 import numpy as np
 
 from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.case import explicit_or_seeded
 from autograder.checks.kit.tolerance import tolerance
 from autograder.checks.vjp.mistakes import (
     DA_SIGN,
@@ -656,15 +657,17 @@ def check_softmax_cross_entropy(
     """Check the mean softmax cross-entropy and its gradient (softmax - onehot) / B against a
     30-digit evaluation of the definition; logits of size 1000 must give finite values, no warning."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(np.asarray(logits, dtype=float), [int(v) for v in labels])]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         cases = []
         for k, (batch, classes, scale) in enumerate(SOFTMAX_CASES):
             generator = rng(seed * 10 + k)
             z = np.round(generator.uniform(-scale, scale, size=(batch, classes)), 3)
             y = generator.integers(0, classes, size=batch)
             cases.append((z, y.tolist() if k % 2 else y))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (np.asarray(logits, dtype=float), [int(v) for v in labels]), draw)
     for z, y in cases:
         _softmax_case(softmax_cross_entropy, softmax_cross_entropy_vjp, z, y)
 
