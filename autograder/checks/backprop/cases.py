@@ -48,6 +48,7 @@ from autograder.checks.backprop.mistakes import (
     ZERO_GRAD_CLEARS_NOTHING,
 )
 from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.case import Case
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import guarded
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
@@ -163,11 +164,10 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 record["square"] = _square_probe(lambda: student(n_in, n_in, seed=seed), tensor, X)
         return record
 
+    call = f"Linear({n_in}, {n_out}, seed={seed})"
+    given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
+
     def judge(obs: Observation) -> None:
-        call = f"Linear({n_in}, {n_out}, seed={seed})"
-        given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         record = obs.value
         _judge_linear_layer(call, record, n_in, n_out)
         if "parameters" in record and sorted(record["parameters"]) != ["bias", "weight"]:
@@ -205,7 +205,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 f"{given} and G = {show(G, 60)}",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:
@@ -419,11 +419,10 @@ def _sequential_case(
             record["error"] = _describe(error)
         return record
 
+    call = ARCHITECTURE_TEXT[name]
+    given = f"x = Tensor({show(X, 70)}, requires_grad=True), G = {show(G, 50)}"
+
     def judge(obs: Observation) -> None:
-        call = ARCHITECTURE_TEXT[name]
-        given = f"x = Tensor({show(X, 70)}, requires_grad=True), G = {show(G, 50)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         record = obs.value
         if "error" in record and "weights" not in record:
             raise raised(call, record["error"], given=given)
@@ -482,7 +481,7 @@ def _sequential_case(
                     "gradient once, not twice.",
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 SQUARE_SEEDS = (11, 12)
@@ -697,16 +696,10 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
         out = student(given[0], given[1])
         return {"out": out, "unchanged": _unchanged(params, X, y, given)}
 
+    call = "mlp_forward(params, X)"
+    given = _network_text(params, X, y)
+
     def judge(obs: Observation) -> None:
-        call = "mlp_forward(params, X)"
-        given = _network_text(params, X, y)
-        if obs.raised:
-            raise raised(
-                call,
-                obs.raised,
-                given=given,
-                mistake="Z1 = X @ W1.T + b1: W1 has shape (H, D), one row per hidden unit.",
-            )
         if obs.warnings:
             raise failure(
                 call,
@@ -743,7 +736,7 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge, on_raise="Z1 = X @ W1.T + b1: W1 has shape (H, D), one row per hidden unit.")
 
 
 # --- mlp_backward --------------------------------------------------------------------------------
@@ -1358,11 +1351,10 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
             )
         return runs
 
+    call = "train(model, X, y, epochs=2, lr=0.2, seed=s)"
+    given = "three fresh copies of one 64-8-10 network trained on 300 digits, with seeds s = 1, 1 and 2"
+
     def judge(obs: Observation) -> None:
-        call = "train(model, X, y, epochs=2, lr=0.2, seed=s)"
-        given = "three fresh copies of one 64-8-10 network trained on 300 digits, with seeds s = 1, 1 and 2"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         for run in obs.value:
             if "raised" in run["outcome"]:
                 raise raised(call, run["outcome"]["raised"], given=given)
@@ -1393,7 +1385,7 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
                 mistake=SEED_IGNORED,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _float_list(value: Any) -> list[float] | None:

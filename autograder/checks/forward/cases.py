@@ -47,7 +47,7 @@ from autograder.checks.forward.mistakes import (
     chain_missing,
     sign_flipped,
 )
-from autograder.checks.kit.case import explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
@@ -413,10 +413,9 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             "int": _attempt(lambda: function(1)),
         }
 
+    call = f"{name}(Dual({x!r}, {t!r}))"
+
     def judge(obs: Observation) -> None:
-        call = f"{name}(Dual({x!r}, {t!r}))"
-        if obs.raised:
-            raise raised(call, obs.raised)
         if obs.value.get("missing"):
             raise failure(call, f"there is no function {name} in the dictionary of functions the test received.")
         g = RandomExpression(expr=getattr(sympy, name)(X), symbols=(X,), low=-1e9, high=1e9)
@@ -470,7 +469,7 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             if mismatch(got, truth, relative_tolerance(truth)):
                 raise failure(plain_call, "is wrong.", expected=truth, got=got)
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 def check_dual_expression(
@@ -619,11 +618,10 @@ def _vector_case(
             out["plain"] = _attempt(lambda: functions_data(functions)[plain](x.copy()))
         return out
 
+    call = f"f(Dual(x, t)) with the arrays x = {show(x, 80)} and t = {show(t, 80)}"
+    given = f"f(x) = {text}"
+
     def judge(obs: Observation) -> None:
-        call = f"f(Dual(x, t)) with the arrays x = {show(x, 80)} and t = {show(t, 80)}"
-        given = f"f(x) = {text}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         want_value = np.array([g.value([v]) for v in x])
         want_tangent = np.array([g.gradient([v])[0] for v in x]) * t
         try:
@@ -640,7 +638,7 @@ def _vector_case(
             if mismatch(got, want_value, relative_tolerance(want_value)):
                 raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _vector_mistake(python: str | None, x: np.ndarray, outcome: Any) -> Mistake | None:
@@ -1024,11 +1022,10 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
         out = student(recorded, x)
         return {"value": out, **_call_data(recorded), "probe": _probe(lambda: student(*DERIVATIVE_PROBE))}
 
+    call = f"derivative(f, {x!r})"
+    given = case.given(x)
+
     def judge(obs: Observation) -> None:
-        call = f"derivative(f, {x!r})"
-        given = case.given(x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = _number(obs.value["value"], call, "result")
         want = float(case.jacobian(np.array([x]))[0])
         if mismatch(got, want, relative_tolerance(want)):
@@ -1041,7 +1038,7 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
             raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_calls(call, obs.value, 1, "derivative", given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_jvp(

@@ -40,7 +40,7 @@ from autograder.checks.higher_order.mistakes import (
     ROSENBROCK,
     SWALLOWED,
 )
-from autograder.checks.kit.case import explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
@@ -845,11 +845,10 @@ def _checkpoint_case(
         outcome["plain"] = guarded(plain)
         return outcome
 
+    call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
+    given = f"fn(u, w) = {block} and w = Var({w!r})"
+
     def judge(obs: Observation) -> None:
-        call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
-        given = f"fn(u, w) = {block} and w = Var({w!r})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if not result.get("var"):
@@ -916,4 +915,4 @@ def _checkpoint_case(
         if not all(backward):
             raise failure(call, "fn recorded no graph when it ran again in backward.", given=given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)

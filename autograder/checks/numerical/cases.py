@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.kit.case import explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import Candidate, diagnose
 from autograder.checks.kit.text import call_text, describe, expression, random_case
 from autograder.checks.numerical.mistakes import (
@@ -98,11 +98,10 @@ def _difference_check(
         out = student(recorded, x) if h is None else student(recorded, x, h)
         return {"value": out, "points": [a[0] for a in recorded.arguments[:20]]}
 
+    call = call_text(name, "f", x) if h is None else call_text(name, "f", x, h)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text(name, "f", x) if h is None else call_text(name, "f", x, h)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = real_scalar(obs.value["value"], call)
         want, neglected = quotient(f, [x], step, method)
         tolerance = _rounding(f, [x], step if method == "forward" else 2 * step) + neglected
@@ -139,7 +138,7 @@ def _difference_check(
                 mistake="use the step h that was passed in, and only the two points of the formula.",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_forward_difference(
@@ -253,11 +252,10 @@ def _gradient_case(
         out = student(recorded, given, **kwargs)
         return {"value": out, "calls": recorded.calls, "x_after": given}
 
+    call = call_text("numerical_gradient", "f", x, **kwargs)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text("numerical_gradient", "f", x, **kwargs)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         after = obs.value["x_after"]
         if not (isinstance(after, np.ndarray) and after.dtype == x.dtype and np.array_equal(after, x)):
             changed = isinstance(after, np.ndarray) and after.shape == x.shape  # the only way to change it
@@ -326,7 +324,7 @@ def _gradient_case(
                 "f(x + h e_i) and f(x - h e_i) per coordinate, nothing else.",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- numerical_jacobian ---------------------------------------------------------------------------
@@ -379,11 +377,10 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
         out = student(lambda v: np.array([g(v) for g in functions]), given, **kwargs)
         return {"value": out, "x_after": given}
 
+    call = call_text("numerical_jacobian", "f", x, **kwargs)
+    given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {x.tolist()}"
+
     def judge(obs: Observation) -> None:
-        call = call_text("numerical_jacobian", "f", x, **kwargs)
-        given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {x.tolist()}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         if obs.value["value"] is not None and np.shape(obs.value["value"]) == (n, m) and n != m:
             raise failure(
                 call,
@@ -424,7 +421,7 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- relative_error and gradient_check ------------------------------------------------------------
@@ -480,10 +477,9 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
         a_in, b_in = a.copy(), b.copy()
         return {"forward": student(a_in, b_in), "swapped": student(b.copy(), a.copy())}
 
+    call = call_text("relative_error", a, b)
+
     def judge(obs: Observation) -> None:
-        call = call_text("relative_error", a, b)
-        if obs.raised:
-            raise raised(call, obs.raised)
         want = _exact_relative_error(a, b) if stated is None else stated
         got = real_scalar(obs.value["forward"], call)
         tolerance = 1e-12 * max(want, 1e-300) + 1e-15
@@ -522,7 +518,7 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                 mistake="guard the denominator so that 0/0 never happens.",
             )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 def check_gradient_check(
@@ -598,11 +594,10 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
             doubled = None
         return {"exact": results[0], "wrong": results[1], "doubled": doubled}
 
+    call = call_text("gradient_check", "f", "grad_f", x)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text("gradient_check", "f", "grad_f", x)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         good = real_scalar(obs.value["exact"], call)
         if not (0 <= good < 1e-7):
             forward = np.array([quotient(f, x.ravel(), 1e-5, "forward", axis=i)[0] for i in range(x.size)])
@@ -632,7 +627,7 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- step_size_errors, best_step, complex_step ------------------------------------------------------
@@ -713,11 +708,10 @@ def check_step_size_errors(
     def observe() -> Any:
         return student_call(step_size_errors, fun, dfun, x, steps.copy(), method)
 
+    call = call_text("step_size_errors", "f", "df", x, steps, method)
+    given = f"f(x) = {g}, df its exact derivative, x = {x} and method = {method!r}"
+
     def judge(obs: Observation) -> None:
-        call = call_text("step_size_errors", "f", "df", x, steps, method)
-        given = f"f(x) = {g}, df its exact derivative, x = {x} and method = {method!r}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = real_array(obs.value, steps.shape, call, "array of errors")
         if np.any(got < 0):
             raise failure(
@@ -749,7 +743,7 @@ def check_step_size_errors(
                     mistake=_step_errors_mistake(got, g, x, steps, method),
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def student_call(function: Callable, *args: Any) -> Any:

@@ -12,7 +12,7 @@ import sympy
 
 from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
-from autograder.checks.kit.case import explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
@@ -229,11 +229,10 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             plain = {"result": None, "var": True}
         return {"var": guarded(run), "plain": plain}
 
+    call = f"out = {name}(x * 3); out.backward()"
+    given = f"x = Var({x!r})"
+
     def judge(obs: Observation) -> None:
-        call = f"out = {name}(x * 3); out.backward()"
-        given = f"x = Var({x!r})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         if obs.value.get("missing"):
             raise failure(call, f"there is no function {name} in the functions the test received.")
         g = RandomExpression(expr=getattr(sympy, name)(3 * X), symbols=(X,), low=-1e9, high=1e9)
@@ -278,7 +277,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
         if mismatch(got_plain, truth, relative_tolerance(truth)):
             raise failure(plain_call, "is wrong.", expected=truth, got=got_plain)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _relu_case(student: Callable, relu: Callable, x: float) -> None:
@@ -868,11 +867,10 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         outcome["probe"] = _probe(lambda: student(GRAD_PROBE[0])(*GRAD_PROBE[1]))
         return outcome
 
+    call = f"grad(f)({', '.join(map(repr, x.tolist()))})"
+    given = f"f({', '.join(map(str, g.symbols))}) = {g}"
+
     def judge(obs: Observation) -> None:
-        call = f"grad(f)({', '.join(map(repr, x.tolist()))})"
-        given = f"f({', '.join(map(str, g.symbols))}) = {g}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         want = g.gradient(x)
@@ -893,7 +891,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         if obs.value["calls"] != 1:
             raise failure(call, f"f was called {obs.value['calls']} times; one call is enough.", given=given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _vector_cases(
@@ -959,11 +957,10 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
         outcome["probe"] = _probe(lambda: student(*VJP_PROBE)[1])
         return outcome
 
+    call = f"vjp(f, {show(x, 60)}, {show(u, 60)})"
+    given = _text(h)
+
     def judge(obs: Observation) -> None:
-        call = f"vjp(f, {show(x, 60)}, {show(u, 60)})"
-        given = _text(h)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         if not (isinstance(out, list | tuple) and len(out) == 2):
@@ -984,7 +981,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
             )
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given, h.n_outputs)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_jacobian_reverse(

@@ -13,6 +13,7 @@ from typing import Any
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
 
+from autograder.checks.kit.case import Case
 from autograder.checks.kit.diagnose import Candidate, diagnose
 from autograder.checks.symbolic.mistakes import (
     ARGUMENT_ORDER,
@@ -841,10 +842,9 @@ def check_logistic_map(logistic_map: Callable, n: int, expected: str | None = No
     def observe() -> Any:
         return expression_data(logistic_map(x, n))
 
+    call = f"logistic_map({x}, {n})"
+
     def judge(obs: Observation) -> None:
-        call = f"logistic_map({x}, {n})"
-        if obs.raised:
-            raise raised(call, obs.raised)
         got = read_expression(obs.value, call, [variable])
         if sympy.expand(got - truth) == 0:
             return
@@ -861,7 +861,7 @@ def check_logistic_map(logistic_map: Callable, n: int, expected: str | None = No
             mistake=mistake,
         )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 @lru_cache(maxsize=16)
@@ -916,10 +916,9 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
         except TypeError:
             return expression_data(rows)
 
+    call = f"expression_swell({n_max})"
+
     def judge(obs: Observation) -> None:
-        call = f"expression_swell({n_max})"
-        if obs.raised:
-            raise raised(call, obs.raised)
         rows = obs.value
         if not isinstance(rows, list | tuple) or len(rows) != n_max:
             raise failure(
@@ -956,7 +955,7 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
                         mistake=mistake,
                     )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 # --- to_function ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 
 from autograder.checks.kit.arrays import compare
-from autograder.checks.kit.case import explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.tolerance import tolerance
 from autograder.checks.vjp.mistakes import (
     DA_SIGN,
@@ -191,11 +191,10 @@ def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: in
         out = np.asarray(student(g, shape), dtype=float)
         return {"shape": list(out.shape), "inner": float(np.sum(out * u)) if out.shape == shape else None}
 
+    call = f"unbroadcast(g, {shape})"
+    given = f"g is a random array of shape {g_shape}"
+
     def judge(obs: Observation) -> None:
-        call = f"unbroadcast(g, {shape})"
-        given = f"g is a random array of shape {g_shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got_shape = tuple(obs.value["shape"])
         if got_shape != shape:
             raise failure(call, f"returned shape {got_shape}, not {shape}.", given=given)
@@ -211,7 +210,7 @@ def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: in
                 given=given,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- Tensor -----------------------------------------------------------------------------------------
@@ -336,11 +335,10 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
             "changed": [n for n, leaf in zip(names, leaves, strict=True) if not np.array_equal(leaf.data, values[n])],
         }
 
+    call = f"{text}.backward()"
+    given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
+
     def judge(obs: Observation) -> None:
-        call = f"{text}.backward()"
-        given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         value = float(function(*[_Plain(values[n]) for n in names]).data)
         got_value = real_scalar(obs.value["value"], f"{text} (its .data)")
         if mismatch(got_value, value, tolerance(value, 1e-10)):
@@ -366,7 +364,7 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
                 )
             _compare(call, f"{n}.grad", got, want, given, [], 1e-7)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- matmul_vjp and linear_backward ----------------------------------------------------------------
@@ -430,11 +428,10 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "matmul_vjp(X, W, G)"
+    given = f"X = {show(X, 80)}, W = {show(W, 80)}, G = {show(G, 80)}, Y = X W has shape {G.shape}"
+
     def judge(obs: Observation) -> None:
-        call = "matmul_vjp(X, W, G)"
-        given = f"X = {show(X, 80)}, W = {show(W, 80)}, G = {show(G, 80)}, Y = X W has shape {G.shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))
         if exact:
@@ -456,7 +453,7 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
         wrong_w = [(DW_TRANSPOSED, (X.T @ G).T)]
         _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: int) -> None:
@@ -486,11 +483,10 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
         y = values["X"] @ values["W"]
         return y + values["b"] if "b" in values else y
 
+    call = f"{name}({', '.join(shapes)})"
+    given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
+
     def judge(obs: Observation) -> None:
-        call = f"{name}({', '.join(shapes)})"
-        given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         got_shapes = obs.value["shapes"]
         if got_shapes is None or len(got_shapes) != len(inputs):
@@ -520,7 +516,7 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
                     given=given,
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_linear_backward(
@@ -558,11 +554,10 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "linear_backward(X, W, b, dY)"
+    given = f"X = {show(X, 70)}, W = {show(W, 70)}, b = {show(b, 40)}, dY = {show(dY, 70)}"
+
     def judge(obs: Observation) -> None:
-        call = "linear_backward(X, W, b, dY)"
-        given = f"X = {show(X, 70)}, W = {show(W, 70)}, b = {show(b, 40)}, dY = {show(dY, 70)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))
         if exact:
@@ -582,7 +577,7 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
         wrong_b = [(DB_NOT_SUMMED, dY), (DB_AVERAGED, dY.mean(axis=0))]
         _compare(call, "db", db, central_gradient(lambda c: loss(c=c), b), given, wrong_b, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- quadratic_form_grad ---------------------------------------------------------------------------
@@ -609,11 +604,10 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "quadratic_form_grad(A, x)"
+    given = f"A = {show(A, 90)} (not symmetric), x = {show(x, 60)}"
+
     def judge(obs: Observation) -> None:
-        call = "quadratic_form_grad(A, x)"
-        given = f"A = {show(A, 90)} (not symmetric), x = {show(x, 60)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         if exact:
             Ai, xi = A.astype(np.int64), x.astype(np.int64)
@@ -623,7 +617,7 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
         wrong = [(TWO_A_X, 2 * A @ x), (ONLY_A_X, A @ x)]
         _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- softmax cross-entropy -------------------------------------------------------------------------
@@ -794,11 +788,10 @@ def _solve_case(student: Callable, arrays: dict) -> None:
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "solve_vjp(A, b, x, gx)"
+    given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
+
     def judge(obs: Observation) -> None:
-        call = "solve_vjp(A, b, x, gx)"
-        given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         dA, db = _pair(obs.value["out"], call, ("dA", "db"))
         want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
@@ -809,7 +802,7 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         wrong_a = [(SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)), (DA_SIGN, -want_a), (DA_TRANSPOSED, want_a.T)]
         _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _solve_large(student: Callable, seed: int, n: int) -> None:
@@ -828,11 +821,10 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
             inner = [float(np.sum(np.asarray(out[0], float) * U)), float(np.sum(np.asarray(out[1], float) * u))]
         return {"shapes": shapes, "inner": inner, "changed": result["changed"]}
 
+    call = "solve_vjp(A, b, x, gx)"
+    given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
+
     def judge(obs: Observation) -> None:
-        call = "solve_vjp(A, b, x, gx)"
-        given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         if obs.value["shapes"] != [[n, n], [n]]:
             raise failure(
@@ -857,4 +849,4 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                     mistake="with a non-symmetric A the transpose matters: solve with A.T." if what else None,
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
