@@ -21,23 +21,11 @@ the checks from here (`from autograder.checks.backprop import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.backprop import cases, mistakes
-from autograder.checks.backprop.cases import (
-    check_gradient_cost_ratio,
-    check_linear,
-    check_mlp_backward,
-    check_mlp_forward,
-    check_sequential,
-    check_train,
-)
-
-__all__ = [
-    "cases",
-    "check_gradient_cost_ratio",
-    "check_linear",
-    "check_mlp_backward",
-    "check_mlp_forward",
-    "check_sequential",
-    "check_train",
-    "mistakes",
-]
+from autograder.checks.backprop import cases as cases
+from autograder.checks.backprop import mistakes as mistakes
+from autograder.checks.backprop.cases import check_gradient_cost_ratio as check_gradient_cost_ratio
+from autograder.checks.backprop.cases import check_linear as check_linear
+from autograder.checks.backprop.cases import check_mlp_backward as check_mlp_backward
+from autograder.checks.backprop.cases import check_mlp_forward as check_mlp_forward
+from autograder.checks.backprop.cases import check_sequential as check_sequential
+from autograder.checks.backprop.cases import check_train as check_train

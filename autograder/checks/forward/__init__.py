@@ -16,31 +16,15 @@ the checks from here (`from autograder.checks.forward import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.forward import cases, mistakes
-from autograder.checks.forward.cases import (
-    check_derivative,
-    check_dual_arithmetic,
-    check_dual_expression,
-    check_dual_powers,
-    check_dual_vectorized,
-    check_elementary,
-    check_forward_trace,
-    check_jacobian_forward,
-    check_jvp,
-    check_tangent_trace,
-)
-
-__all__ = [
-    "cases",
-    "check_derivative",
-    "check_dual_arithmetic",
-    "check_dual_expression",
-    "check_dual_powers",
-    "check_dual_vectorized",
-    "check_elementary",
-    "check_forward_trace",
-    "check_jacobian_forward",
-    "check_jvp",
-    "check_tangent_trace",
-    "mistakes",
-]
+from autograder.checks.forward import cases as cases
+from autograder.checks.forward import mistakes as mistakes
+from autograder.checks.forward.cases import check_derivative as check_derivative
+from autograder.checks.forward.cases import check_dual_arithmetic as check_dual_arithmetic
+from autograder.checks.forward.cases import check_dual_expression as check_dual_expression
+from autograder.checks.forward.cases import check_dual_powers as check_dual_powers
+from autograder.checks.forward.cases import check_dual_vectorized as check_dual_vectorized
+from autograder.checks.forward.cases import check_elementary as check_elementary
+from autograder.checks.forward.cases import check_forward_trace as check_forward_trace
+from autograder.checks.forward.cases import check_jacobian_forward as check_jacobian_forward
+from autograder.checks.forward.cases import check_jvp as check_jvp
+from autograder.checks.forward.cases import check_tangent_trace as check_tangent_trace

@@ -12,6 +12,7 @@ import sympy
 
 from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import Functions, functions_data
+from autograder.checks.ad.traces import check_trace_dict, check_trace_function
 from autograder.checks.forward.mistakes import (
     CLASS,
     EXTRA_CALL,
@@ -762,17 +763,9 @@ def check_forward_trace(forward_trace: Any) -> None:
     (v̇-1 = 1, v̇0 = 0, v̇1 = 0.5, v̇2 = 5, v̇3 = 0, v̇4 = 5.5, v̇5 = 5.5, ẏ1 = 5.5)."""
     __tracebackhide__ = True
 
-    def observe() -> Any:
-        if isinstance(forward_trace, dict):
-            return {str(k): v for k, v in forward_trace.items()}
-        return forward_trace
-
-    def judge(obs: Observation) -> None:
-        if obs.raised:
-            raise raised("forward_trace", obs.raised)
-        _judge_trace("forward_trace", obs.value, (2.0, 5.0), (1.0, 0.0))
-
-    run_check(observe, judge)
+    check_trace_dict(
+        "forward_trace", forward_trace, lambda call, trace, _: _judge_trace(call, trace, (2.0, 5.0), (1.0, 0.0))
+    )
 
 
 def check_tangent_trace(
@@ -799,25 +792,14 @@ def check_tangent_trace(
 
     cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), tuple(map(float, dx))), draw)
     for point, direction in cases:
-
-        def observe(point: tuple = point, direction: tuple = direction) -> Any:
-            trace = tangent_trace(*point, *direction)
-            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
-            try:  # the diagnosis probe: read only when the trace is wrong
-                probe = tangent_trace(*TRACE_PROBE[0], *TRACE_PROBE[1])
-                probe = {str(k): float(v) for k, v in probe.items()}
-            except Exception:
-                probe = None
-            return {"trace": trace, "probe": probe}
-
-        def judge(obs: Observation, point: tuple = point, direction: tuple = direction) -> None:
-            call = f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})"
-            if obs.raised:
-                raise raised(call, obs.raised)
-            value = obs.value if isinstance(obs.value, dict) else {}
-            _judge_trace(call, value.get("trace"), point, direction, value.get("probe"))
-
-        run_check(observe, judge)
+        check_trace_function(
+            f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})",
+            lambda point=point, direction=direction: tangent_trace(*point, *direction),
+            lambda: tangent_trace(*TRACE_PROBE[0], *TRACE_PROBE[1]),
+            lambda call, trace, probe, point=point, direction=direction: _judge_trace(
+                call, trace, point, direction, probe
+            ),
+        )
 
 
 # --- drivers: derivative, jvp, jacobian_forward ------------------------------------------------------

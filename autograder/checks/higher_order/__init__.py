@@ -20,23 +20,11 @@ the checks from here (`from autograder.checks.higher_order import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.higher_order import cases, mistakes
-from autograder.checks.higher_order.cases import (
-    check_checkpoint,
-    check_hessian,
-    check_hvp,
-    check_nested_derivative,
-    check_newton_step,
-    check_no_grad,
-)
-
-__all__ = [
-    "cases",
-    "check_checkpoint",
-    "check_hessian",
-    "check_hvp",
-    "check_nested_derivative",
-    "check_newton_step",
-    "check_no_grad",
-    "mistakes",
-]
+from autograder.checks.higher_order import cases as cases
+from autograder.checks.higher_order import mistakes as mistakes
+from autograder.checks.higher_order.cases import check_checkpoint as check_checkpoint
+from autograder.checks.higher_order.cases import check_hessian as check_hessian
+from autograder.checks.higher_order.cases import check_hvp as check_hvp
+from autograder.checks.higher_order.cases import check_nested_derivative as check_nested_derivative
+from autograder.checks.higher_order.cases import check_newton_step as check_newton_step
+from autograder.checks.higher_order.cases import check_no_grad as check_no_grad

@@ -1,9 +1,4 @@
-"""The named mistakes of unit 07 (higher_order): the catalogue its checks diagnose.
-
-Each `Mistake` has a name (what the student did), a rule (what is right) and where the lecture or the
-assignment teaches it; the section strings below are those places. Which wrong answer each mistake
-gives is computed next to the check that recognises it (`cases.py`), from the same oracles.
-"""
+"""The catalogue of unit 07, higher-order derivatives: each Mistake's name, rule and teaching section."""
 
 from __future__ import annotations
 

@@ -11,29 +11,14 @@ the checks from here (`from autograder.checks.numerical import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.numerical import cases, mistakes
-from autograder.checks.numerical.cases import (
-    check_best_step,
-    check_central_difference,
-    check_complex_step,
-    check_forward_difference,
-    check_gradient_check,
-    check_numerical_gradient,
-    check_numerical_jacobian,
-    check_relative_error,
-    check_step_size_errors,
-)
-
-__all__ = [
-    "cases",
-    "check_best_step",
-    "check_central_difference",
-    "check_complex_step",
-    "check_forward_difference",
-    "check_gradient_check",
-    "check_numerical_gradient",
-    "check_numerical_jacobian",
-    "check_relative_error",
-    "check_step_size_errors",
-    "mistakes",
-]
+from autograder.checks.numerical import cases as cases
+from autograder.checks.numerical import mistakes as mistakes
+from autograder.checks.numerical.cases import check_best_step as check_best_step
+from autograder.checks.numerical.cases import check_central_difference as check_central_difference
+from autograder.checks.numerical.cases import check_complex_step as check_complex_step
+from autograder.checks.numerical.cases import check_forward_difference as check_forward_difference
+from autograder.checks.numerical.cases import check_gradient_check as check_gradient_check
+from autograder.checks.numerical.cases import check_numerical_gradient as check_numerical_gradient
+from autograder.checks.numerical.cases import check_numerical_jacobian as check_numerical_jacobian
+from autograder.checks.numerical.cases import check_relative_error as check_relative_error
+from autograder.checks.numerical.cases import check_step_size_errors as check_step_size_errors

@@ -17,29 +17,14 @@ the checks from here (`from autograder.checks.reverse import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.reverse import cases, mistakes
-from autograder.checks.reverse.cases import (
-    check_adjoint_trace,
-    check_backward_graph,
-    check_grad,
-    check_jacobian_reverse,
-    check_reverse_trace,
-    check_var_arithmetic,
-    check_var_expression,
-    check_var_functions,
-    check_vjp,
-)
-
-__all__ = [
-    "cases",
-    "check_adjoint_trace",
-    "check_backward_graph",
-    "check_grad",
-    "check_jacobian_reverse",
-    "check_reverse_trace",
-    "check_var_arithmetic",
-    "check_var_expression",
-    "check_var_functions",
-    "check_vjp",
-    "mistakes",
-]
+from autograder.checks.reverse import cases as cases
+from autograder.checks.reverse import mistakes as mistakes
+from autograder.checks.reverse.cases import check_adjoint_trace as check_adjoint_trace
+from autograder.checks.reverse.cases import check_backward_graph as check_backward_graph
+from autograder.checks.reverse.cases import check_grad as check_grad
+from autograder.checks.reverse.cases import check_jacobian_reverse as check_jacobian_reverse
+from autograder.checks.reverse.cases import check_reverse_trace as check_reverse_trace
+from autograder.checks.reverse.cases import check_var_arithmetic as check_var_arithmetic
+from autograder.checks.reverse.cases import check_var_expression as check_var_expression
+from autograder.checks.reverse.cases import check_var_functions as check_var_functions
+from autograder.checks.reverse.cases import check_vjp as check_vjp

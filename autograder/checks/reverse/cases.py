@@ -12,6 +12,7 @@ import sympy
 
 from autograder.checks.ad.operators import ARITHMETIC
 from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
+from autograder.checks.ad.traces import check_trace_dict, check_trace_function
 from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
@@ -698,15 +699,9 @@ def check_reverse_trace(reverse_trace: Any) -> None:
     (v̄5 = v̄4 = v̄1 = v̄2 = 1, v̄3 = -1, v̄0 = x̄2 = 1.716, v̄-1 = x̄1 = 5.5)."""
     __tracebackhide__ = True
 
-    def observe() -> Any:
-        return {str(k): v for k, v in reverse_trace.items()} if isinstance(reverse_trace, dict) else reverse_trace
-
-    def judge(obs: Observation) -> None:
-        if obs.raised:
-            raise raised("reverse_trace", obs.raised)
-        _judge_adjoints("reverse_trace", obs.value, (2.0, 5.0), 1.0)
-
-    run_check(observe, judge)
+    check_trace_dict(
+        "reverse_trace", reverse_trace, lambda call, trace, _: _judge_adjoints(call, trace, (2.0, 5.0), 1.0)
+    )
 
 
 def check_adjoint_trace(
@@ -733,25 +728,14 @@ def check_adjoint_trace(
 
     cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), float(ybar)), draw)
     for point, seed_bar in cases:
-
-        def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
-            trace = adjoint_trace(*point, seed_bar)
-            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
-            try:  # the diagnosis probe: read only when the trace is wrong
-                probe = adjoint_trace(*ADJOINT_PROBE[0], ADJOINT_PROBE[1])
-                probe = {str(k): float(v) for k, v in probe.items()}
-            except Exception:
-                probe = None
-            return {"trace": trace, "probe": probe}
-
-        def judge(obs: Observation, point: tuple = point, seed_bar: float = seed_bar) -> None:
-            call = f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
-            if obs.raised:
-                raise raised(call, obs.raised)
-            value = obs.value if isinstance(obs.value, dict) else {}
-            _judge_adjoints(call, value.get("trace"), point, seed_bar, value.get("probe"))
-
-        run_check(observe, judge)
+        check_trace_function(
+            f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})",
+            lambda point=point, seed_bar=seed_bar: adjoint_trace(*point, seed_bar),
+            lambda: adjoint_trace(*ADJOINT_PROBE[0], ADJOINT_PROBE[1]),
+            lambda call, trace, probe, point=point, seed_bar=seed_bar: _judge_adjoints(
+                call, trace, point, seed_bar, probe
+            ),
+        )
 
 
 # --- drivers: grad, vjp, jacobian_reverse ------------------------------------------------------------

@@ -33,25 +33,12 @@ the checks from here (`from autograder.checks.symbolic import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.symbolic import cases, mistakes
-from autograder.checks.symbolic.cases import (
-    check_derivative_rules,
-    check_expression_swell,
-    check_gradient_expr,
-    check_hessian_expr,
-    check_jacobian_expr,
-    check_logistic_map,
-    check_to_function,
-)
-
-__all__ = [
-    "cases",
-    "check_derivative_rules",
-    "check_expression_swell",
-    "check_gradient_expr",
-    "check_hessian_expr",
-    "check_jacobian_expr",
-    "check_logistic_map",
-    "check_to_function",
-    "mistakes",
-]
+from autograder.checks.symbolic import cases as cases
+from autograder.checks.symbolic import mistakes as mistakes
+from autograder.checks.symbolic.cases import check_derivative_rules as check_derivative_rules
+from autograder.checks.symbolic.cases import check_expression_swell as check_expression_swell
+from autograder.checks.symbolic.cases import check_gradient_expr as check_gradient_expr
+from autograder.checks.symbolic.cases import check_hessian_expr as check_hessian_expr
+from autograder.checks.symbolic.cases import check_jacobian_expr as check_jacobian_expr
+from autograder.checks.symbolic.cases import check_logistic_map as check_logistic_map
+from autograder.checks.symbolic.cases import check_to_function as check_to_function

@@ -19,25 +19,12 @@ the checks from here (`from autograder.checks.vjp import check_...`).
 
 from __future__ import annotations
 
-from autograder.checks.vjp import cases, mistakes
-from autograder.checks.vjp.cases import (
-    check_linear_backward,
-    check_matmul_vjp,
-    check_quadratic_form_grad,
-    check_softmax_cross_entropy,
-    check_solve_vjp,
-    check_tensor,
-    check_unbroadcast,
-)
-
-__all__ = [
-    "cases",
-    "check_linear_backward",
-    "check_matmul_vjp",
-    "check_quadratic_form_grad",
-    "check_softmax_cross_entropy",
-    "check_solve_vjp",
-    "check_tensor",
-    "check_unbroadcast",
-    "mistakes",
-]
+from autograder.checks.vjp import cases as cases
+from autograder.checks.vjp import mistakes as mistakes
+from autograder.checks.vjp.cases import check_linear_backward as check_linear_backward
+from autograder.checks.vjp.cases import check_matmul_vjp as check_matmul_vjp
+from autograder.checks.vjp.cases import check_quadratic_form_grad as check_quadratic_form_grad
+from autograder.checks.vjp.cases import check_softmax_cross_entropy as check_softmax_cross_entropy
+from autograder.checks.vjp.cases import check_solve_vjp as check_solve_vjp
+from autograder.checks.vjp.cases import check_tensor as check_tensor
+from autograder.checks.vjp.cases import check_unbroadcast as check_unbroadcast
