@@ -48,7 +48,7 @@ from autograder.checks.backprop.mistakes import (
     ZERO_GRAD_CLEARS_NOTHING,
 )
 from autograder.checks.kit.arrays import compare
-from autograder.checks.kit.case import Case
+from autograder.checks.kit.case import Case, explicit_or_table
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import guarded
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
@@ -120,10 +120,10 @@ def check_linear(
     lists both, and layer(x) = x Wᵀ + b with gradients (for weight, bias and x) equal to finite
     differences. With a seed, every case of `LINEAR_CASES`."""
     __tracebackhide__ = True
-    cases = [(in_features, out_features, batch)] if seed is None else list(LINEAR_CASES)
-    base = 0 if seed is None else seed
-    for k, (n_in, n_out, rows) in enumerate(cases):
-        _linear_case(Linear, Tensor, n_in, n_out, rows, base * 10 + k)
+    for (n_in, n_out, rows), case_seed in explicit_or_table(
+        seed, lambda: (in_features, out_features, batch), LINEAR_CASES, 10
+    ):
+        _linear_case(Linear, Tensor, n_in, n_out, rows, case_seed)
 
 
 def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -352,10 +352,8 @@ def check_sequential(
     parameters() listing every Linear's weight and bias exactly once, and zero_grad() clearing them
     so that a second backward gives the same gradients. With a seed, every architecture."""
     __tracebackhide__ = True
-    names = [architecture] if seed is None else list(ARCHITECTURES)
-    base = 0 if seed is None else seed
-    for k, name in enumerate(names):
-        _sequential_case(Sequential, Linear, ReLU, Tensor, name, base * 10 + k)
+    for name, case_seed in explicit_or_table(seed, lambda: architecture, ARCHITECTURES, 10):
+        _sequential_case(Sequential, Linear, ReLU, Tensor, name, case_seed)
 
 
 def _sequential_arrays(spec: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -682,10 +680,10 @@ def check_mlp_forward(
     of the two-layer ReLU network; finite and without warnings for huge logits. With a seed, every case
     of `FORWARD_CASES`."""
     __tracebackhide__ = True
-    cases = [(tuple(sizes), batch, 1.0)] if seed is None else list(FORWARD_CASES)
-    base = 0 if seed is None else seed
-    for k, (dims, rows, scale) in enumerate(cases):
-        _forward_case(mlp_forward, dims, rows, scale, base * 10 + k)
+    for (dims, rows, scale), case_seed in explicit_or_table(
+        seed, lambda: (tuple(sizes), batch, 1.0), FORWARD_CASES, 10
+    ):
+        _forward_case(mlp_forward, dims, rows, scale, case_seed)
 
 
 def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed: int) -> None:
@@ -755,10 +753,8 @@ def check_mlp_backward(
     case where every softmax output is exactly 1/4 (against 30-digit finite differences, tolerance
     `EXACT`), and a 64-32-10 network on 50 digits by the dot-product test."""
     __tracebackhide__ = True
-    cases = [(tuple(sizes), batch)] if seed is None else list(BACKWARD_CASES)
-    base = 0 if seed is None else seed
-    for k, (dims, rows) in enumerate(cases):
-        params, X, y = _network(dims, rows, base * 10 + k)
+    for (dims, rows), case_seed in explicit_or_table(seed, lambda: (tuple(sizes), batch), BACKWARD_CASES, 10):
+        params, X, y = _network(dims, rows, case_seed)
         _backward_case(mlp_backward, params, X, y, "small")
     if seed is not None:
         params, X, y = _exact_network(seed)

@@ -30,6 +30,17 @@ def explicit_or_seeded(
     return list(draw(seed))
 
 
+def explicit_or_table(
+    seed: int | None, explicit: Callable[[], T], table: Sequence[T], stride: int
+) -> list[tuple[T, int]]:
+    """The cases with the seed each draws its arrays from: `explicit()` alone, or every row of `table`.
+
+    The k-th case gets the seed `base * stride + k`, with base = `seed` (0 for the explicit case).
+    """
+    rows, base = ([explicit()], 0) if seed is None else (list(table), seed)
+    return [(row, base * stride + k) for k, row in enumerate(rows)]
+
+
 @dataclass(frozen=True)
 class Case:
     """One call of the student's code: its text (as shown in failures) and what the input was."""

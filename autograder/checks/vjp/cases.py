@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 
 from autograder.checks.kit.arrays import compare
-from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.case import Case, explicit_or_seeded, explicit_or_table
 from autograder.checks.kit.tolerance import tolerance
 from autograder.checks.vjp.mistakes import (
     DA_SIGN,
@@ -138,10 +138,8 @@ def check_unbroadcast(
     With a seed, every pattern of `UNBROADCAST_CASES` and one large case (by the dot-product test).
     """
     __tracebackhide__ = True
-    cases = [(tuple(g_shape), tuple(shape))] if seed is None else list(UNBROADCAST_CASES)
-    base = 0 if seed is None else seed
-    for k, (gs, s) in enumerate(cases):
-        _unbroadcast_case(unbroadcast, gs, s, base * 100 + k)
+    for (gs, s), case_seed in explicit_or_table(seed, lambda: (tuple(g_shape), tuple(shape)), UNBROADCAST_CASES, 100):
+        _unbroadcast_case(unbroadcast, gs, s, case_seed)
     if seed is not None:
         _unbroadcast_large(unbroadcast, (64, 32, 16), (32, 1), seed)
 
@@ -312,10 +310,8 @@ def check_tensor(
     backward() on the scalar result; every variable's .grad must have its shape and equal the
     finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`."""
     __tracebackhide__ = True
-    cases = [(expr, dict(shapes or {}))] if seed is None else list(TENSOR_CASES)
-    base = 0 if seed is None else seed
-    for k, (text, sizes) in enumerate(cases):
-        _tensor_case(Tensor, text, sizes, base * 100 + k)
+    for (text, sizes), case_seed in explicit_or_table(seed, lambda: (expr, dict(shapes or {})), TENSOR_CASES, 100):
+        _tensor_case(Tensor, text, sizes, case_seed)
 
 
 def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
