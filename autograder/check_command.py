@@ -18,7 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from autograder.self_check import TestResult, summary
+from autograder.self_check import TestResult, is_test_cell, summary
 from autograder.thorough import ExerciseResult
 from autograder.thorough import summary as thorough_summary
 
@@ -33,8 +33,8 @@ def notebook_to_run(
     (thorough, from run seed `seed`, if asked)."""
     copy = nbformat.v4.new_notebook(metadata=notebook.metadata)
     for cell in notebook.cells:
-        grading = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or grading.get("grade") or grading.get("grade_id", "").startswith(SELF_CHECK_CELL):
+        self_check_cell = cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith(SELF_CHECK_CELL)
+        if cell.cell_type != "code" or is_test_cell(cell) or self_check_cell:
             continue
         copy.cells.append(nbformat.v4.new_code_cell(cell.source))
     options = f", thorough=True, seed={seed!r}" if thorough else ""
@@ -70,7 +70,7 @@ def check(
     except (OSError, ValueError) as error:
         print(f"autograder check: cannot read {path}: {error}", file=sys.stderr)
         return NOT_CHECKED
-    tests = sum(1 for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+    tests = sum(1 for c in notebook.cells if is_test_cell(c))
     if tests == 0:
         print(f"autograder check: {path} has no graded test cells (is it a course notebook?)", file=sys.stderr)
         return NOT_CHECKED

@@ -55,13 +55,19 @@ class TestResult:
     diagnosis: str = ""
 
 
+def is_test_cell(cell: Mapping[str, Any]) -> bool:
+    """Whether a notebook cell (a dict or nbformat node) is a graded test cell: code, graded, not a solution."""
+    grading = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(grading.get("grade")) and not grading.get("solution")
+
+
 def visible_tests(notebook: Mapping[str, Any]) -> list[VisibleTest]:
     """The graded test cells of a notebook (a dict as read from an .ipynb file), in order."""
     tests = []
     for cell in notebook.get("cells", []):
-        grading = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") != "code" or not grading.get("grade") or grading.get("solution"):
+        if not is_test_cell(cell):
             continue
+        grading = cell["metadata"]["nbgrader"]
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         code = HIDDEN_TESTS.sub("", source)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder import observations, runtime
-from autograder.checks.common import expression
+from autograder.checks.kit.text import expression
 from autograder.checks.numerical import check_central_difference, check_complex_step
 from autograder.compare import mismatch, real_array, real_scalar
 from autograder.feedback import CheckFailure

@@ -83,17 +83,17 @@ def test_named_mistake_fails_with_its_diagnosis(mutant, which, phrase):
     m = MUTANTS[mutant]
     with pytest.raises(CheckFailure) as caught:
         run_checks(namespace({m.cell: m.code(SOURCE)}), which)
-    assert caught.value.diagnosis == m.diagnosis, str(caught.value)
+    assert (caught.value.diagnosis,) == m.diagnoses, str(caught.value)
     assert phrase in " ".join(str(caught.value).split()), str(caught.value)
 
 
 def test_watched_parameters_do_not_change_training():
     """The parameters `check_train` watches (grad and data assignments) train exactly like plain Tensors."""
     ns = namespace()
-    X, labels, _, _ = checks._split()  # noqa: N806
+    X, labels, _, _ = checks.cases._split()
     runs = []
-    for watch in (None, checks._Watch(0.2, X[:200], labels[:200])):
-        model = checks._Network(ns["Tensor"], (64, 8, 10), 5, watch)
+    for watch in (None, checks.cases._Watch(0.2, X[:200], labels[:200])):
+        model = checks.cases._Network(ns["Tensor"], (64, 8, 10), 5, watch)
         losses = ns["train"](model, X[:200], labels[:200], 2, 0.2, 3)
         runs.append((losses, [p.data.copy() for p in model.parameters()]))
         if watch is not None:

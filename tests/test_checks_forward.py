@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 import autograder.checks.forward as checks
+import autograder.checks.kit.case as case
 from autograder.feedback import CheckFailure
 from tests.conftest import REPO
 from tests.units.forward import MUTANTS
@@ -93,7 +94,8 @@ def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypat
         with contextlib.suppress(Exception):  # the student's code raised: in the runtime, an observation
             observe()
 
-    monkeypatch.setattr(checks, "run_check", counting)
+    monkeypatch.setattr(checks.cases, "run_check", counting)
+    monkeypatch.setattr(case, "run_check", counting)  # the checks that run through kit.case.Case
     stub = "raise NotImplementedError()"
     for ns in (solution(), {name: (lambda *a, **k: exec(stub)) for name in (*NAMES, "Dual", "derivative", "jvp")}):
         ns.setdefault("tangent_trace", lambda *a: exec(stub))

@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from autograder.checks.symbolic import (
+from autograder.checks.symbolic import check_derivative_rules, check_jacobian_expr, check_to_function
+from autograder.checks.symbolic.cases import (
+    Unreadable,
+    _DiffWatch,
+    _rebuild,
+    _shifted_swell,
+    read_expression,
+    swell_truth,
+)
+from autograder.checks.symbolic.mistakes import (
     FIRST_FACTOR_ONLY,
     JACOBIAN_TRANSPOSED,
     NOT_VECTORIZED,
     ONE_STEP_TOO_FEW,
     ONE_STEP_TOO_MANY,
-    Unreadable,
-    _DiffWatch,
-    _rebuild,
-    _shifted_swell,
-    check_derivative_rules,
-    check_jacobian_expr,
-    check_to_function,
-    read_expression,
-    swell_truth,
 )
 from autograder.feedback import CheckFailure
 

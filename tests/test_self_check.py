@@ -88,7 +88,7 @@ def test_a_recognised_mistake_is_named_in_the_message_and_the_diagnosis_field():
     mutant = symbolic.MUTANTS["tan_derivative_sec_not_squared"]
     results = _symbolic_results({mutant.cell: mutant.code(_source("02_symbolic"))})
     chain = results["derivative_rules_chain"]
-    assert chain.diagnosis == mutant.diagnosis == "sec not squared"
+    assert (chain.diagnosis,) == mutant.diagnoses == ("sec not squared",)
     assert diagnoses_in(chain.message) == ["sec not squared"]
     assert all(r.diagnosis == "" for r in results.values() if r.passed)
 
@@ -165,3 +165,17 @@ def test_run_all_on_the_released_stub_reaches_the_self_check(name, tmp_path):
     assert "not implemented yet" in plain
     # The thorough self-check runs last and leaves out every exercise: no visible test passes.
     assert thorough.strip().splitlines()[-1].startswith("Thorough self-check: nothing run yet"), thorough
+
+
+def test_a_test_cell_is_graded_code_that_is_not_a_solution():
+    """One definition for the self-check and `autograder check`: an autograded answer cell is not a test."""
+    from autograder.self_check import is_test_cell
+
+    def cell(kind: str, **grading: object) -> dict:
+        return {"cell_type": kind, "metadata": {"nbgrader": grading}, "source": ""}
+
+    assert is_test_cell(cell("code", grade=True, solution=False))
+    assert not is_test_cell(cell("code", grade=True, solution=True))  # an autograded answer
+    assert not is_test_cell(cell("code", solution=True))
+    assert not is_test_cell(cell("markdown", grade=True))
+    assert not is_test_cell({"cell_type": "code", "metadata": {}})

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.array_diagnosis import Wrong, compare
+from autograder.checks.kit.arrays import Wrong, compare
 from autograder.compare import mismatch, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import central_gradient, directional_derivative

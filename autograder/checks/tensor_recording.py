@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.array_diagnosis import compare
+from autograder.checks.kit.arrays import compare
 from autograder.compare import mismatch, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import central_gradient

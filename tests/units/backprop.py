@@ -1,25 +1,26 @@
 # ruff: noqa: E501 - alternative solutions are kept as students would write them
 """Unit 06 (backpropagation through an MLP, trained on the digits): named mistakes, correct alternatives and attacks."""
 
+from autograder.checks.backprop import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 MUTANTS = {
     # first: the feedback test reads its message (Expected, Got, Likely mistake)
     "missing_one_over_B": Mutant(
-        "backward_code", (("        dZ2 /= batch\n", ""),), ("mlp_backward",), diagnosis="missing 1/B"
+        "backward_code", (("        dZ2 /= batch\n", ""),), ("mlp_backward",), diagnosis=mistakes.MISSING_ONE_OVER_B
     ),
     "softmax_gradient_sign": Mutant(
         "backward_code",
         (("dZ2 = np.exp(log_Y)\n        dZ2[rows, y] -= 1.0", "dZ2 = -np.exp(log_Y)\n        dZ2[rows, y] += 1.0"),),
         ("mlp_backward",),
-        diagnosis="gradient sign reversed",
+        diagnosis=mistakes.GRADIENT_SIGN,
     ),
     # Modules
     "linear_weight_not_transposed": Mutant(
         "modules_code",
         (("return x @ self.weight.T + self.bias", "return x @ self.weight + self.bias"),),
         ("linear", "sequential"),
-        diagnosis="weight not transposed",
+        diagnosis=mistakes.WEIGHT_NOT_TRANSPOSED,
     ),
     "linear_zero_init": Mutant(
         "modules_code",
@@ -30,27 +31,27 @@ MUTANTS = {
             ),
         ),
         ("linear",),
-        diagnosis="constant initial weights",
+        diagnosis=mistakes.CONSTANT_WEIGHTS,
     ),
     "linear_forward_on_data": Mutant(
         "modules_code",
         (("return x @ self.weight.T + self.bias", "return Tensor(x.data @ self.weight.data.T) + self.bias"),),
         ("linear", "sequential"),
-        diagnosis="forward computed outside the graph",
+        diagnosis=mistakes.GRAPH_CUT,
     ),
     "relu_on_data": Mutant(
         "modules_code",
         (("return x.relu()", "return Tensor(np.maximum(x.data, 0.0))"),),
         ("sequential",),
         ("linear",),
-        diagnosis="forward computed outside the graph",
+        diagnosis=mistakes.GRAPH_CUT,
     ),
     "sequential_not_chaining": Mutant(
         "modules_code",
         (("            x = module(x)\n        return x", "            out = module(x)\n        return out"),),
         ("sequential",),
         ("linear",),
-        diagnosis="modules not chained",
+        diagnosis=mistakes.NOT_CHAINED,
     ),
     "parameters_not_into_lists": Mutant(
         "modules_code",
@@ -62,35 +63,35 @@ MUTANTS = {
         ),
         ("sequential",),
         ("linear",),
-        diagnosis="lists of modules not searched",
+        diagnosis=mistakes.LISTS_NOT_SEARCHED,
     ),
     "parameters_only_own_attributes": Mutant(
         "modules_code",
         (("            elif isinstance(value, Module):", "            elif value is self:"),),
         ("sequential",),
         ("linear",),
-        diagnosis="submodules not searched",
+        diagnosis=mistakes.SUBMODULES_NOT_SEARCHED,
     ),
     "parameters_duplicates_shared_layer": Mutant(
         "modules_code",
         (("if value.requires_grad and id(value) not in seen:", "if value.requires_grad:"),),
         ("sequential",),
         ("linear",),
-        diagnosis="a shared layer listed twice",
+        diagnosis=mistakes.SHARED_LAYER_TWICE,
     ),
     "zero_grad_does_nothing": Mutant(
         "modules_code",
         (("        for parameter in self.parameters():\n            parameter.grad = None", "        pass"),),
         ("sequential",),
         ("linear",),
-        diagnosis="zero_grad clears nothing",
+        diagnosis=mistakes.ZERO_GRAD_CLEARS_NOTHING,
     ),
     # mlp_forward
     "forward_without_relu": Mutant(
         "forward_code",
         (("Y1 = np.maximum(Z1, 0.0)", "Y1 = Z1"),),
         ("mlp_forward",),
-        diagnosis="ReLU missing in the hidden layer",
+        diagnosis=mistakes.NO_RELU,
     ),
     "softmax_over_columns": Mutant(
         "forward_code",
@@ -101,32 +102,38 @@ MUTANTS = {
             ),
         ),
         ("mlp_forward",),
-        diagnosis="softmax over columns",
+        diagnosis=mistakes.SOFTMAX_OVER_COLUMNS,
     ),
     "softmax_without_max_shift": Mutant(
         "forward_code",
         (("np.exp(Z2 - Z2.max(axis=1, keepdims=True))", "np.exp(Z2)"),),
         ("mlp_forward",),
-        diagnosis="no shift by the row maximum",
+        diagnosis=mistakes.NO_MAX_SHIFT,
     ),
     "softmax_for_one_output": Mutant(
         "forward_code",
         (("    if Z2.shape[1] == 1:\n        return 0.5 * (1.0 + np.tanh(Z2 / 2.0))\n", ""),),
         ("mlp_forward",),
-        diagnosis="softmax of a single logit",
+        diagnosis=mistakes.SOFTMAX_OF_ONE_LOGIT,
     ),
     # mlp_backward
     "dW_transposed": Mutant(
-        "backward_code", (("dW2 = dZ2.T @ Y1", "dW2 = Y1.T @ dZ2"),), ("mlp_backward",), diagnosis="dW transposed"
+        "backward_code",
+        (("dW2 = dZ2.T @ Y1", "dW2 = Y1.T @ dZ2"),),
+        ("mlp_backward",),
+        diagnosis=mistakes.DW_TRANSPOSED,
     ),
     "bias_grad_not_summed": Mutant(
         "backward_code",
         (("db2 = dZ2.sum(axis=0)", "db2 = dZ2"),),
         ("mlp_backward",),
-        diagnosis="db not summed over the batch",
+        diagnosis=mistakes.DB_NOT_SUMMED,
     ),
     "relu_mask_forgotten": Mutant(
-        "backward_code", (("dZ1 = dY1 * (Z1 > 0)", "dZ1 = dY1"),), ("mlp_backward",), diagnosis="ReLU mask forgotten"
+        "backward_code",
+        (("dZ1 = dY1 * (Z1 > 0)", "dZ1 = dY1"),),
+        ("mlp_backward",),
+        diagnosis=mistakes.RELU_MASK_FORGOTTEN,
     ),
     "sigmoid_derivative_applied_twice": Mutant(
         "backward_code",
@@ -137,23 +144,26 @@ MUTANTS = {
             ),
         ),
         ("mlp_backward",),
-        diagnosis="sigmoid derivative applied twice",
+        diagnosis=mistakes.SIGMOID_DERIVATIVE_TWICE,
     ),
     "hidden_gradient_uses_W_transpose": Mutant(
         "backward_code",
         (("dY1 = dZ2 @ W2", "dY1 = dZ2 @ W2.T"),),
         ("mlp_backward",),
-        diagnosis="W2 transposed in the hidden gradient",
+        diagnosis=mistakes.W2_TRANSPOSED_IN_HIDDEN,
     ),
     "loss_is_sum": Mutant(
         "backward_code",
         (("loss = -np.mean(log_Y[rows, y])", "loss = -np.sum(log_Y[rows, y])"),),
         ("mlp_backward",),
-        diagnosis="the loss summed over the batch",
+        diagnosis=mistakes.LOSS_SUMMED,
     ),
     # train
     "train_without_zero_grad": Mutant(
-        "train_code", (("            model.zero_grad()\n", ""),), ("train_digits",), diagnosis="gradients never reset"
+        "train_code",
+        (("            model.zero_grad()\n", ""),),
+        ("train_digits",),
+        diagnosis=mistakes.GRADIENTS_NEVER_RESET,
     ),
     "train_gradient_ascent": Mutant(
         "train_code",
@@ -164,19 +174,19 @@ MUTANTS = {
             ),
         ),
         ("train", "train_digits"),
-        diagnosis="gradient ascent",
+        diagnosis=mistakes.GRADIENT_ASCENT,
     ),
     "train_update_rebinds_loop_variable": Mutant(
         "train_code",
         (("parameter.data = parameter.data - lr * parameter.grad", "parameter = parameter - lr * parameter.grad"),),
         ("train", "train_digits"),
-        diagnosis="parameters never updated",
+        diagnosis=mistakes.NEVER_UPDATED,
     ),
     "train_ignores_seed": Mutant(
         "train_code",
         (("order = generator.permutation(len(X))", "order = np.arange(len(X))"),),
         ("train",),
-        diagnosis="the seed ignored",
+        diagnosis=mistakes.SEED_IGNORED,
     ),
     "train_always_softmax": Mutant(
         "train_code",
@@ -188,20 +198,20 @@ MUTANTS = {
         ),
         ("train",),
         ("train_digits",),
-        diagnosis="cross_entropy for a single output",
+        diagnosis=mistakes.CROSS_ENTROPY_FOR_ONE,
     ),
     "train_epoch_loss_summed": Mutant(
         "train_code",
         (("losses.append(float(np.mean(batch_losses)))", "losses.append(float(np.sum(batch_losses)))"),),
         ("train", "train_digits"),
-        diagnosis="epoch loss summed over minibatches",
+        diagnosis=mistakes.EPOCH_LOSS_SUMMED,
     ),
     # gradient_cost_ratio
     "cost_ratio_inverted": Mutant(
         "cost_code",
         (("return fd_seconds / reverse_seconds", "return reverse_seconds / fd_seconds"),),
         ("gradient_cost_ratio",),
-        diagnosis="the ratio inverted",
+        diagnosis=mistakes.RATIO_INVERTED,
     ),
     "cost_forward_differences": Mutant(
         "cost_code",
@@ -216,19 +226,19 @@ MUTANTS = {
             ),
         ),
         ("gradient_cost_ratio",),
-        diagnosis="a forward difference instead of a central one",
+        diagnosis=mistakes.FORWARD_DIFFERENCE,
     ),
     "cost_entries_not_restored": Mutant(
         "cost_code",
         (("            array.flat[i] = saved\n", ""),),
         ("gradient_cost_ratio",),
-        diagnosis="several entries perturbed at once",
+        diagnosis=mistakes.SEVERAL_ENTRIES_CHANGED,
     ),
     "cost_only_first_array": Mutant(
         "cost_code",
         (("    for name, array in params.items():", "    for name, array in list(params.items())[:1]:"),),
         ("gradient_cost_ratio",),
-        diagnosis="only the first array perturbed",
+        diagnosis=mistakes.ONLY_FIRST_ARRAY,
     ),
 }
 

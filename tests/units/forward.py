@@ -1,5 +1,6 @@
 """Unit 03 (forward mode with dual numbers): named mistakes, correct alternatives and tamper attacks."""
 
+from autograder.checks.forward import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 POWER_RULE = "return Dual(self.value**other, other * self.value ** (other - 1) * self.tangent)"
@@ -17,31 +18,31 @@ MUTANTS = {
         "dual_code",
         (("self.tangent * other.value + self.value * other.tangent", "self.tangent * other.tangent"),),
         ("dual_arithmetic",),
-        diagnosis="the tangents multiplied",
+        diagnosis=mistakes.TANGENTS_MULTIPLIED,
     ),
     "product_missing_term": Mutant(
         "dual_code",
         (("self.tangent * other.value + self.value * other.tangent", "self.tangent * other.value"),),
         ("dual_arithmetic",),
-        diagnosis="a product rule term missing",
+        diagnosis=mistakes.PRODUCT_TERM_MISSING,
     ),
     "quotient_rule_sign": Mutant(
         "dual_code",
         (("(self.tangent - quotient * other.tangent)", "(self.tangent + quotient * other.tangent)"),),
         ("dual_arithmetic",),
-        diagnosis="a plus in the quotient rule",
+        diagnosis=mistakes.QUOTIENT_PLUS,
     ),
     "rsub_direction": Mutant(
         "dual_code",
         (("return lift(other) - self", "return self - lift(other)"),),
         ("dual_arithmetic",),
-        diagnosis="the operands of __rsub__ swapped",
+        diagnosis=mistakes.RSUB_SWAPPED,
     ),
     "rtruediv_direction": Mutant(
         "dual_code",
         (("return lift(other) / self", "return self / lift(other)"),),
         ("dual_arithmetic",),
-        diagnosis="the operands of __rtruediv__ swapped",
+        diagnosis=mistakes.RTRUEDIV_SWAPPED,
     ),
     "missing_radd": Mutant(
         "dual_code", (("def __radd__", "def _radd"),), ("dual_arithmetic",), diagnosis="a missing __radd__"
@@ -50,119 +51,122 @@ MUTANTS = {
         "dual_code",
         (("Dual(-self.value, -self.tangent)", "Dual(-self.value, self.tangent)"),),
         ("dual_arithmetic",),
-        diagnosis="the tangent not negated",
+        diagnosis=mistakes.NEGATION_KEEPS_TANGENT,
     ),
     # --- powers
     "pow_via_exp_log": Mutant(
         "dual_code",
         ((POWER_RULE, EXP_LOG),),
         ("dual_powers", "dual_vectorized"),
-        diagnosis="a constant power through exp and log",
+        diagnosis=mistakes.POWER_THROUGH_EXP_LOG,
     ),
     "pow_general_rule_for_constants": Mutant(
         "dual_code",
         (("        if isinstance(other, Dual):", "        other = lift(other)\n        if True:"),),
         ("dual_powers",),
-        diagnosis="the variable-exponent rule for a constant exponent",
+        diagnosis=mistakes.GENERAL_RULE_FOR_CONSTANT,
     ),
     "pow_missing_chain_factor": Mutant(
         "dual_code",
         (("other * self.value ** (other - 1) * self.tangent", "other * self.value ** (other - 1)"),),
         ("dual_powers",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.POWER_CHAIN_MISSING,
     ),
     "pow_dual_exponent_missing_log_term": Mutant(
         "dual_code",
         (("other.tangent * np.log(self.value) + ", ""),),
         ("dual_powers",),
-        diagnosis="the term ẏ log x missing",
+        diagnosis=mistakes.POW_LOG_TERM_MISSING,
     ),
     "rpow_missing_log": Mutant(
         "dual_code",
         (("power * np.log(other) * self.tangent", "power * self.tangent"),),
         ("dual_powers",),
-        diagnosis="the factor log c missing",
+        diagnosis=mistakes.RPOW_LOG_MISSING,
     ),
     # --- elementary functions: the chain factor (one per function), a sign, plain numbers, math
     "sin_missing_chain_factor": Mutant(
         "functions_code",
         (("np.cos(x.value) * x.tangent", "np.cos(x.value)"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("sin"),
     ),
     "cos_missing_chain_factor": Mutant(
         "functions_code",
         (("-np.sin(x.value) * x.tangent", "-np.sin(x.value)"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("cos"),
     ),
     "cos_sign": Mutant(
         "functions_code",
         (("-np.sin(x.value) * x.tangent", "np.sin(x.value) * x.tangent"),),
         ("dual_functions",),
-        diagnosis="the wrong sign in the derivative of cos",
+        diagnosis=mistakes.sign_flipped("cos"),
     ),
     "tan_missing_chain_factor": Mutant(
         "functions_code",
         (("x.tangent / np.cos(x.value) ** 2", "1 / np.cos(x.value) ** 2"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("tan"),
     ),
     "exp_missing_chain_factor": Mutant(
-        "functions_code", (("e * x.tangent", "e"),), ("dual_functions",), diagnosis="a missing chain factor"
+        "functions_code", (("e * x.tangent", "e"),), ("dual_functions",), diagnosis=mistakes.chain_missing("exp")
     ),
     "log_missing_chain_factor": Mutant(
         "functions_code",
         (("x.tangent / x.value", "1 / x.value"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("log"),
     ),
     "sqrt_missing_chain_factor": Mutant(
         "functions_code",
         (("x.tangent / (2 * root)", "1 / (2 * root)"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("sqrt"),
     ),
     "tanh_missing_chain_factor": Mutant(
         "functions_code",
         (("(1 - t**2) * x.tangent", "(1 - t**2)"),),
         ("dual_functions",),
-        diagnosis="a missing chain factor",
+        diagnosis=mistakes.chain_missing("tanh"),
     ),
     "sin_rejects_plain_numbers": Mutant(
         "functions_code",
         ((SIN_BODY, "    return Dual(np.sin(x.value), np.cos(x.value) * x.tangent)"),),
         ("dual_functions",),
-        diagnosis="a plain number treated as a Dual",
+        diagnosis=mistakes.PLAIN_NUMBER_AS_DUAL,
     ),
     "sin_uses_math": Mutant(
         "functions_code",
         (("return Dual(np.sin(x.value),", 'return Dual(__import__("math").sin(x.value),'),),
         ("dual_vectorized",),
-        diagnosis="a scalar-only function on an array",
+        diagnosis=mistakes.SCALAR_FUNCTION_ON_ARRAY,
     ),
     # --- the trace
     "trace_product_missing_term": Mutant(
         "trace_code",
         (("dv_m1 * v_0 + dv_0 * v_m1", "dv_m1 * v_0"),),
         ("forward_trace",),
-        diagnosis="a product rule term missing",
+        diagnosis=mistakes.TRACE_PRODUCT_TERM_MISSING,
     ),
     "trace_sin_missing_chain_factor": Mutant(
-        "trace_code", (("dv_0 * np.cos(v_0)", "np.cos(v_0)"),), ("forward_trace",), diagnosis="a missing chain factor"
+        "trace_code",
+        (("dv_0 * np.cos(v_0)", "np.cos(v_0)"),),
+        ("forward_trace",),
+        diagnosis=mistakes.TRACE_SIN_CHAIN_MISSING,
     ),
     "trace_minus_becomes_plus": Mutant(
         "trace_code",
         (("dv_4 - dv_3", "dv_4 + dv_3"),),
         ("forward_trace",),
-        diagnosis="the tangents added in a subtraction",
+        diagnosis=mistakes.TRACE_MINUS_AS_PLUS,
     ),
     # --- drivers
     "derivative_returns_value": Mutant(
         "derivative_code",
         (("float(out.tangent) if", "float(out.value) if"),),
         ("derivative",),
-        diagnosis="the value returned instead of the tangent",
+        diagnosis=mistakes.VALUE_INSTEAD_OF_TANGENT,
     ),
     "derivative_by_central_difference": Mutant(
         "derivative_code",
@@ -173,25 +177,25 @@ MUTANTS = {
             ),
         ),
         ("derivative",),
-        diagnosis="finite differences instead of dual numbers",
+        diagnosis=mistakes.FINITE_DIFFERENCES,
     ),
     "jvp_seeds_ones": Mutant(
-        "jvp_code", (("Dual(xi, vi)", "Dual(xi, 1.0)"),), ("jvp",), diagnosis="every input seeded with tangent 1"
+        "jvp_code", (("Dual(xi, vi)", "Dual(xi, 1.0)"),), ("jvp",), diagnosis=mistakes.SEEDED_WITH_ONES
     ),
     "jvp_extra_call_for_the_value": Mutant(
         "jvp_code",
         (("np.array([d.value for d in duals], dtype=float)", "np.array(f(*x), dtype=float)"),),
         ("jvp",),
-        diagnosis="an extra call of f on plain numbers",
+        diagnosis=mistakes.EXTRA_CALL,
     ),
     "jacobian_transposed": Mutant(
-        "jacobian_code", (("axis=1", "axis=0"),), ("jacobian_forward",), diagnosis="the Jacobian transposed"
+        "jacobian_code", (("axis=1", "axis=0"),), ("jacobian_forward",), diagnosis=mistakes.JACOBIAN_TRANSPOSED
     ),
     "jacobian_extra_pass": Mutant(
         "jacobian_code",
         (("    n = len(x)\n", "    n = len(x)\n    f(*x)\n"),),
         ("jacobian_forward",),
-        diagnosis="an extra call of f on plain numbers",
+        diagnosis=mistakes.EXTRA_CALL,
     ),
     # --- comparisons by value, and programs with loops and branches on the value
     "comparisons_on_tangent": Mutant(

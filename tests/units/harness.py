@@ -3,8 +3,8 @@
 A `Mutant` is the reference solution with one named mistake made by text substitution in one
 solution cell; it must lose points in every test cell listed in `loses`, and keep every point of
 the cells listed in `keeps` (a mistake costs the cells that depend on it, nothing else). Its
-`diagnosis` is the name of the `Mistake` the checks should recognise in its answers: its failure
-messages may name that mistake and no other. An `Alternative` replaces
+`diagnosis` is the `Mistake` (from the unit's `mistakes` catalogue) the checks should recognise
+in its answers: its failure messages may name that mistake and no other. An `Alternative` replaces
 whole solution cells with a correct implementation written differently; it must earn full marks.
 An `Attack` replaces solution cells with wrong code plus a trick; it must not gain any points.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from autograder.feedback import Mistake
 from autograder.grading import submissions
 
 
@@ -24,12 +25,14 @@ class Mutant:
     replace: tuple[tuple[str, str], ...]
     loses: tuple[str, ...]
     keeps: tuple[str, ...] = ()
-    diagnosis: str | tuple[str, ...] = ""  # the Mistake name(s) its failures may give; "" if none fits
+    # the Mistake(s) its failures may give (a Mistake, or a name for one a check builds itself); "" if none fits
+    diagnosis: Mistake | str | tuple[Mistake | str, ...] = ""
 
     @property
     def diagnoses(self) -> tuple[str, ...]:
         """The names of the mistakes this mutant makes, as the checks' `Mistake.name`s."""
-        return (self.diagnosis,) if isinstance(self.diagnosis, str) and self.diagnosis else tuple(self.diagnosis)
+        given = self.diagnosis if isinstance(self.diagnosis, tuple) else (self.diagnosis,) if self.diagnosis else ()
+        return tuple(d.name if isinstance(d, Mistake) else d for d in given)
 
     def code(self, source: nbformat.NotebookNode) -> str:
         """The reference solution of `cell` with the substitutions made; each must apply exactly once."""

@@ -1,6 +1,6 @@
-# ruff: noqa: E501 - alternative solutions are kept as students would write them
 """Unit 07 (beyond the first derivative): named mistakes, correct alternatives and attacks."""
 
+from autograder.checks.higher_order import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 HVP_BODY = """    leaves = [Var(Dual(float(xi), float(vi))) for xi, vi in zip(x, v, strict=True)]
@@ -36,28 +36,28 @@ MUTANTS = {
         "hvp_code",
         (("Dual(float(xi), float(vi))", "Dual(float(xi), 1.0)"),),
         ("hvp",),
-        diagnosis="the inputs seeded with tangent 1",
+        diagnosis=mistakes.HVP_ONES,
     ),
     "hvp_returns_gradient_not_tangent": Mutant(
         "hvp_code",
         (("leaf.grad.tangent if", "leaf.grad.value if"),),
         ("hvp",),
-        diagnosis="the gradient returned instead of the HVP",
+        diagnosis=mistakes.HVP_GRADIENT,
     ),
     "hvp_by_full_hessian": Mutant(
-        "hvp_code", ((HVP_BODY, HVP_BY_FULL_HESSIAN),), ("hvp",), diagnosis="the whole Hessian formed"
+        "hvp_code", ((HVP_BODY, HVP_BY_FULL_HESSIAN),), ("hvp",), diagnosis=mistakes.HVP_FULL_HESSIAN
     ),
     "hvp_output_seeded_with_tangent": Mutant(
         "hvp_code",
         (("f(*leaves).backward()", "f(*leaves).backward(Dual(1.0, 1.0))"),),
         ("hvp",),
-        diagnosis="the output's adjoint seeded with a tangent",
+        diagnosis=mistakes.HVP_OUTPUT_SEEDED,
     ),
     "hvp_assumes_every_grad_is_dual": Mutant(
         "hvp_code",
         (("leaf.grad.tangent if isinstance(leaf.grad, Dual) else 0.0 for", "leaf.grad.tangent for"),),
         ("hvp",),
-        diagnosis="a plain-number grad read as a Dual",
+        diagnosis=mistakes.HVP_PLAIN_GRAD,
     ),
     # hessian
     "hessian_extra_hvp_for_size": Mutant(
@@ -65,55 +65,55 @@ MUTANTS = {
         (("n = len(x)", "n = len(hvp(f, x, np.zeros(len(x))))"),),
         ("hessian",),
         ("hvp",),
-        diagnosis="an extra reverse pass",
+        diagnosis=mistakes.HESSIAN_EXTRA_PASS,
     ),
     "hessian_two_hvps_per_column": Mutant(
         "hessian_code",
         (("[hvp(f, x, np.eye(n)[j]) for j", "[(hvp(f, x, np.eye(n)[j]) + hvp(f, x, np.eye(n)[j])) / 2 for j"),),
         ("hessian",),
         ("hvp",),
-        diagnosis="two reverse passes per column",
+        diagnosis=mistakes.HESSIAN_TWO_PER_COLUMN,
     ),
     "hessian_upper_triangle_only": Mutant(
         "hessian_code",
         (("return np.stack(columns, axis=1)", "return np.triu(np.stack(columns, axis=1))"),),
         ("hessian", "newton_step"),
-        diagnosis="only one triangle filled",
+        diagnosis=mistakes.HESSIAN_TRIANGLE,
     ),
     "hessian_ones_instead_of_unit_vectors": Mutant(
         "hessian_code",
         (("hvp(f, x, np.eye(n)[j])", "hvp(f, x, np.ones(n))"),),
         ("hessian",),
-        diagnosis="the direction 1, ..., 1 for every column",
+        diagnosis=mistakes.HESSIAN_ONES,
     ),
     # newton_step
     "newton_plus_sign": Mutant(
         "newton_code",
         (("return x - np.linalg.solve", "return x + np.linalg.solve"),),
         ("newton_step",),
-        diagnosis="the step added instead of subtracted",
+        diagnosis=mistakes.NEWTON_PLUS,
     ),
     "newton_gradient_step": Mutant(
         "newton_code",
         (("return x - np.linalg.solve(hessian(f, x), gradient)", "return x - gradient"),),
         ("newton_step",),
-        diagnosis="a gradient step",
+        diagnosis=mistakes.NEWTON_GRADIENT,
     ),
     "newton_multiplies_by_hessian": Mutant(
         "newton_code",
         (("np.linalg.solve(hessian(f, x), gradient)", "hessian(f, x) @ gradient"),),
         ("newton_step",),
-        diagnosis="the gradient multiplied by the Hessian",
+        diagnosis=mistakes.NEWTON_MULTIPLIED,
     ),
     # derivative (perturbation confusion)
     "derivative_untagged": Mutant(
-        "derivative_code", (("tag = new_tag()", "tag = 0"),), ("derivative",), diagnosis="perturbation confusion"
+        "derivative_code", (("tag = new_tag()", "tag = 0"),), ("derivative",), diagnosis=mistakes.CONFUSION
     ),
     "derivative_reads_any_tag": Mutant(
         "derivative_code",
         (("if isinstance(y, Dual) and y.tag == tag:", "if isinstance(y, Dual):"),),
         ("derivative",),
-        diagnosis="perturbation confusion",
+        diagnosis=mistakes.CONFUSION,
     ),
     "derivative_fails_on_constants": Mutant(
         "derivative_code",
@@ -124,7 +124,7 @@ MUTANTS = {
             ),
         ),
         ("derivative",),
-        diagnosis=("a constant result read as a Dual", "perturbation confusion"),
+        diagnosis=(mistakes.CONSTANT_TANGENT, mistakes.CONFUSION),
     ),
     # no_grad
     "no_grad_not_restored_after_exception": Mutant(
@@ -136,56 +136,56 @@ MUTANTS = {
             ),
         ),
         ("no_grad",),
-        diagnosis="the mode not restored after an exception",
+        diagnosis=mistakes.NOT_RESTORED_AFTER_RAISE,
     ),
     "no_grad_restores_true_when_nested": Mutant(
         "no_grad_code",
         (("GradMode.enabled = previous", "GradMode.enabled = True"),),
         ("no_grad",),
-        diagnosis="True restored instead of the saved mode",
+        diagnosis=mistakes.RESTORES_TRUE,
     ),
     "no_grad_swallows_exceptions": Mutant(
         "no_grad_code",
         (("        yield\n    finally:", "        yield\n    except Exception:\n        pass\n    finally:"),),
         ("no_grad",),
-        diagnosis="the exception swallowed",
+        diagnosis=mistakes.SWALLOWED,
     ),
     "no_grad_never_disables": Mutant(
         "no_grad_code",
         (("GradMode.enabled = False", "GradMode.enabled = True"),),
         ("no_grad", "checkpoint"),
-        diagnosis=("recording never switched off", "fn recorded in the forward pass"),
+        diagnosis=(mistakes.NEVER_DISABLED, mistakes.CHECKPOINT_FORWARD_RECORDS),
     ),
     # checkpoint
     "checkpoint_stores_everything": Mutant(
         "checkpoint_code",
         (("    return Var(out.value, args, vjp)", "    return fn(*args)"),),
         ("checkpoint",),
-        diagnosis="fn's own result returned",
+        diagnosis=mistakes.CHECKPOINT_STORES_ALL,
     ),
     "checkpoint_backward_seeded_with_one": Mutant(
         "checkpoint_code",
         (("recomputed.backward(g)", "recomputed.backward()"),),
         ("checkpoint",),
-        diagnosis="the recomputed graph seeded with 1",
+        diagnosis=mistakes.CHECKPOINT_SEEDED_ONE,
     ),
     "checkpoint_forward_records": Mutant(
         "checkpoint_code",
         (("    with no_grad():\n        out = fn(*args)", "    out = fn(*args)"),),
         ("checkpoint",),
-        diagnosis="fn recorded in the forward pass",
+        diagnosis=mistakes.CHECKPOINT_FORWARD_RECORDS,
     ),
     "checkpoint_keeps_forward_graph": Mutant(
         "checkpoint_code",
         ((CHECKPOINT_BODY, CHECKPOINT_KEEPS_GRAPH),),
         ("checkpoint",),
-        diagnosis=("the forward graph kept for backward", "fn recorded in the forward pass"),
+        diagnosis=(mistakes.CHECKPOINT_KEEPS_GRAPH, mistakes.CHECKPOINT_FORWARD_RECORDS),
     ),
     "checkpoint_recomputes_on_the_arguments": Mutant(
         "checkpoint_code",
         (("leaves = [Var(a.value) for a in args]", "leaves = list(args)"),),
         ("checkpoint",),
-        diagnosis="fn recomputed on the arguments themselves",
+        diagnosis=mistakes.CHECKPOINT_ON_ARGUMENTS,
     ),
 }
 

@@ -1,5 +1,6 @@
 """Unit 01 (numerical differentiation): named mistakes, correct alternatives and tamper attacks."""
 
+from autograder.checks.numerical import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 CENTRAL = "return (f(x + h) - f(x - h)) / (2 * h)"
@@ -10,25 +11,25 @@ MUTANTS = {
         "differences_code",
         ((FORWARD, CENTRAL),),
         ("forward_difference",),
-        diagnosis="a central difference instead of a forward one",
+        diagnosis=mistakes.CENTRAL_FOR_FORWARD,
     ),
     "forward_default_step_1e-5": Mutant(
-        "differences_code", (("h=1e-6", "h=1e-5"),), ("forward_difference",), diagnosis="a wrong default step"
+        "differences_code", (("h=1e-6", "h=1e-5"),), ("forward_difference",), diagnosis=mistakes.WRONG_DEFAULT_STEP
     ),
     "central_one_sided": Mutant(
         "differences_code",
         ((CENTRAL, "return (f(x + h) - f(x)) /  h"),),
         ("central_difference",),
-        diagnosis="a one-sided difference",
+        diagnosis=mistakes.ONE_SIDED,
     ),
     "central_divides_by_h": Mutant(
-        "differences_code", (("(2 * h)", "h"),), ("central_difference",), diagnosis="dividing by h instead of 2h"
+        "differences_code", (("(2 * h)", "h"),), ("central_difference",), diagnosis=mistakes.DIVIDES_BY_H
     ),
     "central_sign_swapped": Mutant(
         "differences_code",
         ((CENTRAL, "return (f(x - h) - f(x + h)) / (2 * h)"),),
         ("central_difference",),
-        diagnosis="the two values subtracted in the wrong order",
+        diagnosis=mistakes.SIGN_SWAPPED,
     ),
     "gradient_mutates_x": Mutant(
         "numerical_gradient_code",
@@ -37,46 +38,46 @@ MUTANTS = {
             ("        point.flat[i] = old\n", ""),
         ),
         ("numerical_gradient",),
-        diagnosis="the caller's x changed in place",
+        diagnosis=mistakes.X_CHANGED,
     ),
     "gradient_integer_truncation": Mutant(
         "numerical_gradient_code",
         (("point = np.array(x, dtype=float)", "point = np.array(x)"),),
         ("numerical_gradient",),
-        diagnosis="x + h truncated in an integer array",
+        diagnosis=mistakes.INTEGER_TRUNCATED,
     ),
     "gradient_forward_recomputes_f_x": Mutant(
         "numerical_gradient_code",
         (("(f_plus - f_x) / h", "(f_plus - f(np.array(x, dtype=float))) / h"),),
         ("numerical_gradient_cost",),
-        diagnosis="an extra call of f per coordinate",
+        diagnosis=mistakes.EXTRA_CALLS,
     ),
     "gradient_ignores_method": Mutant(
         "numerical_gradient_code",
         (('        if method == "central":', "        if True:"),),
         ("numerical_gradient_cost",),
-        diagnosis="a central difference instead of a forward one",
+        diagnosis=mistakes.CENTRAL_FOR_FORWARD,
     ),
     "jacobian_transposed": Mutant(
-        "numerical_jacobian_code", (("axis=1", "axis=0"),), ("numerical_jacobian",), diagnosis="the Jacobian transposed"
+        "numerical_jacobian_code", (("axis=1", "axis=0"),), ("numerical_jacobian",), diagnosis=mistakes.TRANSPOSED
     ),
     "jacobian_forward_difference": Mutant(
         "numerical_jacobian_code",
         (("f(point - step)", "f(point)"), ("(plus - minus) / (2 * h)", "(plus - minus) / h")),
         ("numerical_jacobian",),
-        diagnosis="a one-sided difference",
+        diagnosis=mistakes.ONE_SIDED,
     ),
     "relative_error_no_guard": Mutant(
         "gradient_check_code",
         (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "(np.abs(a) + np.abs(b))"),),
         ("relative_error",),
-        diagnosis="no guard against 0/0",
+        diagnosis=mistakes.NO_GUARD,
     ),
     "relative_error_divides_by_b": Mutant(
         "gradient_check_code",
         (("np.maximum(np.abs(a) + np.abs(b), 1e-300)", "np.maximum(np.abs(b), 1e-300)"),),
         ("relative_error",),
-        diagnosis="dividing by |b| only",
+        diagnosis=mistakes.DIVIDES_BY_B,
     ),
     "relative_error_max_over_max": Mutant(
         "gradient_check_code",
@@ -87,13 +88,13 @@ MUTANTS = {
             ),
         ),
         ("relative_error",),
-        diagnosis="a ratio of two maxima",
+        diagnosis=mistakes.RATIO_OF_MAXIMA,
     ),
     "gradient_check_forward_difference": Mutant(
         "gradient_check_code",
         (("numerical_gradient(f, point, h)", 'numerical_gradient(f, point, h, "forward")'),),
         ("gradient_check",),
-        diagnosis="a one-sided difference",
+        diagnosis=mistakes.ONE_SIDED_CHECK,
     ),
     "gradient_check_absolute_error": Mutant(
         "gradient_check_code",
@@ -104,37 +105,37 @@ MUTANTS = {
             ),
         ),
         ("gradient_check",),
-        diagnosis="the absolute error instead of the relative one",
+        diagnosis=mistakes.ABSOLUTE_NOT_RELATIVE,
     ),
     "complex_step_real_step": Mutant(
         "complex_step_code",
         (("np.imag(f(x + 1j * h)) / h", "(f(x + h) - f(x)) / h"),),
         ("complex_step",),
-        diagnosis="a real step instead of an imaginary one",
+        diagnosis=mistakes.REAL_STEP,
     ),
     "complex_step_no_division": Mutant(
         "complex_step_code",
         (("np.imag(f(x + 1j * h)) / h", "np.imag(f(x + 1j * h))"),),
         ("complex_step",),
-        diagnosis="the imaginary part not divided by h",
+        diagnosis=mistakes.NOT_DIVIDED,
     ),
     "step_errors_signed": Mutant(
         "step_size_code",
         (("abs(rules[method](f, x, h) - exact)", "rules[method](f, x, h) - exact"),),
         ("step_size_errors",),
-        diagnosis="signed errors instead of absolute ones",
+        diagnosis=mistakes.SIGNED_ERRORS,
     ),
     "step_errors_relative": Mutant(
         "step_size_code",
         (("abs(rules[method](f, x, h) - exact)", "abs(rules[method](f, x, h) - exact) / abs(exact)"),),
         ("step_size_errors",),
-        diagnosis="the relative error instead of the absolute one",
+        diagnosis=mistakes.RELATIVE_NOT_ABSOLUTE,
     ),
     "step_errors_ignore_method": Mutant(
         "step_size_code",
         (("rules[method](f, x, h)", 'rules["forward"](f, x, h)'),),
         ("step_size_errors",),
-        diagnosis="a one-sided difference",
+        diagnosis=mistakes.ONE_SIDED,
     ),
     "forward_difference_loops_forever": Mutant(
         "differences_code",
@@ -151,7 +152,7 @@ MUTANTS = {
             ),
         ),
         ("best_step",),
-        diagnosis="a step typed in, not read off the curve",
+        diagnosis=mistakes.TYPED_IN,
     ),
 }
 

@@ -1,5 +1,6 @@
 """Unit 04 (reverse mode on scalars): named mistakes, correct alternatives and tamper attacks."""
 
+from autograder.checks.reverse import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 ITERATIVE_BACKWARD = """        order = self.topological_order()
@@ -43,86 +44,83 @@ MUTANTS = {
         "var_code",
         ((ITERATIVE_BACKWARD, LECTURE_BACKWARD),),
         ("var_arithmetic", "backward_graph", "grad"),
-        diagnosis=("gradients overwritten instead of accumulated", "a recursive graph traversal"),
+        diagnosis=(mistakes.OVERWRITTEN, mistakes.RECURSIVE),
     ),
     "overwrite_instead_of_accumulate": Mutant(
         "var_code",
         (("parent.grad += local * node.grad", "parent.grad = local * node.grad"),),
         ("var_arithmetic", "backward_graph"),
-        diagnosis="gradients overwritten instead of accumulated",
+        diagnosis=mistakes.OVERWRITTEN,
     ),
     "recursive_topological_sort": Mutant(
-        "var_code", ((ITERATIVE_SORT, RECURSIVE_SORT),), ("backward_graph",), diagnosis="a recursive graph traversal"
+        "var_code", ((ITERATIVE_SORT, RECURSIVE_SORT),), ("backward_graph",), diagnosis=mistakes.RECURSIVE
     ),
     "leaves_reset_on_each_backward": Mutant(
         "var_code",
         (("if node.parents:", "if True:"),),
         ("backward_graph",),
         ("var_arithmetic", "grad"),
-        diagnosis="leaf grads reset by backward",
+        diagnosis=mistakes.LEAVES_RESET,
     ),
     "inner_nodes_not_reset": Mutant(
         "var_code",
         (("                node.grad = 0.0\n        self.grad", "                pass\n        self.grad"),),
         ("backward_graph",),
-        diagnosis="inner grads not reset between passes",
+        diagnosis=mistakes.INNER_NOT_RESET,
     ),
     # --- local derivatives
     "swapped_product_locals": Mutant(
         "var_code",
         (("((self, other.value), (other, self.value))", "((self, self.value), (other, other.value))"),),
         ("var_arithmetic", "var_functions"),
-        diagnosis="the local derivatives of x * y swapped",
+        diagnosis=mistakes.PRODUCT_LOCALS_SWAPPED,
     ),
     "subtraction_sign": Mutant(
         "var_code",
         (("(other, -1.0)", "(other, 1.0)"),),
         ("var_arithmetic",),
-        diagnosis="+1 as the local derivative of the subtracted operand",
+        diagnosis=mistakes.SUBTRACTION_PLUS,
     ),
     "division_sign": Mutant(
         "var_code",
         (("-self.value / other.value**2", "self.value / other.value**2"),),
         ("var_arithmetic",),
-        diagnosis="a plus in the local derivative of the divisor",
+        diagnosis=mistakes.DIVISION_PLUS,
     ),
     "rtruediv_direction": Mutant(
         "var_code",
         (("return lift(other) / self", "return self / lift(other)"),),
         ("var_arithmetic",),
-        diagnosis="the operands of __rtruediv__ swapped",
+        diagnosis=mistakes.RTRUEDIV_SWAPPED,
     ),
     "exp_local_derivative": Mutant(
         "functions_code",
         (("((x, e),)", "((x, x.value),)"),),
         ("var_functions",),
-        diagnosis="the argument as the local derivative of exp",
+        diagnosis=mistakes.EXP_ARGUMENT,
     ),
     "cos_sign": Mutant(
         "functions_code",
         (("((x, -np.sin(x.value)),)", "((x, np.sin(x.value)),)"),),
         ("var_functions",),
-        diagnosis="the wrong sign in the derivative of cos",
+        diagnosis=mistakes.sign_flipped("cos"),
     ),
     # --- the trace
     "trace_overwrites_shared_adjoint": Mutant(
         "trace_code",
         (("bar_v0 = bar_v0 + bar_v2 * v_m1", "bar_v0 = bar_v2 * v_m1"),),
         ("reverse_trace",),
-        diagnosis="an adjoint overwritten instead of accumulated",
+        diagnosis=mistakes.ADJOINT_OVERWRITTEN,
     ),
     "trace_minus_sign": Mutant(
-        "trace_code",
-        (("bar_v3 = -bar_v5", "bar_v3 = bar_v5"),),
-        ("reverse_trace",),
-        diagnosis="the minus sign of v̄3 dropped",
+        "trace_code", (("bar_v3 = -bar_v5", "bar_v3 = bar_v5"),), ("reverse_trace",), diagnosis=mistakes.ADJOINT_SIGN
     ),
     # --- drivers
     "grad_returns_values": Mutant(
         "grad_code",
         (("[leaf.grad for leaf", "[leaf.value for leaf"),),
         ("grad",),
-        diagnosis="the values returned instead of the grads",
+        diagnosis=mistakes.VALUES_NOT_GRADS,
     ),
     "grad_by_central_difference": Mutant(
         "grad_code",
@@ -136,10 +134,10 @@ MUTANTS = {
             ),
         ),
         ("grad",),
-        diagnosis="finite differences instead of reverse mode",
+        diagnosis=mistakes.FINITE_DIFFERENCES,
     ),
     "vjp_ignores_u": Mutant(
-        "vjp_code", (("total = total + ui * yi", "total = total + yi"),), ("vjp",), diagnosis="the weights u ignored"
+        "vjp_code", (("total = total + ui * yi", "total = total + yi"),), ("vjp",), diagnosis=mistakes.U_IGNORED
     ),
     "vjp_one_pass_per_output": Mutant(
         "vjp_code",
@@ -151,16 +149,16 @@ MUTANTS = {
             ),
         ),
         ("vjp",),
-        diagnosis="one reverse pass per output",
+        diagnosis=mistakes.PASS_PER_OUTPUT,
     ),
     "jacobian_transposed": Mutant(
-        "jacobian_code", (("axis=0", "axis=1"),), ("jacobian_reverse",), diagnosis="the Jacobian transposed"
+        "jacobian_code", (("axis=0", "axis=1"),), ("jacobian_reverse",), diagnosis=mistakes.TRANSPOSED
     ),
     "jacobian_no_reset_between_passes": Mutant(
         "jacobian_code",
         (("        for leaf in leaves:\n            leaf.grad = 0.0\n", ""),),
         ("jacobian_reverse",),
-        diagnosis="leaf grads not reset between passes",
+        diagnosis=mistakes.LEAVES_NOT_RESET,
     ),
     # --- comparisons by value, and programs with loops and branches on the value
     "eq_by_identity": Mutant(

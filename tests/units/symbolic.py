@@ -1,5 +1,6 @@
 """Unit 02 (symbolic differentiation): named mistakes, correct alternatives and tamper attacks."""
 
+from autograder.checks.symbolic import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 RULES = "derivative_rules_code"
@@ -10,61 +11,64 @@ MUTANTS = {
         RULES,
         (("if expr == x:", "if expr.is_Symbol:"),),
         (BASIC, RANDOM),
-        diagnosis="other symbols not treated as constants",
+        diagnosis=mistakes.OTHER_SYMBOLS,
     ),
     "product_first_factor_only": Mutant(
         RULES,
         (("for i in range(len(factors)):", "for i in range(1):"),),
         (BASIC, CHAIN, RANDOM),
-        diagnosis="the product rule on the first factor only",
+        diagnosis=mistakes.FIRST_FACTOR_ONLY,
     ),
     "product_two_factors_only": Mutant(
         RULES,
         (("for i in range(len(factors)):", "for i in range(min(2, len(factors))):"),),
         (BASIC,),
-        diagnosis="the product rule on two factors only",
+        diagnosis=mistakes.TWO_FACTORS_ONLY,
     ),
     "power_exponent_not_decreased": Mutant(
-        RULES, (("base ** (exponent - 1)", "base**exponent"),), (BASIC,), diagnosis="the exponent not decreased"
+        RULES, (("base ** (exponent - 1)", "base**exponent"),), (BASIC,), diagnosis=mistakes.EXPONENT_NOT_DECREASED
     ),
     "power_rule_on_variable_exponent": Mutant(
         RULES,
         (("if not exponent.has(x):", "if True:"),),
         (CHAIN, RANDOM),
-        diagnosis="the power rule on a variable exponent",
+        diagnosis=mistakes.POWER_RULE_ON_VARIABLE_EXPONENT,
     ),
     "sin_missing_chain_factor": Mutant(
-        RULES, (("return sp.cos(u) * du", "return sp.cos(u)"),), (CHAIN,), diagnosis="a missing chain factor"
+        RULES, (("return sp.cos(u) * du", "return sp.cos(u)"),), (CHAIN,), diagnosis=mistakes.CHAIN_FACTOR
     ),
     "cos_derivative_sign": Mutant(
-        RULES, (("return -sp.sin(u) * du", "return sp.sin(u) * du"),), (CHAIN,), diagnosis="the wrong sign for cos"
+        RULES, (("return -sp.sin(u) * du", "return sp.sin(u) * du"),), (CHAIN,), diagnosis=mistakes.COS_SIGN
     ),
     "tan_derivative_sec_not_squared": Mutant(
-        RULES, (("return (1 + sp.tan(u) ** 2) * du", "return du / sp.cos(u)"),), (CHAIN,), diagnosis="sec not squared"
+        RULES,
+        (("return (1 + sp.tan(u) ** 2) * du", "return du / sp.cos(u)"),),
+        (CHAIN,),
+        diagnosis=mistakes.SEC_NOT_SQUARED,
     ),
     "log_missing_chain_factor": Mutant(
-        RULES, (("return du / u", "return 1 / u"),), (CHAIN, RANDOM), diagnosis="a missing chain factor"
+        RULES, (("return du / u", "return 1 / u"),), (CHAIN, RANDOM), diagnosis=mistakes.CHAIN_FACTOR
     ),
     "exp_missing_chain_factor": Mutant(
-        RULES, (("return sp.exp(u) * du", "return sp.exp(u)"),), (CHAIN, RANDOM), diagnosis="a missing chain factor"
+        RULES, (("return sp.exp(u) * du", "return sp.exp(u)"),), (CHAIN, RANDOM), diagnosis=mistakes.CHAIN_FACTOR
     ),
     "gradient_calls_sympy_diff": Mutant(
         "gradient_expr_code",
         (("[derivative_rules(expr, x) for x in xs]", "[sp.diff(expr, x) for x in xs]"),),
         ("gradient_expr", "jacobian_expr", "hessian_expr"),
-        diagnosis="SymPy's own differentiation used",
+        diagnosis=mistakes.SYMPY_DIFF,
     ),
     "jacobian_transposed": Mutant(
         "gradient_expr_code",
         (("sp.Matrix([gradient_expr(f, xs) for f in exprs])", "sp.Matrix([gradient_expr(f, xs) for f in exprs]).T"),),
         ("jacobian_expr",),
-        diagnosis="the Jacobian transposed",
+        diagnosis=mistakes.JACOBIAN_TRANSPOSED,
     ),
     "jacobian_by_matrix_jacobian": Mutant(
         "gradient_expr_code",
         (("sp.Matrix([gradient_expr(f, xs) for f in exprs])", "sp.Matrix(exprs).jacobian(xs)"),),
         ("jacobian_expr", "hessian_expr"),
-        diagnosis="SymPy's own differentiation used",
+        diagnosis=mistakes.SYMPY_DIFF,
     ),
     "hessian_differentiates_by_the_same_variable": Mutant(
         "gradient_expr_code",
@@ -75,7 +79,7 @@ MUTANTS = {
             ),
         ),
         ("hessian_expr",),
-        diagnosis="each row differentiated by its own variable only",
+        diagnosis=mistakes.HESSIAN_SAME_VARIABLE,
     ),
     "hessian_is_repeated_gradient": Mutant(
         "gradient_expr_code",
@@ -86,31 +90,31 @@ MUTANTS = {
             ),
         ),
         ("hessian_expr",),
-        diagnosis="the gradient repeated in every row",
+        diagnosis=mistakes.HESSIAN_REPEATED_GRADIENT,
     ),
     "logistic_map_off_by_one": Mutant(
         "logistic_map_code",
         (("for _ in range(n - 1):", "for _ in range(n):"),),
         ("logistic_map", "expression_swell"),
-        diagnosis="one step too many",
+        diagnosis=mistakes.ONE_STEP_TOO_MANY,
     ),
     "swell_naive_column_simplified": Mutant(
         "expression_swell_code",
         (("naive = sp.diff(l_n, x)", "naive = sp.simplify(sp.diff(l_n, x))"),),
         ("expression_swell",),
-        diagnosis="the unsimplified column simplified",
+        diagnosis=mistakes.NAIVE_SIMPLIFIED,
     ),
     "swell_not_simplified": Mutant(
         "expression_swell_code",
         (("sp.count_ops(sp.simplify(naive))", "sp.count_ops(naive)"),),
         ("expression_swell",),
-        diagnosis="the derivative not simplified",
+        diagnosis=mistakes.NOT_SIMPLIFIED,
     ),
     "to_function_ignores_argument_order": Mutant(
         "to_function_code",
         (("sp.lambdify(list(xs), expr", "sp.lambdify(sorted(expr.free_symbols, key=str), expr"),),
         ("to_function",),
-        diagnosis="the arguments not in the order of xs",
+        diagnosis=mistakes.ARGUMENT_ORDER,
     ),
     "to_function_not_vectorized": Mutant(
         "to_function_code",
@@ -121,7 +125,7 @@ MUTANTS = {
             ),
         ),
         ("to_function",),
-        diagnosis="a function that is not vectorized",
+        diagnosis=mistakes.NOT_VECTORIZED,
     ),
 }
 

@@ -1,6 +1,7 @@
 # ruff: noqa: E501 - alternative solutions are kept as students would write them
 """Unit 05 (vector-Jacobian products and matrix calculus): named mistakes, correct alternatives and attacks."""
 
+from autograder.checks.vjp import mistakes
 from tests.units.harness import Alternative, Attack, Mutant, Unit
 
 MUTANTS = {
@@ -8,13 +9,13 @@ MUTANTS = {
         "quadratic_code",
         (("return (A + A.T) @ x", "return 2 * A @ x"),),
         ("quadratic_form_grad",),
-        diagnosis="2Ax for a non-symmetric A",
+        diagnosis=mistakes.TWO_A_X,
     ),
     "unbroadcast_leading_axes_only": Mutant(
         "unbroadcast_code",
         (("            g = g.sum(axis=axis, keepdims=True)", "            pass"),),
         ("unbroadcast", "tensor"),
-        diagnosis="size-1 axes not summed",
+        diagnosis=mistakes.SIZE_ONE_AXES_NOT_SUMMED,
     ),
     "tensor_mul_without_unbroadcast": Mutant(
         "tensor_code",
@@ -25,28 +26,28 @@ MUTANTS = {
             ),
         ),
         ("tensor",),
-        diagnosis="a broadcast operand's gradient not summed back",
+        diagnosis=mistakes.GRADIENT_NOT_UNBROADCAST,
     ),
     "matmul_transposed_dW": Mutant(
-        "matmul_code", (("dW = X.T @ G", "dW = G.T @ X"),), ("matmul_vjp",), diagnosis="dW transposed"
+        "matmul_code", (("dW = X.T @ G", "dW = G.T @ X"),), ("matmul_vjp",), diagnosis=mistakes.DW_TRANSPOSED
     ),
     "linear_bias_not_summed": Mutant(
         "linear_code",
         (("db = dY.sum(axis=0)", "db = dY"),),
         ("linear_backward",),
-        diagnosis="db not summed over the batch",
+        diagnosis=mistakes.DB_NOT_SUMMED,
     ),
     "softmax_without_max_subtraction": Mutant(
         "softmax_code",
         (("return z - z.max(axis=1, keepdims=True)", "return z"),),
         ("softmax_cross_entropy",),
-        diagnosis="no shift by the row maximum",
+        diagnosis=mistakes.NO_MAX_SHIFT,
     ),
     "solve_missing_transpose": Mutant(
         "solve_code",
         (("np.linalg.solve(A.T, gx)", "np.linalg.solve(A, gx)"),),
         ("solve_vjp",),
-        diagnosis="A instead of Aᵀ in the solve",
+        diagnosis=mistakes.SOLVE_WITHOUT_TRANSPOSE,
     ),
     "tensor_records_without_grad": Mutant(
         "tensor_code",

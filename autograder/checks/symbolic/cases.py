@@ -1,32 +1,4 @@
-"""Checks for unit 02, symbolic differentiation with SymPy.
-
-The truth is `sympy.diff` of the same expression, computed on the judging side. The student's
-expressions cross from the kernel to the judge as `sympy.srepr` strings, which the judge rebuilds
-with `_rebuild`: a tiny parser that accepts only calls of a fixed list of SymPy classes with
-number, string and True/False arguments (never `eval`, so a forged record cannot run code in the
-grader). Two expressions are equal when they agree at several random points (30 digits); when they
-do not, a bounded symbolic comparison gets a last word (it can only rescue a rounding-sensitive
-case, never fail a numerically equal one).
-
-`derivative_rules` must apply the rules itself. While the student's function runs, `_DiffWatch`
-records every use of SymPy's own differentiation (`sympy.diff`, `Expr.diff`, `Derivative(...)`,
-also through aliases, `getattr`, `sympify("diff(...)")` or `Matrix.jacobian`): a profiler hook
-watches the code objects of those routines, and the classes' entry points are wrapped as a second
-layer. A use counts unless it comes from SymPy's assumption system (which differentiates
-internally, for example when `simplify` asks whether a term is positive). `gradient_expr`,
-`jacobian_expr` and `hessian_expr` are watched the same way: they must be built from the
-student's `derivative_rules`.
-
-When a check has failed, probes name the common mistake (a `Mistake`, see `_candidates`,
-`_shifted_swell` and the tables of `_matrix_case`): the student's answer is compared with the wrong
-answer each mistake gives, computed by the oracle (sympy.diff with one rule made wrong, the truth's
-transpose, the counts of l_{n+1}); a mistake is named only when exactly one matches.
-
-The checks need no numpy, so the visible tests run in a browser kernel (Pyodide) too, on the same
-points and with the same messages (`autograder.inputs.rng` draws numpy's numbers without numpy);
-there only `check_to_function`'s test on numpy arrays is skipped, with a printed note. Hidden tests
-draw random expressions, which needs numpy.
-"""
+"""The checks of unit 02 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
@@ -41,11 +13,40 @@ from typing import Any
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
 
+from autograder.checks.kit.case import Case
+from autograder.checks.kit.diagnose import Candidate, diagnose
+from autograder.checks.symbolic.mistakes import (
+    ARGUMENT_ORDER,
+    BASE_TREATED_AS_CONSTANT,
+    CHAIN_FACTOR,
+    COS_SIGN,
+    EXPONENT_NOT_DECREASED,
+    FACTOR_N_MISSING,
+    FACTORS_DROPPED,
+    FIRST_FACTOR_ONLY,
+    HESSIAN_REPEATED_GRADIENT,
+    HESSIAN_SAME_VARIABLE,
+    JACOBIAN_TRANSPOSED,
+    LOG_AS_LOG,
+    MATRICES,
+    NAIVE_SIMPLIFIED,
+    NOT_SIMPLIFIED,
+    NOT_VECTORIZED,
+    ONE_STEP_TOO_FEW,
+    ONE_STEP_TOO_MANY,
+    OTHER_SYMBOLS,
+    POWER_RULE_ON_VARIABLE_EXPONENT,
+    RULES,
+    SEC_NOT_SQUARED,
+    STEPS,
+    SYMPY_DIFF,
+    TWO_FACTORS_ONLY,
+)
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import RandomExpression, random_expression, random_vector_function
 from autograder.runtime import Observation, describe_error, run_check
-from autograder.sympy_oracle import RandomExpression, random_expression, random_vector_function
 
 try:
     import numpy as np
@@ -58,92 +59,6 @@ FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt")  # what derivative_rules
 SREPR_LIMIT = 400_000  # characters of one expression handed to the judge
 POINTS = 4  # random points per comparison
 RELATIVE = 1e-9  # agreement required at each point, relative to 1 + |truth|
-
-# --- diagnoses: the common mistakes, the rule each breaks and where it is taught -------------------
-# A probe is a wrong derivative computed by sympy.diff with one rule made wrong (`_candidates`), or a
-# wrong table computed from the truth (shifted by one step, the other column): never a near-solution.
-
-ASSIGNMENT = "of 02_symbolic.ipynb"
-RULES = f"section 2 (The rules, applied to the tree) {ASSIGNMENT}"
-MATRICES = f"section 3 (Gradients, Jacobians and Hessians) {ASSIGNMENT}"
-SWELL = f"section 4 (Expression swell) {ASSIGNMENT}"
-TO_FUNCTION = f"section 6 (From a formula to a fast function) {ASSIGNMENT}"
-PRODUCT_RULE = (
-    "the product rule gives one term per factor: d(u v) = u' v + u v', and a Mul of k factors "
-    "(expr.args, any length) gives k terms, d(u1 u2 ... uk) = u1' u2 ... uk + u1 u2' ... uk + ... + u1 u2 ... uk'."
-)
-FIRST_FACTOR_ONLY = Mistake("the product rule on the first factor only", PRODUCT_RULE, RULES)
-TWO_FACTORS_ONLY = Mistake("the product rule on two factors only", PRODUCT_RULE, RULES)
-FACTORS_DROPPED = Mistake("factors after the second dropped", PRODUCT_RULE, RULES)
-EXPONENT_NOT_DECREASED = Mistake(
-    "the exponent not decreased",
-    "the power rule is d(u**n) = n u**(n-1) u': the exponent goes down by one.",
-    RULES,
-)
-FACTOR_N_MISSING = Mistake(
-    "the factor n missing",
-    "the power rule is d(u**n) = n u**(n-1) u': the old exponent n becomes a factor.",
-    RULES,
-)
-POWER_RULE_ON_VARIABLE_EXPONENT = Mistake(
-    "the power rule on a variable exponent",
-    "n u**(n-1) u' needs a constant exponent n; for u**v with v depending on x (like x**x), "
-    "d(u**v) = u**v (v' log(u) + v u'/u), because u**v = exp(v log(u)).",
-    RULES,
-)
-BASE_TREATED_AS_CONSTANT = Mistake(
-    "the base of u**v treated as constant",
-    "when both u and v depend on x, d(u**v) = u**v (v' log(u) + v u'/u): the term v u'/u comes from the base.",
-    RULES,
-)
-COS_SIGN = Mistake("the wrong sign for cos", "d cos(u) = -sin(u) u', with a minus sign.", RULES)
-SEC_NOT_SQUARED = Mistake("sec not squared", "d tan(u) = sec(u)**2 u' = (1 + tan(u)**2) u', not sec(u) u'.", RULES)
-LOG_AS_LOG = Mistake("log differentiated as log", "d log(u) = u'/u, not log(u) u'.", RULES)
-CHAIN_FACTOR = "a missing chain factor"  # the rule names the function: see _candidates
-OTHER_SYMBOLS = "other symbols not treated as constants"  # the rule names the symbols
-SYMPY_DIFF = "SymPy's own differentiation used"
-JACOBIAN_TRANSPOSED = Mistake(
-    "the Jacobian transposed",
-    "the Jacobian has one row per output (function) and one column per input (variable): it is m x n, "
-    "J[i, j] = d f_i / d x_j.",
-    MATRICES,
-)
-HESSIAN_SAME_VARIABLE = Mistake(
-    "each row differentiated by its own variable only",
-    "H[i, j] = d/dx_j (d f / dx_i): differentiate the i-th gradient entry by every variable x_j in turn "
-    "(the Hessian is the Jacobian of the gradient).",
-    MATRICES,
-)
-HESSIAN_REPEATED_GRADIENT = Mistake(
-    "the gradient repeated in every row",
-    "the Hessian is the Jacobian of the gradient: differentiate each gradient entry once more, "
-    "H[i, j] = d/dx_j (d f / dx_i).",
-    MATRICES,
-)
-STEPS = "l_1 = x, so l_n takes n - 1 steps of l <- 4 l (1 - l): for _ in range(n - 1)."
-ONE_STEP_TOO_MANY = Mistake("one step too many", STEPS, SWELL)
-ONE_STEP_TOO_FEW = Mistake("one step too few", STEPS, SWELL)
-NAIVE_SIMPLIFIED = Mistake(
-    "the unsimplified column simplified",
-    "the third column counts sympy.diff(l_n, x) as it comes; only the fourth counts it simplified.",
-    SWELL,
-)
-NOT_SIMPLIFIED = Mistake(
-    "the derivative not simplified",
-    "the fourth column counts sympy.simplify(sympy.diff(l_n, x)), the simplified derivative.",
-    SWELL,
-)
-ARGUMENT_ORDER = Mistake(
-    "the arguments not in the order of xs",
-    "sympy.lambdify(xs, expr) takes the values in the order of xs, whatever the order of expr.free_symbols.",
-    TO_FUNCTION,
-)
-NOT_VECTORIZED = Mistake(
-    "a function that is not vectorized",
-    "the function must work elementwise on numpy arrays too: sympy.lambdify(xs, expr) compiles the "
-    "expression to numpy code, while float(expr.subs(...)) takes one number at a time.",
-    TO_FUNCTION,
-)
 
 # --- watching SymPy's own differentiation --------------------------------------------------------
 
@@ -629,27 +544,28 @@ def _candidates(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[Mistake, Callab
 
 def _diagnose(
     expr: sympy.Expr, x: sympy.Symbol, got: sympy.Expr, names: Sequence[str], points: Sequence[Point]
-) -> Mistake | None:
-    """The one mistake whose wrong derivative `got` equals at `points`; None when none does, or when
-    probes of different mistakes match (the answer does not tell them apart), or when the matching
-    probe is 0 everywhere (as a stub's `return 0` is: no evidence of any rule)."""
-    mine = _values(got, names, points)
-    found: Mistake | None = None
-    for mistake, make in _candidates(expr, x):
-        if found is not None and mistake.name == found.name:
-            continue
+) -> Mistake | str | None:
+    """`diagnose` on the values at `points`: the one mistake whose wrong derivative `got` equals there."""
+
+    def values(make: Callable[[], sympy.Expr]) -> list[complex] | None:
         try:
             candidate = make()
         except Exception:
-            continue
+            return None
         if candidate.has(sympy.Derivative) or any(type(a).__name__ == "Wrong" for a in candidate.atoms(sympy.Function)):
-            continue
-        values = _values(candidate, names, points)
-        if all(_close(mine, values)) and not all(_close(values, [0j] * len(values))):
-            if found is not None:
-                return None
-            found = mistake
-    return found
+            return None  # the wrong rule did not apply everywhere: no candidate
+        return _values(candidate, names, points)
+
+    candidates = (
+        Candidate(mistake, found) for mistake, make in _candidates(expr, x) if (found := values(make)) is not None
+    )
+    return diagnose(
+        _values(got, names, points),
+        candidates,
+        truth=_values(_diff(expr, x), names, points),
+        close=lambda a, b, _allowed: all(_close(a, b)),
+        is_zero=lambda a, _allowed: all(_close(a, [0j] * len(a))),
+    )
 
 
 # --- derivative_rules -----------------------------------------------------------------------------
@@ -926,10 +842,9 @@ def check_logistic_map(logistic_map: Callable, n: int, expected: str | None = No
     def observe() -> Any:
         return expression_data(logistic_map(x, n))
 
+    call = f"logistic_map({x}, {n})"
+
     def judge(obs: Observation) -> None:
-        call = f"logistic_map({x}, {n})"
-        if obs.raised:
-            raise raised(call, obs.raised)
         got = read_expression(obs.value, call, [variable])
         if sympy.expand(got - truth) == 0:
             return
@@ -946,7 +861,7 @@ def check_logistic_map(logistic_map: Callable, n: int, expected: str | None = No
             mistake=mistake,
         )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 @lru_cache(maxsize=16)
@@ -1001,10 +916,9 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
         except TypeError:
             return expression_data(rows)
 
+    call = f"expression_swell({n_max})"
+
     def judge(obs: Observation) -> None:
-        call = f"expression_swell({n_max})"
-        if obs.raised:
-            raise raised(call, obs.raised)
         rows = obs.value
         if not isinstance(rows, list | tuple) or len(rows) != n_max:
             raise failure(
@@ -1041,7 +955,7 @@ def check_expression_swell(expression_swell: Callable, n_max: int = 4) -> None:
                         mistake=mistake,
                     )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 # --- to_function ----------------------------------------------------------------------------------

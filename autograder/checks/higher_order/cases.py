@@ -1,19 +1,4 @@
-"""Checks for unit 07, beyond the first derivative: HVPs, Hessians, Newton, nesting, memory.
-
-The truth is SymPy: test functions are SymPy expressions (the lectures' examples, random smooth
-expressions from `autograder.sympy_oracle`, quadratics with integer coefficients), turned into
-Python with `lambdify` whose `sin`, `exp`, ... are the notebook's engine functions, and their exact
-gradients and Hessians are evaluated in 30-digit arithmetic. A Newton step is judged against
-x - H⁻¹∇f with SymPy's exact H and ∇f; nested derivatives against the calculus identities of each
-case (d/dx [x · d/dy (x y)] = 2x) and SymPy's second derivatives. Checkpointed chains are judged
-against SymPy's gradient of the composed blocks, and their stored nodes against the same chain
-built without checkpointing.
-
-How the student's code computes is observed too: the number of reverse passes (calls of
-`Var.backward`), how often `f` is called and with what (a `Var` whose value is a `Dual` carrying the
-direction v), which calls of a checkpointed block record a graph, and the recorded nodes reachable
-from an output through `.parents`.
-"""
+"""The checks of unit 07 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
@@ -24,167 +9,50 @@ from typing import Any
 import numpy as np
 import sympy
 
-from autograder.checks.common import expression, first_mistake, random_case, relative_tolerance
-from autograder.checks.reverse import (
-    Functions,
-    _functions_data,
-    _guarded,
-    _guarded_failure,
-    _is_var,
-    _Passes,
-    _read,
+from autograder.checks.ad.student import Functions, functions_data, guarded_failure, is_var, read
+from autograder.checks.higher_order.mistakes import (
+    CHECKPOINT_FORWARD_RECORDS,
+    CHECKPOINT_KEEPS_GRAPH,
+    CHECKPOINT_ON_ARGUMENTS,
+    CHECKPOINT_SEEDED_ONE,
+    CHECKPOINT_STORES_ALL,
+    CONFUSION,
+    CONSTANT_TANGENT,
+    HESSIAN_EXTRA_PASS,
+    HESSIAN_ONES,
+    HESSIAN_TRIANGLE,
+    HESSIAN_TWO_PER_COLUMN,
+    HVP_FIRST_ONLY,
+    HVP_FULL_HESSIAN,
+    HVP_GRADIENT,
+    HVP_ONES,
+    HVP_OUTPUT_SEEDED,
+    HVP_PLAIN_GRAD,
+    NEVER_DISABLED,
+    NEWTON_GRADIENT,
+    NEWTON_MINUS_STEP,
+    NEWTON_MULTIPLIED,
+    NEWTON_PLUS,
+    NEWTON_STEP_ONLY,
+    NOT_RESTORED_AFTER_RAISE,
+    NOT_RESUMED,
+    RESTORES_TRUE,
+    ROSENBROCK,
+    SWALLOWED,
 )
+from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import BackwardPasses, guarded
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import Mistake, failure, raised, show
+from autograder.feedback import failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import RandomExpression
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import RandomExpression
 
 SECOND_ORDER = 1e-8  # second derivatives by AD are exact to a few ulps per operation; generous
-ROSENBROCK = "(1 - x1)**2 + 100*(x2 - x1**2)**2"
-
-# --- the common mistakes this unit recognises ---------------------------------------------------------
-# A failure names one of these only when the wrong answer matches the mistake's distinctive value (a
-# probe computed by SymPy or by formula), or when the failed condition itself is the mistake.
-
-ASSIGNMENT = "07_higher_order.ipynb"
-LECTURE = "notebooks/07_higher_order.ipynb"
-HVP_SECTION = f"section 2 (hvp: forward-over-reverse) of {ASSIGNMENT}"
-HESSIAN_SECTION = f"section 3 (hessian: n Hessian-vector products) of {ASSIGNMENT}"
-NEWTON_SECTION = f"section 4 (newton_step on Rosenbrock) of {ASSIGNMENT}"
-CONFUSION_SECTION = f"section 5 (Perturbation confusion) of {LECTURE}"
-NO_GRAD_SECTION = f"section 6 (no_grad: computing without a graph) of {ASSIGNMENT}"
-CHECKPOINT_SECTION = f"section 7 (checkpoint: recompute in backward) of {ASSIGNMENT}"
-
-HVP_RULE = "seed every input with its direction, x_i -> Var(Dual(x_i, v_i)), run f and one backward()"
-HVP_GRADIENT = Mistake(
-    "the gradient returned instead of the HVP",
-    "the value parts of the inputs' grads are ∇f(x); ∂²f(x) v is their tangent parts, x_i.grad.tangent.",
-    HVP_SECTION,
-)
-HVP_ONES = Mistake(
-    "the inputs seeded with tangent 1",
-    f"{HVP_RULE}: with tangents 1 the answer is ∂²f(x) (1, ..., 1), not ∂²f(x) v.",
-    HVP_SECTION,
-)
-HVP_OUTPUT_SEEDED = Mistake(
-    "the output's adjoint seeded with a tangent",
-    "start backward() with the plain number 1 (a Dual seed adds ∇f(x) to the tangents): only the inputs "
-    "carry the direction v.",
-    HVP_SECTION,
-)
-HVP_FIRST_ONLY = Mistake(
-    "only the first input seeded",
-    f"{HVP_RULE}: every input carries its own v_i, not only x_1.",
-    HVP_SECTION,
-)
-HVP_FULL_HESSIAN = Mistake(
-    "the whole Hessian formed",
-    f"{HVP_RULE}: one pass gives ∂²f(x) v directly; forming ∂²f(x) column by column costs n passes.",
-    HVP_SECTION,
-)
-HVP_PLAIN_GRAD = Mistake(
-    "a plain-number grad read as a Dual",
-    "a grad that does not depend on x (e.g. f = x1 + x2) stays a plain number: its tangent is 0, so read "
-    ".tangent only from a grad that is a Dual.",
-    HVP_SECTION,
-)
-HESSIAN_TRIANGLE = Mistake(
-    "only one triangle filled",
-    "column j of ∂²f(x) is the whole vector hvp(f, x, e_j): keep all its entries (the Hessian is symmetric).",
-    HESSIAN_SECTION,
-)
-HESSIAN_ONES = Mistake(
-    "the direction 1, ..., 1 for every column",
-    "column j of ∂²f(x) is ∂²f(x) e_j: hvp(f, x, e_j) with the j-th unit vector e_j as the direction.",
-    HESSIAN_SECTION,
-)
-HESSIAN_EXTRA_PASS = Mistake(
-    "an extra reverse pass",
-    "the Hessian takes exactly n HVPs, hvp(f, x, e_j) for j = 1, ..., n with n = len(x): nothing else runs "
-    "backward, not even to find n or the gradient.",
-    HESSIAN_SECTION,
-)
-HESSIAN_TWO_PER_COLUMN = Mistake(
-    "two reverse passes per column",
-    "one hvp(f, x, e_j) per column j is exact already: no second product to symmetrise or average.",
-    HESSIAN_SECTION,
-)
-NEWTON_RULE = "x_new = x - ∂²f(x)⁻¹ ∇f(x): solve ∂²f(x) s = ∇f(x) with np.linalg.solve, then return x - s."
-NEWTON_PLUS = Mistake("the step added instead of subtracted", NEWTON_RULE, NEWTON_SECTION)
-NEWTON_GRADIENT = Mistake("a gradient step", NEWTON_RULE + " Without ∂²f it is gradient descent.", NEWTON_SECTION)
-NEWTON_MULTIPLIED = Mistake("the gradient multiplied by the Hessian", NEWTON_RULE, NEWTON_SECTION)
-NEWTON_STEP_ONLY = Mistake("the step returned instead of the new point", NEWTON_RULE, NEWTON_SECTION)
-NEWTON_MINUS_STEP = Mistake("minus the step returned instead of the new point", NEWTON_RULE, NEWTON_SECTION)
-CONFUSION = Mistake(
-    "perturbation confusion",
-    "each call of derivative takes a fresh tag (new_tag()), seeds Dual(x, 1.0, tag) and reads only the tangent "
-    "of a result with that tag; anything else (a number, a Dual of an outer call's tag) is constant in its ε: "
-    "derivative 0.",
-    CONFUSION_SECTION,
-)
-CONSTANT_TANGENT = Mistake(
-    "a constant result read as a Dual",
-    "when f's result is not a Dual with your tag (here the number 3.0), it does not depend on your ε: return 0.0.",
-    f"section 5 (Nested derivatives and perturbation confusion) of {ASSIGNMENT}",
-)
-NEVER_DISABLED = Mistake(
-    "recording never switched off",
-    "set GradMode.enabled = False when the block starts: new Vars then record no parents.",
-    NO_GRAD_SECTION,
-)
-NOT_RESUMED = Mistake(
-    "recording not restored after the block",
-    "save GradMode.enabled when the block starts and put that value back when it ends.",
-    NO_GRAD_SECTION,
-)
-RESTORES_TRUE = Mistake(
-    "True restored instead of the saved mode",
-    "on exit restore the mode saved on entry (previous = GradMode.enabled): leaving an inner no_grad is still "
-    "inside the outer one.",
-    NO_GRAD_SECTION,
-)
-SWALLOWED = Mistake(
-    "the exception swallowed",
-    "no_grad only restores the mode: do not catch the exception (and do not return True from __exit__), it "
-    "goes on to the caller.",
-    NO_GRAD_SECTION,
-)
-NOT_RESTORED_AFTER_RAISE = Mistake(
-    "the mode not restored after an exception",
-    "restore the mode in a `finally:` around the `yield` (or in __exit__, which runs when the block raises too).",
-    NO_GRAD_SECTION,
-)
-CHECKPOINT_RULE = "run fn once with recording off and return one new Var(value, args, vjp) whose parents are the args"
-CHECKPOINT_STORES_ALL = Mistake(
-    "fn's own result returned",
-    f"{CHECKPOINT_RULE}: the graph then stores one node per checkpoint call, not all of fn's operations.",
-    CHECKPOINT_SECTION,
-)
-CHECKPOINT_FORWARD_RECORDS = Mistake(
-    "fn recorded in the forward pass",
-    f"{CHECKPOINT_RULE}: call fn inside `with no_grad():` (or on the plain values), so that no intermediate is kept.",
-    CHECKPOINT_SECTION,
-)
-CHECKPOINT_KEEPS_GRAPH = Mistake(
-    "the forward graph kept for backward",
-    f"{CHECKPOINT_RULE}; its VJP recomputes: it calls fn again on fresh leaves Var(a.value) and runs backward(g) "
-    "on that new graph.",
-    CHECKPOINT_SECTION,
-)
-CHECKPOINT_SEEDED_ONE = Mistake(
-    "the recomputed graph seeded with 1",
-    "the VJP gets the adjoint g of the checkpoint's output: run backward(g) from the recomputed result, not "
-    "backward(), and return the fresh leaves' grads.",
-    CHECKPOINT_SECTION,
-)
-CHECKPOINT_ON_ARGUMENTS = Mistake(
-    "fn recomputed on the arguments themselves",
-    "in the VJP call fn on fresh leaves Var(a.value), not on args: backward(g) then stops at those leaves, "
-    "and their grads are the adjoints to return.",
-    CHECKPOINT_SECTION,
-)
 
 # --- shared helpers ----------------------------------------------------------------------------------
 
@@ -201,11 +69,11 @@ def _argument_data(arguments: Sequence[Any]) -> list[dict]:
     """What one call of f received: Var or not, the type of each value, a Dual value's tangent."""
     out = []
     for arg in arguments:
-        entry: dict[str, Any] = {"var": _is_var(arg), "type": _type_name(arg)}
+        entry: dict[str, Any] = {"var": is_var(arg), "type": _type_name(arg)}
         if entry["var"]:
-            value = _read(arg, "value")
+            value = read(arg, "value")
             entry["value_type"] = _type_name(value)
-            tangent = _read(value, "tangent")
+            tangent = read(value, "tangent")
             if isinstance(tangent, int | float | np.number):
                 entry["tangent"] = float(tangent)
         out.append(entry)
@@ -246,7 +114,7 @@ def _as_given(values: np.ndarray, k: int) -> Any:
 
 def check_hvp(
     hvp: Callable,
-    Var: Any,  # noqa: N803 - the engine's class, under its name in the notebook
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -273,14 +141,14 @@ def _hvp_case(
     student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, v: np.ndarray, k: int
 ) -> None:
     def observe() -> dict:
-        recorded = Recorded(g.function(_functions_data(functions)))
+        recorded = Recorded(g.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, _as_given(x, k), _as_given(v, k))
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome["calls"] = recorded.calls
         outcome["arguments"] = _argument_data(recorded.arguments[0] if recorded.arguments else ())
         outcome["seeds"] = [_seeds(_argument_data(arguments)) for arguments in recorded.arguments[:8]]
@@ -297,7 +165,7 @@ def _hvp_case(
         if "has no attribute 'tangent'" in description and seeds is not None and _same(seeds, v):
             # f ran on the right Var(Dual(x_i, v_i)) inputs; reading a tangent afterwards failed
             raise raised(call, description, given=given, mistake=HVP_PLAIN_GRAD)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         want = hessian @ v
         got = real_array(obs.value["result"]["value"], (n,), call, "Hessian-vector product")
@@ -314,7 +182,7 @@ def _hvp_case(
                 ),
                 (HVP_FIRST_ONLY, hessian[:, 0] * v[0]),
             ]
-            mistake = first_mistake(got, candidates, tolerance) or (
+            mistake = diagnose(got, candidates, tolerance=tolerance) or (
                 "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i))."
             )
             raise failure(
@@ -382,7 +250,7 @@ def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str,
 
 def check_hessian(
     hessian: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -401,14 +269,14 @@ def _hessian_case(
     student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, k: int
 ) -> None:
     def observe() -> dict:
-        function = g.function(_functions_data(functions))
+        function = g.function(functions_data(functions))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(function, _as_given(x, k))
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         if "result" in outcome and not _right_hessian(outcome["result"], g, x):
             outcome["own_hvp"] = _own_hvp(student, var, function, x)  # whose mistake is it: hessian's or hvp's?
         return outcome
@@ -419,7 +287,7 @@ def _hessian_case(
         given = _given(g, x)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         want = g.hessian(x)
         got = real_array(obs.value["result"]["value"], (n, n), call, "Hessian")
         tolerance = relative_tolerance(want, SECOND_ORDER)
@@ -433,7 +301,7 @@ def _hessian_case(
                 (HESSIAN_ONES, np.tile((want @ np.ones(n))[:, None], (1, n))),  # every column ∂²f (1, ..., 1)
                 (HESSIAN_ONES, np.tile(want @ np.ones(n), (n, 1))),  # the same, stacked as rows
             ]
-            mistake = first_mistake(got, candidates, tolerance) if hvp_right else None
+            mistake = diagnose(got, candidates, tolerance=tolerance) if hvp_right else None
             if mistake is None and not mismatch(np.diag(got), np.diag(want), tolerance):
                 mistake = "the diagonal is right but not the rest: column j is hvp(f, x, e_j), row i of it is H[i, j]."
             raise failure(
@@ -483,11 +351,11 @@ def _own_hvp(student: Callable, var: Any, function: Callable, x: np.ndarray) -> 
         return {}
 
     def run() -> dict:
-        with _Passes(var) as passes:
+        with BackwardPasses(var) as passes:
             out = hvp(function, x.copy(), np.eye(len(x))[0])
         return {"value": out, "passes": passes.count}
 
-    return _guarded(run)
+    return guarded(run)
 
 
 # --- newton_step ---------------------------------------------------------------------------------------
@@ -520,7 +388,7 @@ def _quadratic(seed: int, n: int) -> tuple[RandomExpression, str]:
 
 def check_newton_step(
     newton_step: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -532,22 +400,24 @@ def check_newton_step(
     seed: the Rosenbrock function at `count` random points and `count` random convex quadratics of
     2 to 4 variables (where one step lands on the minimiser -A⁻¹b)."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [(expression(ROSENBROCK), p) for p in _rosenbrock_points(generator, count)]
         for k in range(count):
             g, _ = _quadratic(seed * 100 + k, 2 + k % 3)
             cases.append((g, generator.uniform(-3.0, 3.0, size=g.n_vars)))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x, dtype=float)), draw)
     for k, (g, point) in enumerate(cases):
         _newton_case(newton_step, functions, g, point, k)
 
 
 def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, k: int) -> None:
     def observe() -> dict:
-        function = g.function(_functions_data(functions))
-        return _guarded(lambda: student(function, _as_given(x, k)))
+        function = g.function(functions_data(functions))
+        return guarded(lambda: student(function, _as_given(x, k)))
 
     def judge(obs: Observation) -> None:
         n = g.n_vars
@@ -555,7 +425,7 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
         given = _given(g, x)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         step = np.linalg.solve(hessian, gradient)
         want = x - step
@@ -572,7 +442,7 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
             if n > 1 and np.all(np.diag(hessian) != 0):  # a Hessian with only one triangle filled
                 for triangle in (np.triu(hessian), np.tril(hessian)):
                     candidates.append((HESSIAN_TRIANGLE, x - np.linalg.solve(triangle, gradient)))
-            mistake = first_mistake(got, candidates, tolerance)
+            mistake = diagnose(got, candidates, tolerance=tolerance)
             raise failure(
                 call,
                 f"the new point is wrong by up to {largest_gap(got, want):.3e}.",
@@ -646,13 +516,13 @@ def _nested_case(
     student: Callable, functions: Functions, name: str, g: RandomExpression | None, order: int, x: float
 ) -> None:
     def observe() -> dict:
-        data = _functions_data(functions)
+        data = functions_data(functions)
         if g is None:
             f = _nested(name, student, data)
         else:
             inner = g.function(data)
             f = inner if order == 1 else (lambda t: student(inner, t))
-        return _guarded(lambda: student(f, x))
+        return guarded(lambda: student(f, x))
 
     def judge(obs: Observation) -> None:
         if g is None:
@@ -670,7 +540,7 @@ def _nested_case(
         description = obs.value.get("raised") or ""
         if name == "constant" and g is None and "float' object has no attribute 'tangent'" in description:
             raise raised(call, description, given=given, mistake=CONSTANT_TANGENT)  # f returned the number 3.0
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if isinstance(result, Foreign) and result.type_name == "Dual":
             raise failure(
@@ -745,7 +615,7 @@ def _scenario(no_grad: Callable, var: Any, name: str) -> dict:
     return {"propagated": propagated, "after": _parents(x * 2.0)}
 
 
-def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:  # noqa: N803
+def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:
     """Check the context manager no_grad() on x = Var(2.0):
 
     - "records nothing": inside, y = x * 3 + 1 has value 7 and no parents;
@@ -761,7 +631,7 @@ def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = 
 
 def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
     def observe() -> dict:
-        return _guarded(lambda: _scenario(no_grad, var, name))
+        return guarded(lambda: _scenario(no_grad, var, name))
 
     def judge(obs: Observation) -> None:
         calls = {
@@ -774,7 +644,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
         call, given = calls[name], "x = Var(2.0)"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if name == "records nothing":
             value = real_scalar(result["value"], call)
@@ -904,7 +774,7 @@ def _block_parts(block: str) -> tuple[Callable[[float, float], float], ...]:
 
 def check_checkpoint(
     checkpoint: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     block: str | None = None,
     x: float = 0.8,
@@ -941,8 +811,8 @@ def _checkpoint_case(
     student: Callable, var: Any, functions: Functions, block: str, x: float, w: float, blocks: int
 ) -> None:
     def observe() -> dict:
-        namespace = {"__builtins__": {}, **_functions_data(functions)}
-        raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)  # noqa: S307
+        namespace = {"__builtins__": {}, **functions_data(functions)}
+        raw = eval(compile(f"lambda u, w: {block}", f"<{block}>", "eval"), namespace)
         phase, calls, weight = ["forward"], [], [None]
 
         def fn(u: Any, w: Any) -> Any:
@@ -963,24 +833,23 @@ def _checkpoint_case(
             y = xv
             for _ in range(blocks):
                 y = student(fn, y, wv)
-            if not _is_var(y):
+            if not is_var(y):
                 return {"var": False, "type": _type_name(y)}
             stored = _recorded_nodes(y)
             phase[0] = "backward"
             y.backward()
             return {"var": True, "value": y.value, "gx": xv.grad, "gw": wv.grad, "stored": stored}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome["calls"] = calls
-        outcome["plain"] = _guarded(plain)
+        outcome["plain"] = guarded(plain)
         return outcome
 
+    call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
+    given = f"fn(u, w) = {block} and w = Var({w!r})"
+
     def judge(obs: Observation) -> None:
-        call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
-        given = f"fn(u, w) = {block} and w = Var({w!r})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if not result.get("var"):
             raise failure(call, f"checkpoint returned a {result.get('type')}, not a Var.", given=given)
@@ -993,8 +862,10 @@ def _checkpoint_case(
         if mismatch(got, want, relative_tolerance(want)):
             on_arguments = any(own for phase, _, own in obs.value["calls"] if phase == "backward")
             mistake = CHECKPOINT_ON_ARGUMENTS if on_arguments else None
-            mistake = mistake or first_mistake(
-                got, [(CHECKPOINT_SEEDED_ONE, _seeded_with_one(block, x, w, blocks))], relative_tolerance(want)
+            mistake = mistake or diagnose(
+                got,
+                [(CHECKPOINT_SEEDED_ONE, _seeded_with_one(block, x, w, blocks))],
+                tolerance=relative_tolerance(want),
             )
             raise failure(
                 call,
@@ -1044,4 +915,4 @@ def _checkpoint_case(
         if not all(backward):
             raise failure(call, "fn recorded no graph when it ran again in backward.", given=given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)

@@ -1,102 +1,56 @@
-"""Checks for unit 04, reverse mode on scalars (backpropagation).
-
-The student's `Var` is driven by small Python expressions ("3 - x", "x * y") and by random SymPy
-expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's
-functions; after `backward()` the `.grad` of every input must be SymPy's exact partial derivative.
-Graphs built by plain Python loops (a deep diamond, a long chain) are checked against the
-derivative of the same loop computed alongside it in floats. How often `f` is called and how many
-reverse passes (calls of `backward`) a driver makes are observed.
-
-A `Var` is not plain data, so observers read `.value` and `.grad` in the student's kernel and hand
-over numbers (see `autograder.runtime`). The student's `backward` runs under a wall-clock guard
-(SIGALRM): an exponential backward costs the check, not the whole cell's time limit.
-"""
+"""The checks of unit 04 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
 import gc
-import signal
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
-from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
-from autograder.checks.forward import ARITHMETIC, recognise
+from autograder.checks.ad.operators import ARITHMETIC
+from autograder.checks.ad.student import RECURSION_HINT, Functions, functions_data, guarded_failure, is_var, read
+from autograder.checks.ad.traces import check_trace_dict, check_trace_function
+from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import GUARD_SECONDS, BackwardPasses, guarded
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_tolerance
+from autograder.checks.reverse.mistakes import (
+    ADJOINT_OVERWRITTEN,
+    ADJOINT_SIGN,
+    DIVISION_PLUS,
+    DIVISION_Y,
+    EXP_ARGUMENT,
+    FINITE_DIFFERENCES,
+    INNER_NOT_RESET,
+    LEAVES_NOT_RESET,
+    LEAVES_RESET,
+    OVERWRITTEN,
+    PASS_PER_OUTPUT,
+    PRODUCT_LOCALS_SWAPPED,
+    RECURSIVE,
+    RSUB_SWAPPED,
+    RTRUEDIV_SWAPPED,
+    SUBTRACTION_PLUS,
+    TRANSPOSED,
+    U_IGNORED,
+    VALUES_NOT_GRADS,
+    sign_flipped,
+)
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
+from autograder.oracles.expressions import ELEMENTARY, RandomExpression, random_vector_function
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import ELEMENTARY, RandomExpression, random_vector_function
 
-Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
 RELATIVE = EXACT_TO_ROUNDING
-GUARD_SECONDS = 3.0  # wall-clock limit of one guarded backward pass
 POWERS = ("x**2", "x**3", "x**-1", "x**(1/2)", "2**x", "x**y")
 
 # --- running the student's code (observing half only) ------------------------------------------------
-
-
-class _TimedOut(BaseException):  # noqa: N818 - a BaseException, so that `except Exception` in student code lets it pass
-    """Raised by the alarm inside a guarded call."""
-
-
-def _guarded(compute: Callable[[], Any], seconds: float = GUARD_SECONDS) -> dict:
-    """{"result": compute()} or {"timed_out": True} or {"raised": description}; SIGALRM-guarded.
-
-    The alarm is one-shot and may fire anywhere inside the outer `try`, even while the timer is
-    being cancelled: it is always caught here, and the previous handler is always restored.
-    """
-    guard = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    previous = None
-    if guard:
-
-        def alarm(signum: int, frame: Any) -> None:
-            raise _TimedOut
-
-        previous = signal.signal(signal.SIGALRM, alarm)
-    try:
-        try:
-            if guard:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-            try:
-                return {"result": compute()}
-            finally:
-                if guard:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-        except _TimedOut:
-            return {"timed_out": seconds}
-        except RecursionError as error:
-            return {"raised": f"RecursionError: {error}"[:300], "recursion": True}
-        except Exception as error:
-            return {"raised": f"{type(error).__name__}: {error}"[:300]}
-    finally:
-        if guard:
-            signal.signal(signal.SIGALRM, previous)
-
-
-def _read(node: Any, attribute: str) -> Any:
-    try:
-        return getattr(node, attribute)
-    except Exception as error:
-        return f"<no {attribute}: {type(error).__name__}>"
-
-
-def _is_var(obj: Any) -> bool:
-    try:
-        return hasattr(obj, "value") and hasattr(obj, "grad") and hasattr(obj, "backward")
-    except Exception:
-        return False
-
-
-def _functions_data(functions: Functions) -> dict:
-    if not isinstance(functions, Mapping):
-        functions = dict(zip((*ELEMENTARY, "relu"), functions, strict=False))
-    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
 
 
 # --- comparing ---------------------------------------------------------------------------------------
@@ -119,32 +73,6 @@ def _number(value: Any, call: str, what: str) -> float:
     return real_scalar(value, f"{call} ({what})")
 
 
-def _guarded_failure(call: str, outcome: dict, given: str, deep: bool = False) -> None:
-    """The failure for a guarded call that timed out or raised; `deep`: it was backward on the long chain,
-    where a RecursionError can only come from a recursive traversal of the graph."""
-    if outcome.get("timed_out"):
-        raise failure(
-            call,
-            f"did not finish within {outcome['timed_out']:g} s.",
-            given=given,
-            mistake="backward calls backward on its parents recursively, so a node reached by k paths is "
-            "visited k times: exponential work on shared sub-expressions. Sort the graph once "
-            "(topologically) and visit every node once, in reverse order.",
-        )
-    if outcome.get("recursion"):
-        raise raised(
-            call,
-            outcome["raised"],
-            given=given,
-            mistake=RECURSIVE
-            if deep
-            else "backward (or the topological sort) is recursive, and a deep graph is deeper than Python's "
-            "recursion limit: build the order with a loop and an explicit stack (or Kahn's algorithm).",
-        )
-    if "raised" in outcome:
-        raise raised(call, outcome["raised"], given=given)
-
-
 # --- operators ---------------------------------------------------------------------------------------
 
 X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
@@ -152,125 +80,9 @@ X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
 @lru_cache(maxsize=256)
 def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
-    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
     truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
-
-
-# --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
-
-REVERSEDIFF = "section 1 (The lecture's ReverseDiff, and what is wrong with it) of 04_reverse.ipynb"
-VAR = "section 2 (Var and an iterative backward) of 04_reverse.ipynb"
-FUNCTIONS = "section 3 (Elementary functions) of 04_reverse.ipynb"
-TRACE = "section 5 (The reverse adjoint trace) of 04_reverse.ipynb"
-DRIVERS = "section 6 (Gradients, vector-Jacobian products and Jacobians) of 04_reverse.ipynb"
-
-OVERWRITTEN = Mistake(
-    "gradients overwritten instead of accumulated",
-    "a node used several times receives one share of the gradient per use, and the shares add up: "
-    "parent.grad += local * node.grad, never =.",
-    REVERSEDIFF,
-)
-RECURSIVE = Mistake(
-    "a recursive graph traversal",
-    "a chain of 100 000 operations is deeper than Python's recursion limit: build the topological order with "
-    "a loop and an explicit stack (or Kahn's algorithm), and walk it backwards with a loop.",
-    REVERSEDIFF,
-)
-LEAVES_RESET = Mistake(
-    "leaf grads reset by backward",
-    "as in PyTorch, a second backward adds to the leaves' grads: only the inner nodes (those with parents) "
-    "start from 0 in every pass; zero_grad resets the leaves.",
-    VAR,
-)
-INNER_NOT_RESET = Mistake(
-    "inner grads not reset between passes",
-    "set .grad = 0.0 on every node that has parents at the start of every backward, or the inner nodes pass "
-    "their adjoints from the last pass on again.",
-    VAR,
-)
-PRODUCT_LOCALS_SWAPPED = Mistake(
-    "the local derivatives of x * y swapped",
-    "∂(x y)/∂x = y and ∂(x y)/∂y = x: each parent of a product gets the value of the other.",
-    VAR,
-)
-SUBTRACTION_PLUS = Mistake(
-    "+1 as the local derivative of the subtracted operand", "∂(x - y)/∂y = -1, and ∂(3 - x)/∂x = -1.", VAR
-)
-DIVISION_PLUS = Mistake(
-    "a plus in the local derivative of the divisor", "∂(x / y)/∂y = -x / y², with a minus sign.", VAR
-)
-DIVISION_Y = Mistake("y as the local derivative of x / y in x", "∂(x / y)/∂x = 1 / y.", VAR)
-RSUB_SWAPPED = Mistake(
-    "the operands of __rsub__ swapped",
-    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
-    VAR,
-)
-RTRUEDIV_SWAPPED = Mistake(
-    "the operands of __rtruediv__ swapped",
-    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
-    VAR,
-)
-EXP_ARGUMENT = Mistake(
-    "the argument as the local derivative of exp",
-    "v = exp(u) has the local derivative e^u: the value of the result, not u.",
-    FUNCTIONS,
-)
-ADJOINT_OVERWRITTEN = Mistake(
-    "an adjoint overwritten instead of accumulated",
-    "x1 and x2 are each used twice, so their adjoints are sums of two terms: v̄0 = v̄3 cos(v0) + v̄2 v-1 and "
-    "v̄-1 = v̄2 v0 + v̄1 / v-1.",
-    TRACE,
-)
-ADJOINT_SIGN = Mistake("the minus sign of v̄3 dropped", "v5 = v4 - v3, so v̄3 = -v̄5.", TRACE)
-VALUES_NOT_GRADS = Mistake(
-    "the values returned instead of the grads",
-    "after out.backward(), the gradient is in the leaves' .grad, not in their .value.",
-    DRIVERS,
-)
-FINITE_DIFFERENCES = Mistake(
-    "finite differences instead of reverse mode",
-    "make every input a leaf Var(x_i), call f once on them and run one backward: the leaves' grads are the "
-    "exact gradient.",
-    DRIVERS,
-)
-U_IGNORED = Mistake(
-    "the weights u ignored",
-    "uᵀJ is the gradient of Σ u_i y_i: weight output i by u[i] before the one backward.",
-    DRIVERS,
-)
-PASS_PER_OUTPUT = Mistake(
-    "one reverse pass per output",
-    "a vjp takes one reverse pass, from the scalar Σ u_i y_i, whose gradient is uᵀJ.",
-    DRIVERS,
-)
-TRANSPOSED = Mistake(
-    "the Jacobian transposed",
-    "reverse pass i, from output y_i, gives row i of J: stack the rows (axis=0) into shape (m, n).",
-    DRIVERS,
-)
-LEAVES_NOT_RESET = Mistake(
-    "leaf grads not reset between passes",
-    "leaves accumulate, so set every leaf's grad to 0.0 before each pass: row i is then the gradient of y_i alone.",
-    DRIVERS,
-)
-_DERIVATIVES = {
-    "sin": "cos(u)",
-    "cos": "-sin(u)",
-    "tan": "1 / cos²(u)",
-    "exp": "e^u",
-    "log": "1 / u",
-    "sqrt": "1 / (2 sqrt(u))",
-    "tanh": "1 - tanh²(u)",
-}
-
-
-def _sign_flipped(name: str) -> Mistake:
-    return Mistake(
-        f"the wrong sign in the derivative of {name}",
-        f"{name}(u) has the local derivative {_DERIVATIVES[name]}.",
-        FUNCTIONS,
-    )
 
 
 def _op_hints(op: str, a: float, b: float) -> list[tuple[Mistake | str, float, float]]:
@@ -306,12 +118,12 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             def run(function: Callable = function) -> dict:
                 vx, vy = student(x), student(y)
                 out = function(vx, vy)
-                if not _is_var(out):
+                if not is_var(out):
                     return {"var": False, "type": type(out).__name__}
                 out.backward()
-                return {"var": True, "value": out.value, "gx": _read(vx, "grad"), "gy": _read(vy, "grad")}
+                return {"var": True, "value": out.value, "gx": read(vx, "grad"), "gy": read(vy, "grad")}
 
-            results.append(_guarded(run))
+            results.append(guarded(run))
         return results
 
     def judge(obs: Observation) -> None:
@@ -322,7 +134,7 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
             raise failure(name, "the observation of the operations is missing or damaged.")
         for op, outcome in zip(ops, obs.value, strict=True):
             call = f"out = {op}; out.backward()"
-            _guarded_failure(call, outcome, given)
+            guarded_failure(call, outcome, given)
             result = outcome["result"]
             if not result.get("var"):
                 raise failure(
@@ -342,14 +154,14 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
                     expected=want_value,
                     got=got_value,
                     given=given,
-                    mistake=recognise(got_value, _wrong_values(op, x)),
+                    mistake=diagnose(got_value, _wrong_values(op, x), tolerance=TO_ROUNDING),
                 )
             used = ["x"] + (["y"] if "y" in op else [])
             got = [_number(result["g" + v], call, f"{v}.grad") for v in used]
             want = [float(gradient[0]), float(gradient[1])][: len(used)]
             if mismatch(np.array(got), np.array(want), relative_tolerance(want)):
                 hints = [(text, np.array([gx, gy][: len(used)])) for text, gx, gy in _op_hints(op, x, y)]
-                mistake = recognise(np.array(got), hints)
+                mistake = diagnose(np.array(got), hints, tolerance=TO_ROUNDING)
                 raise failure(
                     call,
                     f"the gradients are wrong: ({', '.join(v + '.grad' for v in used)}) should be {show(want)}.",
@@ -363,7 +175,7 @@ def _ops_case(name: str, student: Callable, ops: Sequence[str], x: float, y: flo
 
 
 def check_var_arithmetic(
-    Var: Callable,  # noqa: N803 - the student's class, under its contract name
+    Var: Callable,
     ops: str | Sequence[str] | None = None,
     x: float = 1.5,
     y: float = -2.5,
@@ -389,7 +201,7 @@ def check_var_arithmetic(
 # --- elementary functions and whole expressions ------------------------------------------------------
 
 
-def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, relu: Callable | None = None) -> None:  # noqa: N803
+def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, relu: Callable | None = None) -> None:
     """Check each of sin, cos, tan, exp, log, sqrt, tanh (and relu) on Var(x): out = g(3 x) and
     x.grad = 3 g'(3 x) (the chain rule), and g on the plain float x."""
     __tracebackhide__ = True
@@ -401,33 +213,32 @@ def check_var_functions(Var: Callable, functions: Functions, x: float = 0.7, rel
 
 def _function_case(student: Callable, functions: Functions, name: str, x: float) -> None:
     def observe() -> dict:
-        function = _functions_data(functions).get(name)
+        function = functions_data(functions).get(name)
         if function is None:
             return {"missing": True}
 
         def run() -> dict:
             v = student(x)
             out = function(v * 3)
-            if not _is_var(out):
+            if not is_var(out):
                 return {"var": False, "type": type(out).__name__}
             out.backward()
-            return {"var": True, "value": out.value, "grad": _read(v, "grad")}
+            return {"var": True, "value": out.value, "grad": read(v, "grad")}
 
-        plain = _guarded(lambda: function(x))
-        if "result" in plain and _is_var(plain["result"]):
+        plain = guarded(lambda: function(x))
+        if "result" in plain and is_var(plain["result"]):
             plain = {"result": None, "var": True}
-        return {"var": _guarded(run), "plain": plain}
+        return {"var": guarded(run), "plain": plain}
+
+    call = f"out = {name}(x * 3); out.backward()"
+    given = f"x = Var({x!r})"
 
     def judge(obs: Observation) -> None:
-        call = f"out = {name}(x * 3); out.backward()"
-        given = f"x = Var({x!r})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         if obs.value.get("missing"):
             raise failure(call, f"there is no function {name} in the functions the test received.")
         g = RandomExpression(expr=getattr(sympy, name)(3 * X), symbols=(X,), low=-1e9, high=1e9)
         outcome = obs.value["var"]
-        _guarded_failure(call, outcome, given)
+        guarded_failure(call, outcome, given)
         result = outcome["result"]
         if not result.get("var"):
             raise failure(call, f"{name} of a Var returned a {result.get('type')}, not a Var.", given=given)
@@ -440,12 +251,12 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
             slope = want / 3
             candidates: list[tuple[Mistake | str, float]] = [
                 (f"the gradient of the argument is missing: the parent's grad gets ū · {name}'(u).", slope),
-                (_sign_flipped(name), -want),
+                (sign_flipped(name), -want),
                 (PRODUCT_LOCALS_SWAPPED, x * slope),  # u = x * 3 passed x the local x, not 3
             ]
             if name == "exp":
                 candidates.append((EXP_ARGUMENT, 3 * (3 * x)))
-            mistake = recognise(got, candidates) or (
+            mistake = diagnose(got, candidates, tolerance=TO_ROUNDING) or (
                 f"the local derivative of {name} is wrong (see the table above the exercise)."
             )
             raise failure(
@@ -467,7 +278,7 @@ def _function_case(student: Callable, functions: Functions, name: str, x: float)
         if mismatch(got_plain, truth, relative_tolerance(truth)):
             raise failure(plain_call, "is wrong.", expected=truth, got=got_plain)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _relu_case(student: Callable, relu: Callable, x: float) -> None:
@@ -481,9 +292,9 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
                 v = student(p)
                 y = relu(v * 2)
                 y.backward()
-                return {"value": y.value, "grad": _read(v, "grad")}
+                return {"value": y.value, "grad": read(v, "grad")}
 
-            out.append(_guarded(run))
+            out.append(guarded(run))
         return out
 
     def judge(obs: Observation) -> None:
@@ -492,7 +303,7 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
         for p, outcome in zip(points, obs.value, strict=True):
             call = "out = relu(x * 2); out.backward()"
             given = f"x = Var({p!r})"
-            _guarded_failure(call, outcome, given)
+            guarded_failure(call, outcome, given)
             want = (2 * p, 2.0) if p > 0 else (0.0, 0.0)
             got = (
                 _number(outcome["result"]["value"], call, "value"),
@@ -511,7 +322,7 @@ def _relu_case(student: Callable, relu: Callable, x: float) -> None:
 
 
 def check_var_expression(
-    Var: Callable,  # noqa: N803
+    Var: Callable,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -522,31 +333,35 @@ def check_var_expression(
     """Check a whole expression: out = f(Var(x1), ..., Var(xn)); out.backward(); the grads of the
     inputs are SymPy's exact gradient. With a seed, random expressions of 1 to 3 variables."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f, 0.05, 100.0), np.atleast_1d(np.array(x, dtype=float)))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = random_case(seed * 100 + k, 1 + k % 3, 3)
             cases.append((g, g.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(
+        seed, lambda: (expression(f, 0.05, 100.0), np.atleast_1d(np.array(x, dtype=float))), draw
+    )
     for g, point in cases:
         _expression_case(Var, functions, g, point)
 
 
 def _expression_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
     def observe() -> dict:
-        fun = g.function(_functions_data(functions))
+        fun = g.function(functions_data(functions))
 
         def run() -> dict:
             leaves = [student(v) for v in x.tolist()]
             out = fun(*leaves)
-            if not _is_var(out):
+            if not is_var(out):
                 return {"var": False, "type": type(out).__name__}
             out.backward()
-            return {"var": True, "value": out.value, "grads": [_read(v, "grad") for v in leaves]}
+            return {"var": True, "value": out.value, "grads": [read(v, "grad") for v in leaves]}
 
-        return _guarded(run)
+        return guarded(run)
 
     def judge(obs: Observation) -> None:
         variables = ", ".join(f"Var({v!r})" for v in x.tolist())
@@ -554,7 +369,7 @@ def _expression_case(student: Callable, functions: Functions, g: RandomExpressio
         given = f"f({', '.join(map(str, g.symbols))}) = {g}, built with your Var and your functions"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if not result.get("var"):
             raise failure(call, f"f returned a {result.get('type')}, not a Var.", given=given)
@@ -612,9 +427,9 @@ def _deep_observe(student: Callable, graph: str, a: float) -> dict:
         else:
             for _ in range(CHAIN_LENGTH):
                 y = y * CHAIN_FACTOR
-        outcome = _guarded(y.backward, GUARD_SECONDS if graph == "diamond" else CHAIN_SECONDS)
+        outcome = guarded(y.backward, GUARD_SECONDS if graph == "diamond" else CHAIN_SECONDS)
         if "result" in outcome:
-            outcome = {"result": {"value": y.value, "a": _read(va, "grad")}}
+            outcome = {"result": {"value": y.value, "a": read(va, "grad")}}
         return outcome
     finally:
         if enabled:
@@ -629,7 +444,7 @@ def _graph_observe(student: Callable, graph: str, a: float) -> dict:
             b = va * 3
             d = b * b + b
             d.backward()
-            return {"value": d.value, "a": _read(va, "grad"), "b": _read(b, "grad"), "d": _read(d, "grad")}
+            return {"value": d.value, "a": read(va, "grad"), "b": read(b, "grad"), "d": read(d, "grad")}
 
     elif graph in ("diamond", "chain"):
         return _deep_observe(student, graph, a)
@@ -641,16 +456,16 @@ def _graph_observe(student: Callable, graph: str, a: float) -> dict:
             d = b * b + b
             d.backward()
             d.backward()
-            twice = _read(va, "grad")
+            twice = read(va, "grad")
             d.zero_grad()
-            zeroed = (_read(va, "grad"), _read(b, "grad"))
+            zeroed = (read(va, "grad"), read(b, "grad"))
             d.backward(2.0)
-            return {"twice": twice, "zeroed": list(zeroed), "after": _read(va, "grad"), "b": _read(b, "grad")}
+            return {"twice": twice, "zeroed": list(zeroed), "after": read(va, "grad"), "b": read(b, "grad")}
 
-    return _guarded(run)
+    return guarded(run)
 
 
-def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:  # noqa: N803
+def check_backward_graph(Var: Callable, graphs: str | Sequence[str] = GRAPHS, a: float = 2.0) -> None:
     """Check `backward` on graphs built with `*` and `+` from a = Var(a):
 
     - "shared": b = 3a; d = b*b + b: a.grad = 3(2b + 1), b.grad = 2b + 1, d.grad = 1;
@@ -689,7 +504,7 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
         call, given = calls[graph]
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given, deep=graph == "chain")
+        guarded_failure(call, obs.value, given, RECURSIVE if graph == "chain" else RECURSION_HINT)
         result = obs.value["result"]
         if graph == "shared":
             want = {"a": 3 * (2 * b + 1), "b": 2 * b + 1, "d": 1.0}
@@ -728,9 +543,10 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
             if mismatch(twice, 2 * once, relative_tolerance(2 * once)):
                 # A second pass on top of the first, without resetting the inner nodes: d's own grad
                 # either accumulates too (d = 2) or is set to the seed (d = 1); the shares then add up.
-                mistake = recognise(
+                mistake = diagnose(
                     twice,
                     [(LEAVES_RESET, once), (INNER_NOT_RESET, 3 * (4 + 10 * b)), (INNER_NOT_RESET, 3 * (3 + 8 * b))],
+                    tolerance=TO_ROUNDING,
                 )
                 if mistake is None and abs(twice) > abs(2 * once):
                     mistake = (
@@ -776,7 +592,7 @@ def _shared_mistake(result: dict, b: float) -> Mistake | None:
         got_a, got_b = float(result["a"]), float(result["b"])
     except (TypeError, ValueError, KeyError):
         return None
-    one_share = recognise(got_b, [(OVERWRITTEN, 1.0), (OVERWRITTEN, b)])
+    one_share = diagnose(got_b, [(OVERWRITTEN, 1.0), (OVERWRITTEN, b)], tolerance=TO_ROUNDING)
     if one_share is not None and not mismatch(got_a, 3 * got_b, relative_tolerance(3 * got_b)):
         return OVERWRITTEN
     return None
@@ -840,9 +656,9 @@ def _adjoint_mistake(key: str, got: float, x: tuple, ybar: float, probe: Any) ->
         want = _adjoint_truth(*ADJOINT_PROBE)[key]
         if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
             point, seed_bar = ADJOINT_PROBE
-            found = recognise(at_probe, [(m, wrong(*point, seed_bar)) for m, wrong in candidates])
+            found = diagnose(at_probe, [(m, wrong(*point, seed_bar)) for m, wrong in candidates], tolerance=TO_ROUNDING)
     if found is None and candidates:
-        found = recognise(got, [(m, wrong(*x, ybar)) for m, wrong in candidates])
+        found = diagnose(got, [(m, wrong(*x, ybar)) for m, wrong in candidates], tolerance=TO_ROUNDING)
     return found or _ADJOINT_HINTS.get(key)
 
 
@@ -883,15 +699,9 @@ def check_reverse_trace(reverse_trace: Any) -> None:
     (v̄5 = v̄4 = v̄1 = v̄2 = 1, v̄3 = -1, v̄0 = x̄2 = 1.716, v̄-1 = x̄1 = 5.5)."""
     __tracebackhide__ = True
 
-    def observe() -> Any:
-        return {str(k): v for k, v in reverse_trace.items()} if isinstance(reverse_trace, dict) else reverse_trace
-
-    def judge(obs: Observation) -> None:
-        if obs.raised:
-            raise raised("reverse_trace", obs.raised)
-        _judge_adjoints("reverse_trace", obs.value, (2.0, 5.0), 1.0)
-
-    run_check(observe, judge)
+    check_trace_dict(
+        "reverse_trace", reverse_trace, lambda call, trace, _: _judge_adjoints(call, trace, (2.0, 5.0), 1.0)
+    )
 
 
 def check_adjoint_trace(
@@ -904,9 +714,8 @@ def check_adjoint_trace(
 ) -> None:
     """Check adjoint_trace(x1, x2, ybar): the dict of adjoints v̄_i at any point and output seed."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(tuple(map(float, x)), float(ybar))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [
             (
@@ -915,56 +724,21 @@ def check_adjoint_trace(
             )
             for _ in range(count)
         ]
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), float(ybar)), draw)
     for point, seed_bar in cases:
-
-        def observe(point: tuple = point, seed_bar: float = seed_bar) -> Any:
-            trace = adjoint_trace(*point, seed_bar)
-            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
-            try:  # the diagnosis probe: read only when the trace is wrong
-                probe = adjoint_trace(*ADJOINT_PROBE[0], ADJOINT_PROBE[1])
-                probe = {str(k): float(v) for k, v in probe.items()}
-            except Exception:
-                probe = None
-            return {"trace": trace, "probe": probe}
-
-        def judge(obs: Observation, point: tuple = point, seed_bar: float = seed_bar) -> None:
-            call = f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})"
-            if obs.raised:
-                raise raised(call, obs.raised)
-            value = obs.value if isinstance(obs.value, dict) else {}
-            _judge_adjoints(call, value.get("trace"), point, seed_bar, value.get("probe"))
-
-        run_check(observe, judge)
+        check_trace_function(
+            f"adjoint_trace({point[0]!r}, {point[1]!r}, {seed_bar!r})",
+            lambda point=point, seed_bar=seed_bar: adjoint_trace(*point, seed_bar),
+            lambda: adjoint_trace(*ADJOINT_PROBE[0], ADJOINT_PROBE[1]),
+            lambda call, trace, probe, point=point, seed_bar=seed_bar: _judge_adjoints(
+                call, trace, point, seed_bar, probe
+            ),
+        )
 
 
 # --- drivers: grad, vjp, jacobian_reverse ------------------------------------------------------------
-
-
-class _Passes:
-    """Counts the calls of Var.backward while a driver runs (the class is restored afterwards)."""
-
-    def __init__(self, cls: Any) -> None:
-        self.cls, self.count = cls, 0
-
-    def __enter__(self) -> _Passes:
-        self.own = "backward" in vars(self.cls) if isinstance(self.cls, type) else False
-        self.original = getattr(self.cls, "backward", None)
-        if isinstance(self.cls, type) and callable(self.original):
-            original, passes = self.original, self
-
-            def backward(node: Any, *args: Any, **kwargs: Any) -> Any:
-                passes.count += 1
-                return original(node, *args, **kwargs)
-
-            self.cls.backward = backward
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if isinstance(self.cls, type) and callable(self.original):
-            if self.own:
-                self.cls.backward = self.original
-            else:
-                delattr(self.cls, "backward")
 
 
 def _call_data(recorded: Recorded) -> dict:
@@ -972,9 +746,9 @@ def _call_data(recorded: Recorded) -> dict:
     first = recorded.arguments[0] if recorded.arguments else []
     return {
         "calls": recorded.calls,
-        "vars": [_is_var(a) for a in first],
+        "vars": [is_var(a) for a in first],
         "types": [type(a).__name__ for a in first],
-        "with_vars": [any(_is_var(a) for a in args) for args in recorded.arguments[:100]],
+        "with_vars": [any(is_var(a) for a in args) for args in recorded.arguments[:100]],
     }
 
 
@@ -1038,7 +812,7 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 
 
 def check_grad(
     grad: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -1049,38 +823,39 @@ def check_grad(
     """Check grad(f)(*x): the gradient of a scalar f as n numbers, with one call of f on Vars and
     one reverse pass. `f` is SymPy source; with a seed, random expressions of 1 to 3 variables."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f, 0.05, 100.0), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = random_case(seed * 100 + k, 1 + (k + 1) % 3, 2)
             cases.append((g, g.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f, 0.05, 100.0), np.array(x, dtype=float)), draw)
     for g, point in cases:
         _grad_case(grad, Var, functions, g, point)
 
 
 def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(g.function(_functions_data(functions)))
+        recorded = Recorded(g.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded)(*x.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         outcome["probe"] = _probe(lambda: student(GRAD_PROBE[0])(*GRAD_PROBE[1]))
         return outcome
 
+    call = f"grad(f)({', '.join(map(repr, x.tolist()))})"
+    given = f"f({', '.join(map(str, g.symbols))}) = {g}"
+
     def judge(obs: Observation) -> None:
-        call = f"grad(f)({', '.join(map(repr, x.tolist()))})"
-        given = f"f({', '.join(map(str, g.symbols))}) = {g}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         want = g.gradient(x)
         n = len(want)
@@ -1092,7 +867,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
             if _never_on_vars(obs.value):
                 mistake = FINITE_DIFFERENCES
             elif _probe_shows(obs.value.get("probe"), GRAD_PROBE[1]):
-                mistake = recognise(got, [(VALUES_NOT_GRADS, x)])
+                mistake = diagnose(got, [(VALUES_NOT_GRADS, x)], tolerance=TO_ROUNDING)
             elif not mismatch(got, np.zeros(n), 1e-12):
                 mistake = "run backward() on the output before reading the inputs' grads."
             raise failure(call, "the gradient is wrong.", expected=want, got=got, given=given, mistake=mistake)
@@ -1100,14 +875,14 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
         if obs.value["calls"] != 1:
             raise failure(call, f"f was called {obs.value['calls']} times; one call is enough.", given=given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _vector_cases(
     f: Sequence[str] | None, x: Any, seed: int | None, count: int, shapes: Sequence[tuple[int, int]]
 ) -> list:
     if seed is None:
-        from autograder.sympy_oracle import RandomVectorFunction
+        from autograder.oracles.expressions import RandomVectorFunction
 
         rows = [expression(text, 0.05, 100.0) for text in f]
         names = sorted({str(s) for r in rows for s in r.symbols})
@@ -1128,7 +903,7 @@ def _text(h: Any) -> str:
 
 def check_vjp(
     vjp: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: Sequence[str] | None = None,
     x: Any = None,
@@ -1154,24 +929,23 @@ def check_vjp(
 
 def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray, u: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(h.function(_functions_data(functions)))
+        recorded = Recorded(h.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, x.tolist(), u.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         outcome["probe"] = _probe(lambda: student(*VJP_PROBE)[1])
         return outcome
 
+    call = f"vjp(f, {show(x, 60)}, {show(u, 60)})"
+    given = _text(h)
+
     def judge(obs: Observation) -> None:
-        call = f"vjp(f, {show(x, 60)}, {show(u, 60)})"
-        given = _text(h)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         if not (isinstance(out, list | tuple) and len(out) == 2):
             raise failure(call, f"should return a pair (f(x), uᵀJ), but returned {show(out, 80)}.", given=given)
@@ -1185,18 +959,18 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
             mistake = None
             ones = np.ones(h.n_outputs) @ jacobian
             if _probe_shows(obs.value.get("probe"), [1.0, 3.0]):  # the probe's 1ᵀJ, not its uᵀJ = (2, -4)
-                mistake = recognise(got, [(U_IGNORED, ones)])
+                mistake = diagnose(got, [(U_IGNORED, ones)], tolerance=TO_ROUNDING)
             raise failure(
                 call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
             )
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given, h.n_outputs)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_jacobian_reverse(
     jacobian_reverse: Callable,
-    Var: Any,  # noqa: N803
+    Var: Any,
     functions: Functions,
     f: Sequence[str] | None = None,
     x: Any = None,
@@ -1212,14 +986,14 @@ def check_jacobian_reverse(
 
 def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray) -> None:
     def observe() -> dict:
-        recorded = Recorded(h.function(_functions_data(functions)))
+        recorded = Recorded(h.function(functions_data(functions)))
 
         def run() -> dict:
-            with _Passes(var) as passes:
+            with BackwardPasses(var) as passes:
                 out = student(recorded, x.tolist())
             return {"value": out, "passes": passes.count}
 
-        outcome = _guarded(run)
+        outcome = guarded(run)
         outcome.update(_call_data(recorded))
         return outcome
 
@@ -1229,7 +1003,7 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
         given = _text(h) + f", so n = {n} and m = {m}"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        _guarded_failure(call, obs.value, given)
+        guarded_failure(call, obs.value, given)
         out = obs.value["result"]["value"]
         if out is not None and not isinstance(out, Foreign) and np.shape(out) == (n, m) and n != m:
             raise failure(
@@ -1244,7 +1018,7 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
             candidates = [(LEAVES_NOT_RESET, np.cumsum(want, axis=0))] if m > 1 else []
             if n == m:  # the shape could not tell a transposed Jacobian
                 candidates.append((TRANSPOSED, want.T))
-            mistake = recognise(got, candidates)
+            mistake = diagnose(got, candidates, tolerance=TO_ROUNDING)
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

@@ -1,18 +1,4 @@
-"""Checks for unit 05, vector-Jacobian products and matrix calculus.
-
-The truth is never a second implementation of an exercise. Gradients of small cases come from the
-fourth-order central differences of `autograder.finite_differences` applied to the *forward*
-function (for bilinear and quadratic functions these are exact to rounding); large cases use the
-dot-product test: for a random direction U, the recorded inner product <VJP, U> must equal the
-directional derivative of <G, f(X)> along U, one stencil of four evaluations. `unbroadcast` is the
-adjoint of `np.broadcast_to`, so its oracle is <unbroadcast(g), u> = <g, broadcast_to(u)>. The
-softmax cross-entropy oracle evaluates the loss in 30-digit arithmetic (mpmath), with no shift
-trick. Cases with integer-valued inputs must be exact: there the oracle is the identity of calculus
-(e.g. Xᵀ G) evaluated in exact integer arithmetic, and a finite-difference answer is off by far more
-than rounding (see `EXACT`).
-
-Observers copy every input they hand to the student's code and record whether it changed.
-"""
+"""The checks of unit 05 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
@@ -23,113 +9,40 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from autograder.checks.array_diagnosis import compare
+from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.case import Case, explicit_or_seeded, explicit_or_table
+from autograder.checks.kit.tolerance import tolerance
+from autograder.checks.vjp.mistakes import (
+    DA_SIGN,
+    DA_TRANSPOSED,
+    DB_AVERAGED,
+    DB_NOT_SUMMED,
+    DW_TRANSPOSED,
+    DX_WITHOUT_TRANSPOSE,
+    GRADIENT_NOT_UNBROADCAST,
+    GRADIENT_SIGN,
+    LOSS_SUMMED,
+    MISSING_ONE_OVER_B,
+    NO_MAX_SHIFT,
+    NOTHING_SUMMED,
+    ONEHOT_NOT_SUBTRACTED,
+    ONLY_A_X,
+    SIZE_ONE_AXES_NOT_SUMMED,
+    SOLVE_WITHOUT_TRANSPOSE,
+    TWO_A_X,
+)
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
-from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import random_point, rng
 from autograder.observations import Foreign
+from autograder.oracles.finite_differences import central_gradient, directional_derivative, mp_stencil
+from autograder.oracles.losses import mp_cross_entropy
 from autograder.runtime import Observation, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth functions, scaled by the size of the answer
 EXACT = 1e-12  # integer-valued inputs: the product rules are exact in floating point
 
-# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
-
-LECTURE = "of notebooks/05_vjp.ipynb"
-ASSIGNMENT = "of 05_vjp.ipynb"
-MATRIX_RULES = f"section 2 (Deriving X̄ = G Wᵀ and W̄ = Xᵀ G) {LECTURE}"
-BROADCASTING = f"section 3 (Broadcasting copies, so its VJP sums) {LECTURE}"
-IDENTITIES = f"section 4 (Identities: ∇(xᵀ A x) = (A + Aᵀ)x, softmax cross-entropy) {LECTURE}"
-SIZE_ONE_AXES_NOT_SUMMED = Mistake(
-    "size-1 axes not summed",
-    "unbroadcast sums g over the axes broadcasting prepended and, with keepdims=True, over every axis where "
-    "shape has size 1 and g does not.",
-    BROADCASTING,
-)
-NOTHING_SUMMED = Mistake(
-    "g returned without summing",
-    "broadcasting copies an entry to many places, so the VJP adds up the gradients of the copies: sum g "
-    "over every axis broadcasting added or stretched.",
-    BROADCASTING,
-)
-GRADIENT_NOT_UNBROADCAST = Mistake(
-    "a broadcast operand's gradient not summed back",
-    "an operand that broadcasting stretched receives the sum of its copies' gradients: pass each VJP "
-    "through unbroadcast(g, operand.shape).",
-    f"section 2 (`Tensor`: reverse mode on numpy arrays) {ASSIGNMENT}",
-)
-DX_WITHOUT_TRANSPOSE = Mistake(
-    "W not transposed in dX",
-    "dX = G Wᵀ: the only product of G (B, m) and W (n, m) with the shape (B, n) of X.",
-    MATRIX_RULES,
-)
-DW_TRANSPOSED = Mistake(
-    "dW transposed",
-    "dW = Xᵀ G has the shape (n, m) of W; Gᵀ X is its transpose.",
-    MATRIX_RULES,
-)
-DB_NOT_SUMMED = Mistake(
-    "db not summed over the batch",
-    "b is added to every row of X W, so db is dY summed over the batch: dY.sum(axis=0).",
-    BROADCASTING,
-)
-DB_AVERAGED = Mistake(
-    "db averaged over the batch",
-    "b is added to every row of X W, so db is the sum of the rows of dY, dY.sum(axis=0), not their mean.",
-    BROADCASTING,
-)
-TWO_A_X = Mistake(
-    "2Ax for a non-symmetric A",
-    "∇(xᵀ A x) = (A + Aᵀ) x; it equals 2 A x only when A is symmetric.",
-    IDENTITIES,
-)
-ONLY_A_X = Mistake(
-    "only A x",
-    "xᵀ A x depends on x twice, so its gradient has two terms: ∇(xᵀ A x) = A x + Aᵀ x.",
-    IDENTITIES,
-)
-NO_MAX_SHIFT = Mistake(
-    "no shift by the row maximum",
-    "softmax(z) = softmax(z - max z): subtract each row's maximum before exp, so exp never overflows, and "
-    "compute log-softmax as (z - m) - log(sum(exp(z - m))).",
-    f"section 6 (Softmax cross-entropy, stable for large logits) {ASSIGNMENT}",
-)
-LOSS_SUMMED = Mistake(
-    "the loss summed over the batch",
-    "the loss is the mean over the batch of -log softmax(z)[label].",
-    IDENTITIES,
-)
-MISSING_ONE_OVER_B = Mistake(
-    "missing 1/B",
-    "the loss is a mean over the batch, so its gradient is (softmax - onehot) / B.",
-    IDENTITIES,
-)
-GRADIENT_SIGN = Mistake(
-    "gradient sign reversed",
-    "the gradient of the cross-entropy with respect to the logits is softmax - onehot, prediction minus target.",
-    IDENTITIES,
-)
-ONEHOT_NOT_SUBTRACTED = Mistake(
-    "onehot not subtracted",
-    "the gradient of the mean cross-entropy with respect to the logits is (softmax - onehot) / B.",
-    IDENTITIES,
-)
-SOLVE = f"section 7 (`solve_vjp`: the adjoint of a linear solve) {ASSIGNMENT}"
-SOLVE_WITHOUT_TRANSPOSE = Mistake(
-    "A instead of Aᵀ in the solve",
-    "the adjoint of x = A⁻¹ b solves with the transpose: db = A⁻ᵀ gx = np.linalg.solve(A.T, gx); for a "
-    "non-symmetric A, np.linalg.solve(A, gx) is another vector.",
-    SOLVE,
-)
-DA_SIGN = Mistake("dA sign reversed", "dA = -(A⁻ᵀ gx) xᵀ = -db xᵀ, with a minus.", SOLVE)
-DA_TRANSPOSED = Mistake("dA transposed", "dA = -db xᵀ, an outer product with db on the left, not -x dbᵀ.", SOLVE)
-
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _tolerance(want: Any, relative: float = RELATIVE) -> float:
-    return relative * (1.0 + float(np.max(np.abs(np.asarray(want, dtype=float)), initial=0.0)))
 
 
 def _changed(copies: dict[str, np.ndarray], given: dict[str, Any]) -> list[str]:
@@ -225,10 +138,8 @@ def check_unbroadcast(
     With a seed, every pattern of `UNBROADCAST_CASES` and one large case (by the dot-product test).
     """
     __tracebackhide__ = True
-    cases = [(tuple(g_shape), tuple(shape))] if seed is None else list(UNBROADCAST_CASES)
-    base = 0 if seed is None else seed
-    for k, (gs, s) in enumerate(cases):
-        _unbroadcast_case(unbroadcast, gs, s, base * 100 + k)
+    for (gs, s), case_seed in explicit_or_table(seed, lambda: (tuple(g_shape), tuple(shape)), UNBROADCAST_CASES, 100):
+        _unbroadcast_case(unbroadcast, gs, s, case_seed)
     if seed is not None:
         _unbroadcast_large(unbroadcast, (64, 32, 16), (32, 1), seed)
 
@@ -278,11 +189,10 @@ def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: in
         out = np.asarray(student(g, shape), dtype=float)
         return {"shape": list(out.shape), "inner": float(np.sum(out * u)) if out.shape == shape else None}
 
+    call = f"unbroadcast(g, {shape})"
+    given = f"g is a random array of shape {g_shape}"
+
     def judge(obs: Observation) -> None:
-        call = f"unbroadcast(g, {shape})"
-        given = f"g is a random array of shape {g_shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got_shape = tuple(obs.value["shape"])
         if got_shape != shape:
             raise failure(call, f"returned shape {got_shape}, not {shape}.", given=given)
@@ -298,7 +208,7 @@ def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: in
                 given=given,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- Tensor -----------------------------------------------------------------------------------------
@@ -368,7 +278,7 @@ class _Plain:
         return _Plain(self.data.reshape(*shape))
 
     @property
-    def T(self) -> _Plain:  # noqa: N802 - numpy's name
+    def T(self) -> _Plain:
         return _Plain(self.data.T)
 
 
@@ -390,20 +300,18 @@ TENSOR_CASES = (
 
 
 def _expression(text: str, names: Sequence[str]) -> Callable:
-    return eval(compile(f"lambda {', '.join(names)}: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    return eval(compile(f"lambda {', '.join(names)}: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
 
 
 def check_tensor(
     Tensor: Callable, expr: str | None = None, shapes: dict | None = None, *, seed: int | None = None
-) -> None:  # noqa: N803
+) -> None:
     """Check Tensor: build each variable as Tensor(data, requires_grad=True), evaluate `expr`, call
     backward() on the scalar result; every variable's .grad must have its shape and equal the
     finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`."""
     __tracebackhide__ = True
-    cases = [(expr, dict(shapes or {}))] if seed is None else list(TENSOR_CASES)
-    base = 0 if seed is None else seed
-    for k, (text, sizes) in enumerate(cases):
-        _tensor_case(Tensor, text, sizes, base * 100 + k)
+    for (text, sizes), case_seed in explicit_or_table(seed, lambda: (expr, dict(shapes or {})), TENSOR_CASES, 100):
+        _tensor_case(Tensor, text, sizes, case_seed)
 
 
 def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
@@ -423,14 +331,13 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
             "changed": [n for n, leaf in zip(names, leaves, strict=True) if not np.array_equal(leaf.data, values[n])],
         }
 
+    call = f"{text}.backward()"
+    given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
+
     def judge(obs: Observation) -> None:
-        call = f"{text}.backward()"
-        given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         value = float(function(*[_Plain(values[n]) for n in names]).data)
         got_value = real_scalar(obs.value["value"], f"{text} (its .data)")
-        if mismatch(got_value, value, _tolerance(value, 1e-10)):
+        if mismatch(got_value, value, tolerance(value, 1e-10)):
             raise failure(f"{text}", "the forward value (.data) is wrong.", expected=value, got=got_value, given=given)
         _judge_unchanged(call, obs.value["changed"])
         for i, n in enumerate(names):
@@ -453,7 +360,7 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
                 )
             _compare(call, f"{n}.grad", got, want, given, [], 1e-7)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- matmul_vjp and linear_backward ----------------------------------------------------------------
@@ -472,7 +379,7 @@ def check_matmul_vjp(
     W: Any = None,
     G: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check matmul_vjp(X, W, G) = (G Wᵀ, Xᵀ G) for Y = X W: small cases against finite differences
     of <G, X W>, an integer case exactly, a layer of realistic size by the dot-product test."""
@@ -508,24 +415,23 @@ def _unsummed_gradient(got: Any, want: np.ndarray) -> Mistake | str:
     except (TypeError, ValueError):
         return hint
     summed = _adjoint_of_broadcast(array, np.shape(want))
-    return hint if mismatch(summed, want, _tolerance(want)) else GRADIENT_NOT_UNBROADCAST
+    return hint if mismatch(summed, want, tolerance(want, RELATIVE)) else GRADIENT_NOT_UNBROADCAST
 
 
 def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
-    X, W, G = arrays["X"], arrays["W"], arrays["G"]  # noqa: N806
+    X, W, G = arrays["X"], arrays["W"], arrays["G"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "matmul_vjp(X, W, G)"
+    given = f"X = {show(X, 80)}, W = {show(W, 80)}, G = {show(G, 80)}, Y = X W has shape {G.shape}"
+
     def judge(obs: Observation) -> None:
-        call = "matmul_vjp(X, W, G)"
-        given = f"X = {show(X, 80)}, W = {show(W, 80)}, G = {show(G, 80)}, Y = X W has shape {G.shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))  # noqa: N806
+        dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))
         if exact:
-            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))  # noqa: N806
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))
             _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
             _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
             return
@@ -543,7 +449,7 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
         wrong_w = [(DW_TRANSPOSED, (X.T @ G).T)]
         _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: int) -> None:
@@ -573,11 +479,10 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
         y = values["X"] @ values["W"]
         return y + values["b"] if "b" in values else y
 
+    call = f"{name}({', '.join(shapes)})"
+    given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
+
     def judge(obs: Observation) -> None:
-        call = f"{name}({', '.join(shapes)})"
-        given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         got_shapes = obs.value["shapes"]
         if got_shapes is None or len(got_shapes) != len(inputs):
@@ -607,7 +512,7 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
                     given=given,
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_linear_backward(
@@ -617,7 +522,7 @@ def check_linear_backward(
     b: Any = None,
     dY: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check linear_backward(X, W, b, dY) = (dX, dW, db) for Y = X W + b, b of shape (m,) broadcast
     over the batch: finite differences of <dY, X W + b>, an integer case exactly, and a large layer."""
@@ -640,20 +545,19 @@ def check_linear_backward(
 
 
 def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
-    X, W, b, dY = arrays["X"], arrays["W"], arrays["b"], arrays["dY"]  # noqa: N806
+    X, W, b, dY = arrays["X"], arrays["W"], arrays["b"], arrays["dY"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "linear_backward(X, W, b, dY)"
+    given = f"X = {show(X, 70)}, W = {show(W, 70)}, b = {show(b, 40)}, dY = {show(dY, 70)}"
+
     def judge(obs: Observation) -> None:
-        call = "linear_backward(X, W, b, dY)"
-        given = f"X = {show(X, 70)}, W = {show(W, 70)}, b = {show(b, 40)}, dY = {show(dY, 70)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))  # noqa: N806
+        dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))
         if exact:
-            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))  # noqa: N806
+            Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))
             _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
             _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
             _exactness(call, "db", db, Gi.sum(axis=0).astype(float), given)
@@ -669,7 +573,7 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
         wrong_b = [(DB_NOT_SUMMED, dY), (DB_AVERAGED, dY.mean(axis=0))]
         _compare(call, "db", db, central_gradient(lambda c: loss(c=c), b), given, wrong_b, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- quadratic_form_grad ---------------------------------------------------------------------------
@@ -677,7 +581,7 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
 
 def check_quadratic_form_grad(
     quadratic_form_grad: Callable, A: Any = None, x: Any = None, *, seed: int | None = None
-) -> None:  # noqa: N803
+) -> None:
     """Check quadratic_form_grad(A, x) = ∇(xᵀ A x) = (A + Aᵀ) x for non-symmetric A: finite differences
     on small cases, exactly on an integer case."""
     __tracebackhide__ = True
@@ -691,26 +595,25 @@ def check_quadratic_form_grad(
 
 
 def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
-    A, x = arrays["A"], arrays["x"]  # noqa: N806
+    A, x = arrays["A"], arrays["x"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "quadratic_form_grad(A, x)"
+    given = f"A = {show(A, 90)} (not symmetric), x = {show(x, 60)}"
+
     def judge(obs: Observation) -> None:
-        call = "quadratic_form_grad(A, x)"
-        given = f"A = {show(A, 90)} (not symmetric), x = {show(x, 60)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         if exact:
-            Ai, xi = A.astype(np.int64), x.astype(np.int64)  # noqa: N806
+            Ai, xi = A.astype(np.int64), x.astype(np.int64)
             _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given)
             return
         want = central_gradient(lambda v: float(v @ A @ v), x)
         wrong = [(TWO_A_X, 2 * A @ x), (ONLY_A_X, A @ x)]
         _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- softmax cross-entropy -------------------------------------------------------------------------
@@ -719,36 +622,18 @@ SOFTMAX_CASES = ((3, 5, 1.0), (4, 10, 1000.0), (1, 7, 1000.0), (5, 3, 50.0), (2,
 """(batch B, classes C, scale of the logits) of the hidden cases; scale 1000 overflows exp."""
 
 
-def _mp_loss(logits: np.ndarray, labels: Sequence[int]) -> Any:
-    """The mean cross-entropy in 30-digit arithmetic, straight from the definition (no shift)."""
-    with mpmath.workdps(30):
-        total = mpmath.mpf(0)
-        for row, label in zip(logits, labels, strict=True):
-            entries = [mpmath.mpf(float(v)) for v in row]
-            total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
-        return total / len(labels)
-
-
 def _mp_gradient(logits: np.ndarray, labels: Sequence[int], h: float = 1e-4) -> np.ndarray:
-    """The gradient of `_mp_loss` by the fourth-order stencil, in 30-digit arithmetic."""
+    """The gradient of the 30-digit cross-entropy by the fourth-order stencil, in 30-digit arithmetic."""
     grad = np.empty(logits.shape)
-    with mpmath.workdps(30):
-        for i in range(logits.size):
-            total = mpmath.mpf(0)
-            for offset, weight in STENCIL:
-                shifted = logits.astype(object)
-                shifted.flat[i] = mpmath.mpf(float(logits.flat[i])) + offset * mpmath.mpf(h)
-                total += weight * _mp_loss_objects(shifted, labels)
-            grad.flat[i] = float(total / (12 * mpmath.mpf(h)))
+    for i in range(logits.size):
+
+        def shifted_loss(t: mpmath.mpf, i: int = i) -> mpmath.mpf:
+            shifted = logits.astype(object)
+            shifted.flat[i] = mpmath.mpf(float(logits.flat[i])) + t
+            return mp_cross_entropy(shifted, labels)
+
+        grad.flat[i] = mp_stencil(shifted_loss, h)
     return grad
-
-
-def _mp_loss_objects(logits: np.ndarray, labels: Sequence[int]) -> Any:
-    total = mpmath.mpf(0)
-    for row, label in zip(logits, labels, strict=True):
-        entries = [mpmath.mpf(v) for v in row]
-        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in entries)) - entries[int(label)]
-    return total / len(labels)
 
 
 def check_softmax_cross_entropy(
@@ -762,15 +647,17 @@ def check_softmax_cross_entropy(
     """Check the mean softmax cross-entropy and its gradient (softmax - onehot) / B against a
     30-digit evaluation of the definition; logits of size 1000 must give finite values, no warning."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(np.asarray(logits, dtype=float), [int(v) for v in labels])]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         cases = []
         for k, (batch, classes, scale) in enumerate(SOFTMAX_CASES):
             generator = rng(seed * 10 + k)
             z = np.round(generator.uniform(-scale, scale, size=(batch, classes)), 3)
             y = generator.integers(0, classes, size=batch)
             cases.append((z, y.tolist() if k % 2 else y))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (np.asarray(logits, dtype=float), [int(v) for v in labels]), draw)
     for z, y in cases:
         _softmax_case(softmax_cross_entropy, softmax_cross_entropy_vjp, z, y)
 
@@ -817,7 +704,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
                 mistake="subtract the row maximum before exp: exp(1000) overflows.",
             )
         _judge_unchanged(call, obs.value["changed"])
-        want = float(_mp_loss(logits, labels))
+        want = float(mp_cross_entropy(logits, labels))
         got = real_scalar(obs.value["loss"], call)
         if mismatch(got, want, 1e-9 * (1 + abs(want))):
             mistake: str | Mistake | None = None
@@ -864,7 +751,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
 
 def _system(seed: int, n: int) -> dict[str, np.ndarray]:
     generator = rng(seed)
-    A = generator.normal(size=(n, n)) + 2.0 * np.sqrt(n) * np.eye(n)  # noqa: N806 - well conditioned, not symmetric
+    A = generator.normal(size=(n, n)) + 2.0 * np.sqrt(n) * np.eye(n)
     b = generator.normal(size=n)
     return {"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": generator.normal(size=n)}
 
@@ -875,13 +762,13 @@ def check_solve_vjp(
     b: Any = None,
     gx: Any = None,
     *,
-    seed: int | None = None,  # noqa: N803
+    seed: int | None = None,
 ) -> None:
     """Check solve_vjp(A, b, x, gx) = (dA, db) = (-A⁻ᵀ gx xᵀ, A⁻ᵀ gx) for x = A⁻¹ b: finite
     differences of <gx, solve(A, b)> on small systems, the dot-product test on a large one."""
     __tracebackhide__ = True
     if seed is None:
-        A, b = np.asarray(A, float), np.asarray(b, float)  # noqa: N806
+        A, b = np.asarray(A, float), np.asarray(b, float)
         cases = [{"A": A, "b": b, "x": np.linalg.solve(A, b), "gx": np.asarray(gx, float)}]
     else:
         cases = [_system(seed * 10 + k, n) for k, n in enumerate((1, 2, 4, 6))]
@@ -892,18 +779,17 @@ def check_solve_vjp(
 
 
 def _solve_case(student: Callable, arrays: dict) -> None:
-    A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]  # noqa: N806
+    A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]
 
     def observe() -> dict:
         return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
 
+    call = "solve_vjp(A, b, x, gx)"
+    given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
+
     def judge(obs: Observation) -> None:
-        call = "solve_vjp(A, b, x, gx)"
-        given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        dA, db = _pair(obs.value["out"], call, ("dA", "db"))  # noqa: N806
+        dA, db = _pair(obs.value["out"], call, ("dA", "db"))
         want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
         want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
@@ -912,7 +798,7 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         wrong_a = [(SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)), (DA_SIGN, -want_a), (DA_TRANSPOSED, want_a.T)]
         _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _solve_large(student: Callable, seed: int, n: int) -> None:
@@ -922,7 +808,7 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
         return system, generator.normal(size=(n, n)), generator.normal(size=n)
 
     def observe() -> dict:
-        system, U, u = arrays()  # noqa: N806
+        system, U, u = arrays()
         result = _observe_call(student, system)
         out = result["out"]
         shapes = [list(np.shape(o)) for o in out] if isinstance(out, list | tuple) and len(out) == 2 else None
@@ -931,11 +817,10 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
             inner = [float(np.sum(np.asarray(out[0], float) * U)), float(np.sum(np.asarray(out[1], float) * u))]
         return {"shapes": shapes, "inner": inner, "changed": result["changed"]}
 
+    call = "solve_vjp(A, b, x, gx)"
+    given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
+
     def judge(obs: Observation) -> None:
-        call = "solve_vjp(A, b, x, gx)"
-        given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         _judge_unchanged(call, obs.value["changed"])
         if obs.value["shapes"] != [[n, n], [n]]:
             raise failure(
@@ -943,8 +828,8 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                 f"should return (dA, db) of shapes ({n}, {n}) and ({n},), got shapes {obs.value['shapes']}.",
                 given=given,
             )
-        system, U, u = arrays()  # noqa: N806
-        A, b, gx = system["A"], system["b"], system["gx"]  # noqa: N806
+        system, U, u = arrays()
+        A, b, gx = system["A"], system["b"], system["gx"]
         want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
         want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
         for what, got, want in (("dA", obs.value["inner"][0], want_a), ("db", obs.value["inner"][1], want_b)):
@@ -960,4 +845,4 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                     mistake="with a non-symmetric A the transpose matters: solve with A.T." if what else None,
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)

@@ -1,20 +1,4 @@
-"""Checks for unit 06, backpropagation through an MLP trained on the handwritten digits.
-
-The truth is never a second implementation of an exercise. Module outputs are compared with the
-forward computation on plain numpy arrays (with the weights the student's layers hold), and every
-gradient with the fourth-order central differences of `autograder.finite_differences` applied to
-that forward function; inputs are drawn away from the kinks of ReLU. `mlp_backward` is also checked
-at the size of the digits network by the dot-product test (one directional derivative), and on a
-case built so that every softmax output is exactly 1/4, against finite differences in 30-digit
-arithmetic (mpmath) with a tolerance that a finite-difference answer in double precision cannot
-meet. `train` is run on a fixed split of the digits with a small network made here (the interface
-of the unit's modules on the notebook's `Tensor`); the held-out accuracy is computed by the judge
-from the predictions the observer records. `gradient_cost_ratio` gets a loss that records, for
-every call, which entry of the parameters was perturbed and in which direction, and a gradient that
-records how long it took.
-
-Student objects (Tensors, modules) are only touched by observers, which hand over plain arrays.
-"""
+"""The checks of unit 06 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
@@ -27,209 +11,59 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from autograder.checks.array_diagnosis import close, compare, matching, tolerance
-from autograder.checks.reverse import _guarded
+from autograder.checks.backprop.mistakes import (
+    CONSTANT_WEIGHTS,
+    CROSS_ENTROPY_FOR_ONE,
+    DB_NOT_SUMMED,
+    DW_TRANSPOSED,
+    EPOCH_LOSS_SUMMED,
+    FORWARD_DIFFERENCE,
+    GRADIENT_ASCENT,
+    GRADIENT_SIGN,
+    GRADIENTS_NEVER_RESET,
+    GRAPH_CUT,
+    LINEAR_FORWARD,
+    LISTS_NOT_SEARCHED,
+    LOGITS_RETURNED,
+    LOSS_SUMMED,
+    MISSING_ONE_OVER_B,
+    NEVER_UPDATED,
+    NO_MAX_SHIFT,
+    NO_RELU,
+    NOT_CHAINED,
+    ONLY_FIRST_ARRAY,
+    RATIO_INVERTED,
+    RELU_MASK_FORGOTTEN,
+    SEED_IGNORED,
+    SEVERAL_ENTRIES_CHANGED,
+    SHARED_LAYER_TWICE,
+    SIGMOID_DERIVATIVE_TWICE,
+    SIGMOID_FOR_SEVERAL,
+    SOFTMAX_OF_ONE_LOGIT,
+    SOFTMAX_OVER_COLUMNS,
+    SUBMODULES_NOT_SEARCHED,
+    UNSEEDED_SHUFFLE,
+    W2_TRANSPOSED_IN_HIDDEN,
+    WEIGHT_NOT_TRANSPOSED,
+    ZERO_GRAD_CLEARS_NOTHING,
+)
+from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.case import Case, explicit_or_table
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.guard import guarded
+from autograder.checks.kit.tolerance import relative_to_largest, tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
 from autograder.feedback import Mistake, failure, raised, show
-from autograder.finite_differences import STENCIL, central_gradient, directional_derivative
 from autograder.inputs import rng
 from autograder.observations import Foreign
+from autograder.oracles.finite_differences import central_gradient, directional_derivative, mp_stencil
+from autograder.oracles.losses import mp_cross_entropy
 from autograder.runtime import Observation, describe_error, run_check
 
 RELATIVE = 1e-7  # against finite differences of smooth (or piecewise linear) functions
 KINK_MARGIN = 0.05  # every pre-activation of a small test network is at least this far from 0
 PARAMETER_KEYS = ("W1", "b1", "W2", "b2")
-
-# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
-
-LECTURE = "of notebooks/06_backprop.ipynb"
-ASSIGNMENT = "of 06_backprop.ipynb"
-MODULES = f"section 2 (Modules: `Linear`, `ReLU`, `Sequential`) {ASSIGNMENT}"
-FORWARD = f"section 3 (The two-layer network by hand: `mlp_forward`) {ASSIGNMENT}"
-BACKWARD = f"section 4 (Backpropagation by hand: `mlp_backward`) {ASSIGNMENT}"
-BY_HAND = f"section 1 (Backpropagation by hand, for one digit) {LECTURE}"
-TRAINING = f"section 5 (Training: `train`) {ASSIGNMENT}"
-COST = f"section 3 (What a gradient costs) {LECTURE}"
-
-WEIGHT_NOT_TRANSPOSED = Mistake(
-    "weight not transposed",
-    "weight has shape (out_features, in_features), one row per output as in z = W y + b, so a batch x of shape "
-    "(B, in_features) gives x @ self.weight.T + self.bias.",
-    MODULES,
-)
-CONSTANT_WEIGHTS = Mistake(
-    "constant initial weights",
-    "draw the weights at random, uniform on [-1/sqrt(in_features), 1/sqrt(in_features)]: with equal weights every "
-    "hidden unit computes the same thing and receives the same gradient, so they stay equal forever.",
-    MODULES,
-)
-GRAPH_CUT = Mistake(
-    "forward computed outside the graph",
-    "compute forward with Tensor operations on the Tensors themselves (x @ self.weight.T + self.bias, x.relu()); "
-    "numpy on .data, or a new Tensor made from .data, cuts the graph and no gradient flows back.",
-    MODULES,
-)
-NOT_CHAINED = Mistake(
-    "modules not chained",
-    "Sequential applies its modules in order, each to the output of the previous one: x = module(x) for every "
-    "module, then return x.",
-    MODULES,
-)
-LISTS_NOT_SEARCHED = Mistake(
-    "lists of modules not searched",
-    "parameters() descends into every submodule and into the lists and tuples that hold modules (Sequential keeps "
-    "its modules in a list).",
-    MODULES,
-)
-SUBMODULES_NOT_SEARCHED = Mistake(
-    "submodules not searched",
-    "parameters() collects the parameters of every submodule too, however deeply nested, not only the module's own "
-    "Tensor attributes.",
-    MODULES,
-)
-SHARED_LAYER_TWICE = Mistake(
-    "a shared layer listed twice",
-    "a layer used twice holds one set of parameters: list each Tensor once (skip those already collected, "
-    "compared with `is` or id()), or SGD updates it twice.",
-    MODULES,
-)
-ZERO_GRAD_CLEARS_NOTHING = Mistake(
-    "zero_grad clears nothing",
-    "zero_grad sets the grad of every Tensor that parameters() returns to None (or zeros), nested modules included.",
-    MODULES,
-)
-NO_RELU = Mistake(
-    "ReLU missing in the hidden layer",
-    "Y1 = max(Z1, 0), np.maximum(Z1, 0.0), comes between the two layers: without it the network is linear.",
-    FORWARD,
-)
-LOGITS_RETURNED = Mistake(
-    "logits returned instead of probabilities",
-    "mlp_forward returns sigmoid(Z2) for one output and the softmax of every row of Z2 otherwise.",
-    FORWARD,
-)
-SOFTMAX_OVER_COLUMNS = Mistake(
-    "softmax over columns",
-    "one example per row: the softmax normalizes each row of Z2 (axis=1), so every row sums to 1.",
-    FORWARD,
-)
-SIGMOID_FOR_SEVERAL = Mistake(
-    "sigmoid for several outputs",
-    "with C >= 2 outputs the output is the softmax of every row of Z2; the sigmoid is for one output.",
-    FORWARD,
-)
-SOFTMAX_OF_ONE_LOGIT = Mistake(
-    "softmax of a single logit",
-    "a softmax of one logit is always 1: with one output the network uses the sigmoid, 0.5 * (1 + tanh(z / 2)).",
-    FORWARD,
-)
-NO_MAX_SHIFT = Mistake(
-    "no shift by the row maximum",
-    "softmax(z) = softmax(z - max z): subtract each row's maximum before exp, so exp never overflows.",
-    FORWARD,
-)
-MISSING_ONE_OVER_B = Mistake(
-    "missing 1/B",
-    "the loss is a mean over the batch, so the output gradient is (Y - onehot) / B.",
-    BACKWARD,
-)
-GRADIENT_SIGN = Mistake(
-    "gradient sign reversed",
-    "the output gradient is Y - onehot, prediction minus target (divided by B).",
-    BACKWARD,
-)
-LOSS_SUMMED = Mistake(
-    "the loss summed over the batch", "the loss is the mean of the divergence over the batch.", BACKWARD
-)
-DW_TRANSPOSED = Mistake(
-    "dW transposed",
-    "the lecture's ∇W = y ∇z has the shape of Wᵀ; W is stored d_z × d_y, so its gradient is dZ.T @ Y, one row "
-    "per output unit.",
-    BY_HAND,
-)
-DB_NOT_SUMMED = Mistake(
-    "db not summed over the batch",
-    "the bias is shared by every example of the batch, so its gradient is the sum of the rows of dZ: dZ.sum(axis=0).",
-    BACKWARD,
-)
-RELU_MASK_FORGOTTEN = Mistake(
-    "ReLU mask forgotten",
-    "the Jacobian of ReLU is diagonal, 1 where Z1 > 0 and 0 elsewhere: dZ1 = dY1 * (Z1 > 0).",
-    BY_HAND,
-)
-SIGMOID_DERIVATIVE_TWICE = Mistake(
-    "sigmoid derivative applied twice",
-    "with a sigmoid output and the binary cross-entropy, ∇z2 = (Y - d) / B: the sigmoid's derivative Y(1 - Y) "
-    "already cancels against the divergence's, so do not multiply by it again.",
-    BACKWARD,
-)
-W2_TRANSPOSED_IN_HIDDEN = Mistake(
-    "W2 transposed in the hidden gradient",
-    "∇y1 = ∇z2 W2: dY1 = dZ2 @ W2, of shape (B, H), since W2 has shape (C, H).",
-    BY_HAND,
-)
-NEVER_UPDATED = Mistake(
-    "parameters never updated",
-    "update every parameter Tensor itself, p.data = p.data - lr * p.grad for p in model.parameters(); "
-    "`p = p - lr * p.grad` only rebinds the loop variable.",
-    TRAINING,
-)
-GRADIENT_ASCENT = Mistake(
-    "gradient ascent",
-    "step against the gradient, p.data = p.data - lr * p.grad: a + climbs the loss.",
-    TRAINING,
-)
-GRADIENTS_NEVER_RESET = Mistake(
-    "gradients never reset",
-    "the engine adds into .grad, so call model.zero_grad() before every backward; without it every step uses the "
-    "sum of all earlier gradients.",
-    TRAINING,
-)
-EPOCH_LOSS_SUMMED = Mistake(
-    "epoch loss summed over minibatches",
-    "each epoch's loss is the mean of its minibatch losses, one float per epoch, not their sum.",
-    TRAINING,
-)
-CROSS_ENTROPY_FOR_ONE = Mistake(
-    "cross_entropy for a single output",
-    "a network with one output column is trained with binary_cross_entropy(logits, targets); cross_entropy needs "
-    "one column per class.",
-    TRAINING,
-)
-SEED_IGNORED = Mistake(
-    "the seed ignored",
-    "every epoch visits the rows in the order of generator.permutation(len(X)), with generator = "
-    "np.random.default_rng(seed) made once at the start of train.",
-    TRAINING,
-)
-UNSEEDED_SHUFFLE = Mistake(
-    "randomness not reproducible from the seed",
-    "draw every permutation from one np.random.default_rng(seed) made at the start of train, not from np.random "
-    "without a seed.",
-    TRAINING,
-)
-RATIO_INVERTED = Mistake(
-    "the ratio inverted",
-    "return finite-difference time / reverse-mode time: a large number, about P / 3.",
-    COST,
-)
-FORWARD_DIFFERENCE = Mistake(
-    "a forward difference instead of a central one",
-    "a central-difference gradient evaluates the loss at +h and at -h for every entry: 2P calls.",
-    COST,
-)
-ONLY_FIRST_ARRAY = Mistake(
-    "only the first array perturbed",
-    "perturb every entry of every array in params (W1, b1, W2 and b2): 2P calls of loss in all.",
-    COST,
-)
-SEVERAL_ENTRIES_CHANGED = Mistake(
-    "several entries perturbed at once",
-    "perturb one entry at a time and restore it, array.flat[i] = saved, before the next, so that every call of "
-    "loss sees one changed entry.",
-    COST,
-)
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -271,15 +105,10 @@ def _clean(estimate: np.ndarray) -> np.ndarray:
 LINEAR_CASES = ((1, 1, 1), (5, 3, 4), (3, 3, 2), (64, 32, 8), (2, 6, 1))
 """(in_features, out_features, batch) of the hidden cases."""
 
-LINEAR_FORWARD = (
-    "forward must compute x @ self.weight.T + self.bias with Tensor operations: weight has shape "
-    "(out_features, in_features)."
-)
-
 
 def check_linear(
-    Linear: Callable,  # noqa: N803
-    Tensor: Callable,  # noqa: N803
+    Linear: Callable,
+    Tensor: Callable,
     in_features: int = 3,
     out_features: int = 2,
     batch: int = 4,
@@ -291,10 +120,10 @@ def check_linear(
     lists both, and layer(x) = x Wᵀ + b with gradients (for weight, bias and x) equal to finite
     differences. With a seed, every case of `LINEAR_CASES`."""
     __tracebackhide__ = True
-    cases = [(in_features, out_features, batch)] if seed is None else list(LINEAR_CASES)
-    base = 0 if seed is None else seed
-    for k, (n_in, n_out, rows) in enumerate(cases):
-        _linear_case(Linear, Tensor, n_in, n_out, rows, base * 10 + k)
+    for (n_in, n_out, rows), case_seed in explicit_or_table(
+        seed, lambda: (in_features, out_features, batch), LINEAR_CASES, 10
+    ):
+        _linear_case(Linear, Tensor, n_in, n_out, rows, case_seed)
 
 
 def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -303,7 +132,7 @@ def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndar
 
 
 def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, rows: int, seed: int) -> None:
-    X, G = _linear_arrays(n_in, n_out, rows, seed)  # noqa: N806
+    X, G = _linear_arrays(n_in, n_out, rows, seed)
 
     def observe() -> dict:
         record: dict[str, Any] = {}
@@ -335,11 +164,10 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 record["square"] = _square_probe(lambda: student(n_in, n_in, seed=seed), tensor, X)
         return record
 
+    call = f"Linear({n_in}, {n_out}, seed={seed})"
+    given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
+
     def judge(obs: Observation) -> None:
-        call = f"Linear({n_in}, {n_out}, seed={seed})"
-        given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         record = obs.value
         _judge_linear_layer(call, record, n_in, n_out)
         if "parameters" in record and sorted(record["parameters"]) != ["bias", "weight"]:
@@ -352,7 +180,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
         if "error" in record:
             mistake = _forward_error_mistake(record, X) if "square" in record else LINEAR_FORWARD
             raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=mistake)
-        W, b = record["weight"], record["bias"]  # noqa: N806
+        W, b = record["weight"], record["bias"]
         wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
         _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, LINEAR_FORWARD, wrong)
         names = ("weight.grad", "bias.grad", "x.grad")
@@ -377,10 +205,10 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 f"{given} and G = {show(G, 60)}",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
-def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:  # noqa: N803
+def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> dict:
     """A layer of as many outputs as inputs, where x @ weight fits as well as x @ weight.T: its weight,
     bias and output on X (or nothing when it fails too)."""
     try:
@@ -390,20 +218,23 @@ def _square_probe(make: Callable[[], Any], tensor: Callable, X: np.ndarray) -> d
         return {}
 
 
-def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:  # noqa: N803
+def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:
     """WEIGHT_NOT_TRANSPOSED when the square layer of `_square_probe` computed x @ weight + bias."""
     probe = record.get("square") or {}
     try:
-        W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)  # noqa: N806
+        W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)
         if W.shape == (X.shape[1], X.shape[1]) and b.shape == (X.shape[1],):
-            return matching(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], RELATIVE) or LINEAR_FORWARD
+            return (
+                diagnose(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], tolerance=relative_to_largest(RELATIVE))
+                or LINEAR_FORWARD
+            )
     except (KeyError, TypeError, ValueError):
         pass
     return LINEAR_FORWARD
 
 
 def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
-    W, b = record.get("weight"), record.get("bias")  # noqa: N806
+    W, b = record.get("weight"), record.get("bias")
     if W is None or b is None or isinstance(W, Foreign) or isinstance(b, Foreign):
         if "error" in record:
             raise raised(call, record["error"])
@@ -492,11 +323,11 @@ def _spec_forward(spec: tuple, weights: Sequence[tuple[np.ndarray, np.ndarray]],
 
     def run(node: tuple, value: np.ndarray) -> np.ndarray:
         if node[0] == "lin":
-            W, b = weights[counter[0]]  # noqa: N806
+            W, b = weights[counter[0]]
             counter[0] += 1
             return value @ W.T + b
         if node[0] == "same":
-            W, b = weights[node[1]]  # noqa: N806
+            W, b = weights[node[1]]
             return value @ W.T + b
         if node[0] == "relu":
             return _relu(value)
@@ -508,10 +339,10 @@ def _spec_forward(spec: tuple, weights: Sequence[tuple[np.ndarray, np.ndarray]],
 
 
 def check_sequential(
-    Sequential: Callable,  # noqa: N803
-    Linear: Callable,  # noqa: N803
-    ReLU: Callable,  # noqa: N803
-    Tensor: Callable,  # noqa: N803
+    Sequential: Callable,
+    Linear: Callable,
+    ReLU: Callable,
+    Tensor: Callable,
     architecture: str = "chain",
     *,
     seed: int | None = None,
@@ -521,16 +352,14 @@ def check_sequential(
     parameters() listing every Linear's weight and bias exactly once, and zero_grad() clearing them
     so that a second backward gives the same gradients. With a seed, every architecture."""
     __tracebackhide__ = True
-    names = [architecture] if seed is None else list(ARCHITECTURES)
-    base = 0 if seed is None else seed
-    for k, name in enumerate(names):
-        _sequential_case(Sequential, Linear, ReLU, Tensor, name, base * 10 + k)
+    for name, case_seed in explicit_or_table(seed, lambda: architecture, ARCHITECTURES, 10):
+        _sequential_case(Sequential, Linear, ReLU, Tensor, name, case_seed)
 
 
 def _sequential_arrays(spec: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
     n_in, n_out = _spec_dims(spec)
     generator = rng(seed)
-    X = np.round(generator.uniform(-2, 2, (5, n_in)), 3)  # noqa: N806
+    X = np.round(generator.uniform(-2, 2, (5, n_in)), 3)
     X[np.abs(X) < 0.1] = 0.5  # ReLU alone: keep its inputs off the kink
     return X, np.round(generator.uniform(-2, 2, (5, n_out)), 3)
 
@@ -539,7 +368,7 @@ def _sequential_case(
     sequential: Callable, linear: Callable, relu: Callable, tensor: Callable, name: str, seed: int
 ) -> None:
     spec = ARCHITECTURES[name]
-    X, G = _sequential_arrays(spec, seed)  # noqa: N806
+    X, G = _sequential_arrays(spec, seed)
 
     def observe() -> dict:
         record: dict[str, Any] = {"stage": "building the network"}
@@ -588,11 +417,10 @@ def _sequential_case(
             record["error"] = _describe(error)
         return record
 
+    call = ARCHITECTURE_TEXT[name]
+    given = f"x = Tensor({show(X, 70)}, requires_grad=True), G = {show(G, 50)}"
+
     def judge(obs: Observation) -> None:
-        call = ARCHITECTURE_TEXT[name]
-        given = f"x = Tensor({show(X, 70)}, requires_grad=True), G = {show(G, 50)}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         record = obs.value
         if "error" in record and "weights" not in record:
             raise raised(call, record["error"], given=given)
@@ -651,7 +479,7 @@ def _sequential_case(
                     "gradient once, not twice.",
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 SQUARE_SEEDS = (11, 12)
@@ -680,21 +508,21 @@ def _square_network_mistake(probe: dict) -> Mistake | None:
             return None
     except (KeyError, TypeError, ValueError):
         return None
-    (W1, b1), (W2, b2) = weights  # noqa: N806
+    (W1, b1), (W2, b2) = weights
     wrong = [
         (NOT_CHAINED, SQUARE_X @ W2.T + b2),
         (WEIGHT_NOT_TRANSPOSED, _relu(SQUARE_X @ W1 + b1) @ W2 + b2),
     ]
-    mistake = matching(probe.get("out"), wrong, RELATIVE)
+    mistake = diagnose(probe.get("out"), wrong, tolerance=relative_to_largest(RELATIVE))
     return mistake if isinstance(mistake, Mistake) else None
 
 
-def _chaining_mistakes(spec: tuple, weights: list, X: np.ndarray) -> list:  # noqa: N803
+def _chaining_mistakes(spec: tuple, weights: list, X: np.ndarray) -> list:
     """The output of a Sequential that does not chain: its last module (here always the last Linear
     created) applied to x itself, when the shapes allow it."""
     if spec[0] != "seq" or not weights or weights[-1][0].shape[1:] != X.shape[1:]:
         return []
-    W, b = weights[-1]  # noqa: N806
+    W, b = weights[-1]
     return [(NOT_CHAINED, X @ W.T + b)]
 
 
@@ -748,7 +576,7 @@ def _sequential_gradients(
     spec: tuple,
     weights: list[tuple[np.ndarray, np.ndarray]],
     X: np.ndarray,
-    G: np.ndarray,  # noqa: N803
+    G: np.ndarray,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Finite differences of sum(G * network(X)) for every parameter and for X (piecewise linear:
     a small step, exact away from the kinks)."""
@@ -758,7 +586,7 @@ def _sequential_gradients(
         return float(np.sum(G * _spec_forward(spec, current, x)))
 
     grads = []
-    for k, (W, b) in enumerate(weights):  # noqa: N806
+    for k, (W, b) in enumerate(weights):
         gw = central_gradient(lambda w, k=k: value({(k, 0): w}), W, h=1e-5)
         gb = central_gradient(lambda c, k=k: value({(k, 1): c}), b, h=1e-5)
         grads.append((_clean(gw), _clean(gb)))
@@ -768,25 +596,25 @@ def _sequential_gradients(
 # --- the two-layer network on plain arrays --------------------------------------------------------
 
 
-def _forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+def _forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(Z1, Z2) of the network: the definition, for the oracle."""
-    Z1 = X @ params["W1"].T + params["b1"]  # noqa: N806
+    Z1 = X @ params["W1"].T + params["b1"]
     return Z1, _relu(Z1) @ params["W2"].T + params["b2"]
 
 
-def _output(Z2: np.ndarray) -> np.ndarray:  # noqa: N803
+def _output(Z2: np.ndarray) -> np.ndarray:
     if Z2.shape[1] == 1:
         return 0.5 * (1.0 + np.tanh(Z2 / 2.0))
-    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))  # noqa: N806
+    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 
-def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:
     """The mean divergence of the network, straight from its definition (computed stably)."""
     return _logit_loss(_forward(params, X)[1], y)
 
 
-def _logit_loss(Z2: np.ndarray, y: np.ndarray) -> float:  # noqa: N803
+def _logit_loss(Z2: np.ndarray, y: np.ndarray) -> float:
     """The mean divergence of the output layer as a function of its logits Z2 (B, C)."""
     if Z2.shape[1] == 1:
         d = y.reshape(-1, 1).astype(float)
@@ -810,23 +638,23 @@ def _network(
             "W2": scale * generator.uniform(-1, 1, (classes, hidden)),
             "b2": scale * generator.uniform(-1, 1, classes),
         }
-        X = generator.uniform(-1, 1, (batch, n_in))  # noqa: N806
+        X = generator.uniform(-1, 1, (batch, n_in))
         y = generator.integers(0, max(classes, 2), size=batch)
         if np.min(np.abs(_forward(params, X)[0])) >= margin:
             return params, X, y
     raise RuntimeError("no network away from the kinks")  # pragma: no cover
 
 
-def _copies(params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: N803
+def _copies(params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
     return {k: v.copy() for k, v in params.items()}, X.copy(), y.copy()
 
 
-def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool:  # noqa: N803
+def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool:
     p, x, labels = given
     return all(np.array_equal(params[k], p[k]) for k in params) and np.array_equal(X, x) and np.array_equal(y, labels)
 
 
-def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:  # noqa: N803
+def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:
     shapes = ", ".join(f"{k} {params[k].shape}" for k in PARAMETER_KEYS)
     return f"params has shapes {shapes}; X = {show(X, 60)} (shape {X.shape}); y = {show(y, 40)}"
 
@@ -852,30 +680,24 @@ def check_mlp_forward(
     of the two-layer ReLU network; finite and without warnings for huge logits. With a seed, every case
     of `FORWARD_CASES`."""
     __tracebackhide__ = True
-    cases = [(tuple(sizes), batch, 1.0)] if seed is None else list(FORWARD_CASES)
-    base = 0 if seed is None else seed
-    for k, (dims, rows, scale) in enumerate(cases):
-        _forward_case(mlp_forward, dims, rows, scale, base * 10 + k)
+    for (dims, rows, scale), case_seed in explicit_or_table(
+        seed, lambda: (tuple(sizes), batch, 1.0), FORWARD_CASES, 10
+    ):
+        _forward_case(mlp_forward, dims, rows, scale, case_seed)
 
 
 def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed: int) -> None:
-    params, X, y = _network(sizes, rows, seed, scale, margin=0.0)  # noqa: N806
+    params, X, y = _network(sizes, rows, seed, scale, margin=0.0)
 
     def observe() -> dict:
         given = _copies(params, X, y)
         out = student(given[0], given[1])
         return {"out": out, "unchanged": _unchanged(params, X, y, given)}
 
+    call = "mlp_forward(params, X)"
+    given = _network_text(params, X, y)
+
     def judge(obs: Observation) -> None:
-        call = "mlp_forward(params, X)"
-        given = _network_text(params, X, y)
-        if obs.raised:
-            raise raised(
-                call,
-                obs.raised,
-                given=given,
-                mistake="Z1 = X @ W1.T + b1: W1 has shape (H, D), one row per hidden unit.",
-            )
         if obs.warnings:
             raise failure(
                 call,
@@ -886,21 +708,19 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
             )
         if not obs.value["unchanged"]:
             raise failure(call, "modified params or X in place.", given=given)
-        Z1, Z2 = _forward(params, X)  # noqa: N806
+        Z1, Z2 = _forward(params, X)
         want = _output(Z2)
         got = obs.value["out"]
         candidates = [(LOGITS_RETURNED, Z2), (NO_RELU, _output(Z1 @ params["W2"].T + params["b2"]))]
         if Z2.shape[1] > 1:
-            E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))  # noqa: N806
+            E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
             sigmoid = 0.5 * (1 + np.tanh(Z2 / 2))
             candidates += [(SOFTMAX_OVER_COLUMNS, E / E.sum(axis=0)), (SIGMOID_FOR_SEVERAL, sigmoid)]
         else:
             candidates.append((SOFTMAX_OF_ONE_LOGIT, np.ones_like(Z2)))
         array = real_array(got, want.shape, call, "the output")
         if mismatch(array, want, 1e-9):
-            mistake: str | Mistake | None = next(
-                (text for text, value in candidates if close(array, value, 1e-9)), None
-            )
+            mistake: str | Mistake | None = diagnose(array, candidates, tolerance=relative_to_largest(1e-9))
             if mistake is None and not np.all(np.isfinite(array)):
                 mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
                 if Z2.shape[1] > 1 and np.max(Z2) > np.log(np.finfo(float).max):
@@ -914,7 +734,7 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge, on_raise="Z1 = X @ W1.T + b1: W1 has shape (H, D), one row per hidden unit.")
 
 
 # --- mlp_backward --------------------------------------------------------------------------------
@@ -933,15 +753,13 @@ def check_mlp_backward(
     case where every softmax output is exactly 1/4 (against 30-digit finite differences, tolerance
     `EXACT`), and a 64-32-10 network on 50 digits by the dot-product test."""
     __tracebackhide__ = True
-    cases = [(tuple(sizes), batch)] if seed is None else list(BACKWARD_CASES)
-    base = 0 if seed is None else seed
-    for k, (dims, rows) in enumerate(cases):
-        params, X, y = _network(dims, rows, base * 10 + k)  # noqa: N806
+    for (dims, rows), case_seed in explicit_or_table(seed, lambda: (tuple(sizes), batch), BACKWARD_CASES, 10):
+        params, X, y = _network(dims, rows, case_seed)
         _backward_case(mlp_backward, params, X, y, "small")
     if seed is not None:
-        params, X, y = _exact_network(seed)  # noqa: N806
+        params, X, y = _exact_network(seed)
         _backward_case(mlp_backward, params, X, y, "exact")
-        params, X, y = _digits_network(seed)  # noqa: N806
+        params, X, y = _digits_network(seed)
         _backward_case(mlp_backward, params, X, y, "digits")
 
 
@@ -958,7 +776,7 @@ def _exact_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
         "W2": np.tile(row, (4, 1)),
         "b2": np.full(4, 1.0),
     }
-    X = generator.integers(-2, 3, size=(4, 3)).astype(float)  # noqa: N806
+    X = generator.integers(-2, 3, size=(4, 3)).astype(float)
     return params, X, generator.integers(0, 4, size=4)
 
 
@@ -975,7 +793,7 @@ def _digits_network(seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
             "W2": generator.uniform(-0.18, 0.18, (10, 32)),
             "b2": generator.uniform(-0.18, 0.18, 10),
         }
-        X = images[rows]  # noqa: N806
+        X = images[rows]
         if np.min(np.abs(_forward(params, X)[0])) >= 1e-3:
             return params, X, labels[rows]
     raise RuntimeError("no network away from the kinks")  # pragma: no cover
@@ -987,41 +805,40 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), 64) / 16.0, labels
 
 
-def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, int, Any] | None = None) -> Any:  # noqa: N803
+def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, int, Any] | None = None) -> Any:
     """The mean cross-entropy in mpmath from its definition, with one entry optionally replaced."""
     p = {k: [mpmath.mpf(float(v)) for v in params[k].ravel()] for k in PARAMETER_KEYS}
     if replaced:
         p[replaced[0]][replaced[1]] = replaced[2]
     hidden, n_in = params["W1"].shape
     classes = params["W2"].shape[0]
-    total = mpmath.mpf(0)
-    for row, label in zip(X, y, strict=True):
+    logits = []
+    for row in X:
         h = [
             max(mpmath.fsum(p["W1"][j * n_in + i] * float(row[i]) for i in range(n_in)) + p["b1"][j], 0)
             for j in range(hidden)
         ]
-        z = [mpmath.fsum(p["W2"][c * hidden + j] * h[j] for j in range(hidden)) + p["b2"][c] for c in range(classes)]
-        total += mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z)) - z[int(label)]
-    return total / len(y)
+        logits.append(
+            [mpmath.fsum(p["W2"][c * hidden + j] * h[j] for j in range(hidden)) + p["b2"][c] for c in range(classes)]
+        )
+    return mp_cross_entropy(logits, y)
 
 
-def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:  # noqa: N803
-    step = mpmath.mpf(h)
+def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:
     grads = {}
     with mpmath.workdps(30):
         for key in PARAMETER_KEYS:
             grad = np.empty(params[key].shape)
             for i in range(params[key].size):
                 centre = mpmath.mpf(float(params[key].flat[i]))
-                total = mpmath.fsum(
-                    weight * _mp_loss(params, X, y, (key, i, centre + offset * step)) for offset, weight in STENCIL
+                grad.flat[i] = mp_stencil(
+                    lambda t, key=key, i=i, centre=centre: _mp_loss(params, X, y, (key, i, centre + t)), h
                 )
-                grad.flat[i] = float(total / (12 * step))
             grads[key] = grad
     return grads
 
 
-def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:  # noqa: N803
+def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray, kind: str) -> None:
     def observe() -> dict:
         given = _copies(params, X, y)
         try:
@@ -1121,7 +938,7 @@ def _judge_shape(call: str, key: str, got: Any, params: dict, batch: int, given:
     real_array(got, shape, call, f"grads[{key!r}]")
 
 
-def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:  # noqa: N803
+def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:
     """The mistake whose gradient `got` (of parameter `key`) matches, else a general hint.
 
     The wrong gradients come from oracles: dZ2 and dY1, the gradients of the loss with respect to the
@@ -1134,19 +951,19 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
     wrong.append((GRADIENT_SIGN, -want))
     if got.ndim == 2 and got.shape == got.T.shape:
         wrong.append((DW_TRANSPOSED, want.T))
-    Z1, Z2 = _forward(params, X)  # noqa: N806
-    Y1 = _relu(Z1)  # noqa: N806
+    Z1, Z2 = _forward(params, X)
+    Y1 = _relu(Z1)
     if key in ("b2", "W2") and classes == 1:
         s = _output(Z2)
-        dZ2 = _logit_gradient(Z2, y) * s * (1.0 - s)  # noqa: N806 - the sigmoid's derivative once more
+        dZ2 = _logit_gradient(Z2, y) * s * (1.0 - s)
         wrong.append((SIGMOID_DERIVATIVE_TWICE, dZ2.sum(axis=0) if key == "b2" else dZ2.T @ Y1))
     if key in ("b1", "W1"):
-        dY1 = central_gradient(lambda v: _logit_loss(v @ params["W2"].T + params["b2"], y), Y1)  # noqa: N806
+        dY1 = central_gradient(lambda v: _logit_loss(v @ params["W2"].T + params["b2"], y), Y1)
         wrong.append((RELU_MASK_FORGOTTEN, dY1.sum(axis=0) if key == "b1" else dY1.T @ X))
         if params["W2"].shape[0] == params["W2"].shape[1]:
-            dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
+            dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)
             wrong.append((W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0) if key == "b1" else dZ1.T @ X))
-    mistake = matching(got, wrong, 1e-6)
+    mistake = diagnose(got, wrong, tolerance=relative_to_largest(1e-6))
     if mistake is not None:
         return mistake
     if key in ("b2", "W2"):
@@ -1163,7 +980,7 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
     )
 
 
-def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:  # noqa: N803
+def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:
     """dZ2, the gradient of the loss with respect to the logits, by finite differences (an oracle)."""
     return central_gradient(lambda z: _logit_loss(z, y), Z2)
 
@@ -1185,14 +1002,16 @@ def _square_backward_mistake(out: Any) -> Mistake | None:
     """W2_TRANSPOSED_IN_HIDDEN when the probe's grads["b1"] is the one that dY1 = dZ2 @ W2.T gives."""
     if not (isinstance(out, list | tuple) and len(out) == 2 and isinstance(out[1], dict)):
         return None
-    params, X, y = _square_backward()  # noqa: N806
-    Z1, Z2 = _forward(params, X)  # noqa: N806
-    dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)  # noqa: N806
-    mistake = matching(out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], 1e-6)
+    params, X, y = _square_backward()
+    Z1, Z2 = _forward(params, X)
+    dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)
+    mistake = diagnose(
+        out[1].get("b1"), [(W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0))], tolerance=relative_to_largest(1e-6)
+    )
     return mistake if isinstance(mistake, Mistake) else None
 
 
-def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:  # noqa: N803
+def _judge_directional(call: str, grads: dict, params: dict, X: np.ndarray, y: np.ndarray, given: str) -> None:
     generator = rng(int(X.shape[0]) * 7 + 1)
     for key in PARAMETER_KEYS:
         direction = generator.normal(size=params[key].shape)
@@ -1255,7 +1074,7 @@ class _Watch:
                 self.counts["clears"] += 1
             else:
                 self.counts["stacked"] += 1
-        except Exception:  # noqa: S110 - a probe never disturbs training
+        except Exception:
             pass
 
     def data_set(self, old: Any, new: Any, grad: Any) -> None:
@@ -1269,7 +1088,7 @@ class _Watch:
                     self.counts["descent"] += 1
                 elif np.allclose(step, self.lr * g, rtol=1e-6, atol=1e-12):
                     self.counts["ascent"] += 1
-        except Exception:  # noqa: S110 - a probe never disturbs training
+        except Exception:
             pass
 
     def forward(self, x: Any, logits: Any) -> None:
@@ -1279,7 +1098,7 @@ class _Watch:
             rows = np.asarray(getattr(x, "data", x), dtype=float)
             targets = np.array([self.targets[key] for key in self._keys(rows).tolist()])
             self.batch_losses.append(_logit_loss(np.asarray(logits.data, dtype=float), targets))
-        except Exception:  # noqa: S110 - rows not from the training set: not recorded
+        except Exception:
             pass
 
     def report(self) -> dict:
@@ -1350,7 +1169,7 @@ class _Network:
 
 
 def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    X, labels = _digits()  # noqa: N806
+    X, labels = _digits()
     order = rng(0).permutation(len(X))
     return X[order[:SPLIT]], labels[order[:SPLIT]], X[order[SPLIT:]], labels[order[SPLIT:]]
 
@@ -1359,7 +1178,7 @@ def _targets(labels: np.ndarray, classes: int) -> np.ndarray:
     return (labels == 2).astype(int) if classes == 1 else labels
 
 
-def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, seed: int | None = None) -> None:  # noqa: N803
+def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, seed: int | None = None) -> None:
     """Check train(model, X, y, epochs, lr, seed) on the digits: task "two or not two" (a 64-16-1
     network, sigmoid output) or "ten digits" (64-64-10, softmax), with the settings of `TASKS`: the
     returned per-epoch mean losses and the held-out accuracy of the trained network, measured here.
@@ -1378,11 +1197,11 @@ def _training_case(student: Callable, tensor: Callable, task: str, seed: int) ->
     classes = sizes[-1]
 
     def observe() -> dict:
-        X_train, labels_train, X_test, _ = _split()  # noqa: N806
+        X_train, labels_train, X_test, _ = _split()
         watch = _Watch(lr, X_train, _targets(labels_train, classes))
         model = _Network(tensor, sizes, 61 + seed, watch)
         before = [np.array(p.data) for p in model.parameters()]
-        outcome = _guarded(
+        outcome = guarded(
             lambda: student(model, X_train.copy(), _targets(labels_train, classes), epochs, lr, seed), TRAIN_SECONDS
         )
         watch.recording = False
@@ -1511,11 +1330,11 @@ def _judge_progress(
 
 def _determinism_case(student: Callable, tensor: Callable) -> None:
     def observe() -> list:
-        X_train, labels_train, _, _ = _split()  # noqa: N806
+        X_train, labels_train, _, _ = _split()
         runs = []
         for seed in (1, 1, 2):
             model = _Network(tensor, (64, 8, 10), 5)
-            outcome = _guarded(
+            outcome = guarded(
                 lambda model=model, seed=seed: student(model, X_train[:300].copy(), labels_train[:300], 2, 0.2, seed),
                 TRAIN_SECONDS,
             )
@@ -1528,11 +1347,10 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
             )
         return runs
 
+    call = "train(model, X, y, epochs=2, lr=0.2, seed=s)"
+    given = "three fresh copies of one 64-8-10 network trained on 300 digits, with seeds s = 1, 1 and 2"
+
     def judge(obs: Observation) -> None:
-        call = "train(model, X, y, epochs=2, lr=0.2, seed=s)"
-        given = "three fresh copies of one 64-8-10 network trained on 300 digits, with seeds s = 1, 1 and 2"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         for run in obs.value:
             if "raised" in run["outcome"]:
                 raise raised(call, run["outcome"]["raised"], given=given)
@@ -1563,7 +1381,7 @@ def _determinism_case(student: Callable, tensor: Callable) -> None:
                 mistake=SEED_IGNORED,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _float_list(value: Any) -> list[float] | None:
@@ -1632,7 +1450,7 @@ def _cost_problem(sizes: tuple[int, int, int], seed: int) -> tuple[dict, np.ndar
         "b2": np.zeros(classes),
     }
     if n_in == 64:
-        X, labels = _digits()  # noqa: N806
+        X, labels = _digits()
         return params, X[:32], labels[:32] % classes
     return params, generator.uniform(-1, 1, (8, n_in)), generator.integers(0, classes, 8)
 
@@ -1657,7 +1475,7 @@ def check_gradient_cost_ratio(
 
 
 def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tuple, seed: int) -> None:
-    params, X, y = _cost_problem(sizes, seed)  # noqa: N806
+    params, X, y = _cost_problem(sizes, seed)
     count = sum(v.size for v in params.values())
 
     def observe() -> dict:
@@ -1665,7 +1483,7 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
         counter = _CountingLoss(lambda p: loss(p, X, y), params)
         timer = _TimedGradient(lambda p: gradient(p, X, y))
         start = time.perf_counter()
-        outcome = _guarded(lambda: student(counter, timer, working), COST_SECONDS)
+        outcome = guarded(lambda: student(counter, timer, working), COST_SECONDS)
         total = time.perf_counter() - start
         return {
             "outcome": {k: v for k, v in outcome.items() if k != "result"},

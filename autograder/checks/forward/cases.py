@@ -1,42 +1,71 @@
-"""Checks for unit 03, forward mode with dual numbers.
-
-The student's `Dual` is driven by small Python expressions ("3 - x", "x**y") and by random SymPy
-expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's functions.
-The truth is always SymPy's: the value of the expression and its exact gradient dotted with the
-seed tangents, in 30-digit arithmetic (`autograder.sympy_oracle`). Programs with loops, which
-SymPy cannot take, are checked against fourth-order central differences. How often `f` is called,
-and with what, is observed with `Recorded`: forward mode is one pass per seed direction.
-
-A `Dual` is not plain data, so observers read `.value` and `.tangent` in the student's kernel and
-hand over numbers (see `autograder.runtime`).
-"""
+"""The checks of unit 03 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
-from autograder.checks.common import EXACT_TO_ROUNDING, expression, random_case, relative_tolerance
+from autograder.checks.ad.operators import ARITHMETIC
+from autograder.checks.ad.student import Functions, functions_data
+from autograder.checks.ad.traces import check_trace_dict, check_trace_function
+from autograder.checks.forward.mistakes import (
+    CLASS,
+    EXTRA_CALL,
+    FINITE_DIFFERENCES,
+    GENERAL_RULE_FOR_CONSTANT,
+    JACOBIAN_TRANSPOSED,
+    NEGATION_KEEPS_TANGENT,
+    PLAIN_NUMBER_AS_DUAL,
+    POW_LOG_TERM_MISSING,
+    POWER_CHAIN_MISSING,
+    POWER_THROUGH_EXP_LOG,
+    POWER_TIMES_VALUE,
+    PRODUCT_TERM_MISSING,
+    QUOTIENT_DIVIDED_BY_Y,
+    QUOTIENT_PLUS,
+    QUOTIENT_REVERSED,
+    RPOW_LOG_MISSING,
+    RPOW_POWER_RULE,
+    RSUB_SWAPPED,
+    RTRUEDIV_PLUS,
+    RTRUEDIV_SWAPPED,
+    SCALAR_FUNCTION_ON_ARRAY,
+    SEEDED_WITH_ONES,
+    SUBTRACTION_TANGENTS_ADDED,
+    SUM_TANGENTS_MULTIPLIED,
+    TANGENTS_MULTIPLIED,
+    TRACE_LOG_CHAIN_MISSING,
+    TRACE_MINUS_AS_PLUS,
+    TRACE_PRODUCT_TERM_MISSING,
+    TRACE_SIN_CHAIN_MISSING,
+    TRACE_TANGENTS_MULTIPLIED,
+    VALUE_INSTEAD_OF_TANGENT,
+    chain_missing,
+    sign_flipped,
+)
+from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.text import expression, random_case
+from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import CheckFailure, Mistake, failure, raised, show
-from autograder.finite_differences import central_jacobian
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
-from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import (
+from autograder.oracles.expressions import (
     ELEMENTARY,
     RandomExpression,
     RandomVectorFunction,
     random_expression,
     random_vector_function,
 )
+from autograder.oracles.finite_differences import central_jacobian
+from autograder.runtime import Observation, run_check
 
-Functions = Mapping[str, Callable] | Sequence[Callable]  # the student's (sin, cos, tan, exp, log, sqrt, tanh)
 RELATIVE = EXACT_TO_ROUNDING
 NUMPY_FUNCTIONS = {name: getattr(np, name) for name in ELEMENTARY}
 
@@ -95,195 +124,9 @@ def _dual_text(pair: Sequence[Any]) -> str:
 
 X, Y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)
 
-ARITHMETIC = (
-    "x + y",
-    "x + 3",
-    "3 + x",
-    "x - y",
-    "x - 3",
-    "3 - x",
-    "-x",
-    "x * y",
-    "x * 3",
-    "3 * x",
-    "x * x",
-    "x / y",
-    "x / 3",
-    "3 / x",
-    "x * y - 3 / y + x / 2",
-)
-"""The operations `check_dual_arithmetic` tries by default, as Python source in x and y."""
-
 INTEGER_POWERS = ("x**2", "x**3", "x**1", "x**0", "x**-2")
 ZERO_BASE_POWERS = ("x**2", "x**3", "x**1")
 REAL_POWERS = ("x**(1/2)", "x**(5/2)", "x**y", "y**x", "2**x", "(1/2)**x", "(x*y)**(x - y)")
-
-# --- diagnoses: the common mistakes, and the wrong answers that give them away ------------------------
-
-LECTURE_DUALS = "section 1 (Dual numbers: ε² = 0) of notebooks/03_forward.ipynb"
-CLASS = "section 1 (The Dual class) of 03_forward.ipynb"
-POWERS = "section 1 (The Dual class), under 'Powers: the lecture's shortcut, and why it fails', of 03_forward.ipynb"
-FUNCTIONS = "section 2 (Elementary functions) of 03_forward.ipynb"
-VECTORIZED = "section 2.2 (Many points at once) of 03_forward.ipynb"
-LECTURE_TRACE = "section 3 (The forward trace, next to the code) of notebooks/03_forward.ipynb"
-LECTURE_PASSES = "section 5 (What a forward pass gives, and what it costs) of notebooks/03_forward.ipynb"
-
-TANGENTS_MULTIPLIED = Mistake(
-    "the tangents multiplied",
-    "the tangent of x y is ẋ y + x ẏ (the product rule falls out of ε² = 0); ẋ ẏ is the coefficient of ε², which is 0.",
-    LECTURE_DUALS,
-)
-PRODUCT_TERM_MISSING = Mistake(
-    "a product rule term missing", "the tangent of x y is ẋ y + x ẏ: both terms of the product rule.", LECTURE_DUALS
-)
-SUM_TANGENTS_MULTIPLIED = Mistake("the tangents multiplied", "the tangent of x + y is ẋ + ẏ.", CLASS)
-SUBTRACTION_TANGENTS_ADDED = Mistake("the tangents added in a subtraction", "the tangent of x - y is ẋ - ẏ.", CLASS)
-QUOTIENT_PLUS = Mistake(
-    "a plus in the quotient rule", "the tangent of x / y is (ẋ y - x ẏ) / y², with a minus sign.", CLASS
-)
-QUOTIENT_REVERSED = Mistake(
-    "the quotient rule's numerator reversed", "the tangent of x / y is (ẋ y - x ẏ) / y², not (x ẏ - ẋ y) / y².", CLASS
-)
-QUOTIENT_DIVIDED_BY_Y = Mistake(
-    "y instead of y² in the quotient rule", "the tangent of x / y is (ẋ y - x ẏ) / y²: divide by y².", CLASS
-)
-RSUB_SWAPPED = Mistake(
-    "the operands of __rsub__ swapped",
-    "`3 - x` calls x.__rsub__(3), which must compute other - self = 3 - x, not x - 3.",
-    CLASS,
-)
-RTRUEDIV_SWAPPED = Mistake(
-    "the operands of __rtruediv__ swapped",
-    "`3 / x` calls x.__rtruediv__(3), which must compute other / self = 3 / x, not x / 3.",
-    CLASS,
-)
-RTRUEDIV_PLUS = Mistake(
-    "a plus in the tangent of 3 / x", "the tangent of 3 / x is -3 ẋ / x², with a minus sign.", CLASS
-)
-NEGATION_KEEPS_TANGENT = Mistake(
-    "the tangent not negated", "-x is Dual(-a, -ȧ): negate the tangent as well as the value.", CLASS
-)
-POWER_CHAIN_MISSING = Mistake(
-    "a missing chain factor",
-    "the tangent of x**n is n x^(n-1) ẋ: the power rule times the tangent ẋ of the base.",
-    POWERS,
-)
-POWER_TIMES_VALUE = Mistake("x^n ẋ as the tangent of x^n", "the tangent of x**n is n x^(n-1) ẋ.", POWERS)
-RPOW_LOG_MISSING = Mistake("the factor log c missing", "the tangent of c**x is c^x log(c) ẋ.", POWERS)
-RPOW_POWER_RULE = Mistake(
-    "the power rule for a constant base",
-    "c**x has a constant base: its tangent is c^x log(c) ẋ, not x c^(x-1) ẋ (the rule for a constant exponent).",
-    POWERS,
-)
-POW_LOG_TERM_MISSING = Mistake(
-    "the term ẏ log x missing", "x**y with both Dual has the tangent x^y (ẏ log x + y ẋ / x).", POWERS
-)
-POWER_THROUGH_EXP_LOG = Mistake(
-    "a constant power through exp and log",
-    "x**n as exp(n log x) is nan for x <= 0; for a number n use the power rule, value x^n and tangent "
-    "n x^(n-1) ẋ, fine wherever x^n is.",
-    POWERS,
-)
-GENERAL_RULE_FOR_CONSTANT = Mistake(
-    "the variable-exponent rule for a constant exponent",
-    "the rule x^y (ẏ log x + y ẋ / x) needs log x, nan for x <= 0 even when ẏ = 0: for a number n use the "
-    "power rule n x^(n-1) ẋ.",
-    POWERS,
-)
-PLAIN_NUMBER_AS_DUAL = Mistake(
-    "a plain number treated as a Dual",
-    "each function also accepts a plain number or array (return np.sin(x) etc. for it); read .value and "
-    ".tangent only from a Dual.",
-    FUNCTIONS,
-)
-SCALAR_FUNCTION_ON_ARRAY = Mistake(
-    "a scalar-only function on an array",
-    "value and tangent may be numpy arrays: use numpy's elementwise functions (np.sin, np.log, ...), not "
-    "math's, and no float(...) of a value.",
-    VECTORIZED,
-)
-VALUE_INSTEAD_OF_TANGENT = Mistake(
-    "the value returned instead of the tangent",
-    "evaluate f on Dual(x, 1.0) and return the tangent of the result, its ε coefficient: that is f'(x).",
-    LECTURE_DUALS,
-)
-FINITE_DIFFERENCES = Mistake(
-    "finite differences instead of dual numbers",
-    "forward mode calls f once per seed direction, on duals Dual(x_i, v_i), and reads the derivatives off "
-    "the output tangents: exact, with no step h.",
-    LECTURE_PASSES,
-)
-EXTRA_CALL = Mistake(
-    "an extra call of f on plain numbers",
-    "a forward pass gives f(x) too, as the values of the output duals: exactly one call of f per seed direction.",
-    LECTURE_PASSES,
-)
-SEEDED_WITH_ONES = Mistake(
-    "every input seeded with tangent 1",
-    "seed input i with tangent v[i]: f(Dual(x1, v1), ..., Dual(xn, vn)) has the output tangents J v.",
-    LECTURE_PASSES,
-)
-JACOBIAN_TRANSPOSED = Mistake(
-    "the Jacobian transposed",
-    "the pass seeded with e_i gives column i of J, the derivatives of all m outputs by x_i: stack the "
-    "columns (axis=1, np.column_stack) into shape (m, n).",
-    LECTURE_PASSES,
-)
-_DERIVATIVES = {
-    "sin": "cos(a) ȧ",
-    "cos": "-sin(a) ȧ",
-    "tan": "ȧ / cos²(a)",
-    "exp": "exp(a) ȧ",
-    "log": "ȧ / a",
-    "sqrt": "ȧ / (2 sqrt(a))",
-    "tanh": "(1 - tanh²(a)) ȧ",
-}
-
-
-def _chain_missing(name: str) -> Mistake:
-    """The tangent of g(Dual(a, ȧ)) without the factor ȧ."""
-    return Mistake(
-        "a missing chain factor",
-        f"the tangent of {name}(a) is {_DERIVATIVES[name]}: {name}'(a) times the tangent ȧ of the argument "
-        "(the chain rule).",
-        FUNCTIONS,
-    )
-
-
-def _sign_flipped(name: str) -> Mistake:
-    return Mistake(
-        f"the wrong sign in the derivative of {name}", f"the tangent of {name}(a) is {_DERIVATIVES[name]}.", FUNCTIONS
-    )
-
-
-Candidates = Sequence[tuple["Mistake | str", Any]]
-
-
-def recognise(got: Any, candidates: Candidates, relative: float = RELATIVE) -> Mistake | str | None:
-    """The one mistake whose wrong answer `got` matches, or None when none or several different ones do.
-
-    Each candidate pairs a mistake with the answer it gives (a number or an array); a match is a
-    match to rounding. Two different mistakes that give the same answer here cannot be told apart,
-    so neither is named.
-    """
-    found: list[Mistake | str] = []
-    for mistake, value in candidates:
-        try:
-            with np.errstate(all="ignore"):
-                same = np.shape(value) == np.shape(got) and not mismatch(
-                    got, value, relative_tolerance(value, relative)
-                )
-        except (TypeError, ValueError):
-            same = False
-        if same and all(_key(mistake) != _key(other) for other in found):
-            found.append(mistake)
-    return found[0] if len(found) == 1 else None
-
-
-def _key(mistake: Mistake | str) -> str:
-    return mistake.name if isinstance(mistake, Mistake) else mistake
-
-
 # What each dunder is for, when an operation raises (a TypeError "unsupported operand" means it is missing).
 _DUNDERS = {
     "3 + x": (
@@ -372,7 +215,7 @@ def _non_finite_power(op: str, a: float, got_value: float, got_tangent: float) -
 @lru_cache(maxsize=256)
 def _operation(text: str) -> tuple[Callable[..., Any], RandomExpression]:
     """The Python function `lambda x, y: <text>` and the SymPy truth of the same text."""
-    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})  # noqa: S307
+    function = eval(compile(f"lambda x, y: {text}", f"<{text}>", "eval"), {"__builtins__": {}})
     truth = sympy.sympify(text, locals={"x": X, "y": Y}, rational=True)
     return function, RandomExpression(expr=truth, symbols=(X, Y), low=-1e9, high=1e9)
 
@@ -443,7 +286,7 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str, prob
         return
     mistake = _non_finite_power(op, a, got_value, got_tangent) or _diagnose_operation(op, probe)
     if mistake is None:
-        mistake = recognise([got_value, got_tangent], _wrong_results(op, a, da, b, db))
+        mistake = diagnose([got_value, got_tangent], _wrong_results(op, a, da, b, db), tolerance=TO_ROUNDING)
     if mistake is None and op.startswith("x**") and a <= 0 and not np.isfinite(got_tangent + got_value):
         mistake = (
             "x**n as exp(n log x) fails for x <= 0 (log of a negative number or of 0); for a constant "
@@ -470,7 +313,7 @@ def _diagnose_operation(op: str, probe: Any) -> Mistake | str | None:
     want = list(_exact(op, *PROBE_X, *PROBE_Y))
     if not mismatch(got, want, relative_tolerance(want)):
         return None
-    return recognise(got, _wrong_results(op, *PROBE_X, *PROBE_Y))
+    return diagnose(got, _wrong_results(op, *PROBE_X, *PROBE_Y), tolerance=TO_ROUNDING)
 
 
 def _pair(p: Any) -> tuple[float, float]:
@@ -479,7 +322,7 @@ def _pair(p: Any) -> tuple[float, float]:
 
 
 def check_dual_arithmetic(
-    Dual: Callable,  # noqa: N803 - the student's class, under its contract name
+    Dual: Callable,
     ops: str | Sequence[str] | None = None,
     x: tuple[float, float] = (1.5, 0.5),
     y: tuple[float, float] = (-2.5, 2.0),
@@ -515,7 +358,7 @@ def _random_pairs(
 
 
 def check_dual_powers(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     ops: str | Sequence[str] | None = None,
     x: tuple[float, float] | None = None,
     y: tuple[float, float] = (1.5, -0.5),
@@ -546,19 +389,8 @@ def check_dual_powers(
 # --- elementary functions ----------------------------------------------------------------------------
 
 
-def _functions_data(functions: Mapping[str, Callable] | Sequence[Callable]) -> dict:
-    """The student's elementary functions by name, for lambdify (observing half only).
-
-    `functions` is a dict by name or a sequence in the order of `ELEMENTARY`:
-    (sin, cos, tan, exp, log, sqrt, tanh).
-    """
-    if not isinstance(functions, Mapping):
-        functions = dict(zip(ELEMENTARY, functions, strict=False))
-    return {name: functions[name] for name in ELEMENTARY if functions.get(name) is not None}
-
-
 def check_elementary(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     x: float = 0.7,
     tangent: float = 2.5,
@@ -573,7 +405,7 @@ def check_elementary(
 
 def _elementary_case(student: Callable, functions: Functions, name: str, x: float, t: float) -> None:
     def observe() -> dict:
-        function = _functions_data(functions).get(name)
+        function = functions_data(functions).get(name)
         if function is None:
             return {"missing": True}
         return {
@@ -582,10 +414,9 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             "int": _attempt(lambda: function(1)),
         }
 
+    call = f"{name}(Dual({x!r}, {t!r}))"
+
     def judge(obs: Observation) -> None:
-        call = f"{name}(Dual({x!r}, {t!r}))"
-        if obs.raised:
-            raise raised(call, obs.raised)
         if obs.value.get("missing"):
             raise failure(call, f"there is no function {name} in the dictionary of functions the test received.")
         g = RandomExpression(expr=getattr(sympy, name)(X), symbols=(X,), low=-1e9, high=1e9)
@@ -606,7 +437,9 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             raise failure(call, "the value is wrong.", expected=want_value, got=got_value)
         want = want_slope * t
         if mismatch(got_tangent, want, relative_tolerance(want)):
-            mistake = recognise(got_tangent, [(_chain_missing(name), want_slope), (_sign_flipped(name), -want)])
+            mistake = diagnose(
+                got_tangent, [(chain_missing(name), want_slope), (sign_flipped(name), -want)], tolerance=TO_ROUNDING
+            )
             raise failure(
                 call,
                 f"the tangent is wrong: it should be {name}'({x}) * {t}.",
@@ -637,11 +470,11 @@ def _elementary_case(student: Callable, functions: Functions, name: str, x: floa
             if mismatch(got, truth, relative_tolerance(truth)):
                 raise failure(plain_call, "is wrong.", expected=truth, got=got)
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 def check_dual_expression(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     f: str | None = None,
     x: Any = None,
@@ -655,16 +488,21 @@ def check_dual_expression(
     tangent ∇f(x)·t. `f` is SymPy source (the student's functions stand in for SymPy's); with a
     seed, random expressions of 1 to 3 variables (some with x**y) at random points and tangents."""
     __tracebackhide__ = True
-    if seed is None:
+
+    def explicit() -> Any:
         g = expression(f, 0.05, 100.0)
-        cases = [(g, np.atleast_1d(np.array(x, dtype=float)), np.atleast_1d(np.array(tangent, dtype=float)))]
-    else:
+        return (g, np.atleast_1d(np.array(x, dtype=float)), np.atleast_1d(np.array(tangent, dtype=float)))
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             n = 1 + k % 3
             g = _random(seed * 100 + k, n, depth, variable_powers=k % 2 == 1)
             cases.append((g, g.point(generator), generator.uniform(1.2, 2.5, size=n) * generator.choice([-1, 1], n)))
+        return cases
+
+    cases = explicit_or_seeded(seed, explicit, draw)
     for g, point, direction in cases:
         _expression_case(Dual, functions, g, point, direction)
 
@@ -680,7 +518,7 @@ def _expression_case(
     student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, t: np.ndarray
 ) -> None:
     def observe() -> dict:
-        fun = g.function(_functions_data(functions))
+        fun = g.function(functions_data(functions))
         return _attempt(lambda: fun(*[student(v, d) for v, d in zip(x.tolist(), t.tolist(), strict=True)]))
 
     def judge(obs: Observation) -> None:
@@ -723,7 +561,7 @@ def _judge_dual_result(call: str, given: str, obs: Observation, want_value: Any,
 
 
 def check_dual_vectorized(
-    Dual: Callable,  # noqa: N803
+    Dual: Callable,
     functions: Functions,
     *,
     seed: int = 0,
@@ -771,21 +609,20 @@ def _vector_case(
     )
 
     def observe() -> dict:
-        fun = _operation(python)[0] if python else g.function(_functions_data(functions))
+        fun = _operation(python)[0] if python else g.function(functions_data(functions))
         out = {
             "dual": _attempt(
                 lambda: fun(student(x.copy(), t.copy())) if not python else fun(student(x.copy(), t.copy()), None)
             )
         }
         if plain:
-            out["plain"] = _attempt(lambda: _functions_data(functions)[plain](x.copy()))
+            out["plain"] = _attempt(lambda: functions_data(functions)[plain](x.copy()))
         return out
 
+    call = f"f(Dual(x, t)) with the arrays x = {show(x, 80)} and t = {show(t, 80)}"
+    given = f"f(x) = {text}"
+
     def judge(obs: Observation) -> None:
-        call = f"f(Dual(x, t)) with the arrays x = {show(x, 80)} and t = {show(t, 80)}"
-        given = f"f(x) = {text}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         want_value = np.array([g.value([v]) for v in x])
         want_tangent = np.array([g.gradient([v])[0] for v in x]) * t
         try:
@@ -802,7 +639,7 @@ def _vector_case(
             if mismatch(got, want_value, relative_tolerance(want_value)):
                 raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def _vector_mistake(python: str | None, x: np.ndarray, outcome: Any) -> Mistake | None:
@@ -847,22 +684,6 @@ TRACE = {
 }
 """The lecture's trace of f(x1, x2) = ln(x1) + x1 x2 - sin(x2): the key of v̇_i is "v_i"."""
 
-TRACE_PRODUCT_TERM_MISSING = Mistake(
-    "a product rule term missing", "v2 = v-1 v0, so v̇2 = v̇-1 v0 + v̇0 v-1: both terms.", LECTURE_TRACE
-)
-TRACE_TANGENTS_MULTIPLIED = Mistake("the tangents multiplied", "v̇2 = v̇-1 v0 + v̇0 v-1, not v̇-1 v̇0.", LECTURE_TRACE)
-TRACE_LOG_CHAIN_MISSING = Mistake(
-    "a missing chain factor",
-    "v1 = ln v-1, so v̇1 = v̇-1 / v-1: 1 / v-1 times the tangent of the argument.",
-    LECTURE_TRACE,
-)
-TRACE_SIN_CHAIN_MISSING = Mistake(
-    "a missing chain factor",
-    "v3 = sin v0, so v̇3 = v̇0 cos(v0): cos(v0) times the tangent of the argument.",
-    LECTURE_TRACE,
-)
-TRACE_MINUS_AS_PLUS = Mistake("the tangents added in a subtraction", "v5 = v4 - v3, so v̇5 = v̇4 - v̇3.", LECTURE_TRACE)
-
 _TRACE_MISTAKES: dict[str, list[tuple[Mistake, Callable[[float, float, float, float], float]]]] = {
     "v_1": [(TRACE_LOG_CHAIN_MISSING, lambda x1, x2, d1, d2: 1 / x1)],
     "v_2": [
@@ -891,10 +712,14 @@ def _trace_mistake(key: str, got: float, x: tuple, dx: tuple, probe: Any) -> Mis
             at_probe = None
         want = _trace_truth(*TRACE_PROBE)[key]
         if at_probe is not None and mismatch(at_probe, want, relative_tolerance(want)):
-            found = recognise(at_probe, [(m, wrong(*TRACE_PROBE[0], *TRACE_PROBE[1])) for m, wrong in candidates])
+            found = diagnose(
+                at_probe,
+                [(m, wrong(*TRACE_PROBE[0], *TRACE_PROBE[1])) for m, wrong in candidates],
+                tolerance=TO_ROUNDING,
+            )
             if found is not None:
                 return found
-    return recognise(got, [(m, wrong(*x, *dx)) for m, wrong in candidates])
+    return diagnose(got, [(m, wrong(*x, *dx)) for m, wrong in candidates], tolerance=TO_ROUNDING)
 
 
 def _trace_truth(x: tuple[float, float], dx: tuple[float, float]) -> dict[str, float]:
@@ -938,17 +763,9 @@ def check_forward_trace(forward_trace: Any) -> None:
     (v̇-1 = 1, v̇0 = 0, v̇1 = 0.5, v̇2 = 5, v̇3 = 0, v̇4 = 5.5, v̇5 = 5.5, ẏ1 = 5.5)."""
     __tracebackhide__ = True
 
-    def observe() -> Any:
-        if isinstance(forward_trace, dict):
-            return {str(k): v for k, v in forward_trace.items()}
-        return forward_trace
-
-    def judge(obs: Observation) -> None:
-        if obs.raised:
-            raise raised("forward_trace", obs.raised)
-        _judge_trace("forward_trace", obs.value, (2.0, 5.0), (1.0, 0.0))
-
-    run_check(observe, judge)
+    check_trace_dict(
+        "forward_trace", forward_trace, lambda call, trace, _: _judge_trace(call, trace, (2.0, 5.0), (1.0, 0.0))
+    )
 
 
 def check_tangent_trace(
@@ -961,9 +778,8 @@ def check_tangent_trace(
 ) -> None:
     """Check tangent_trace(x1, x2, dx1, dx2): the dict of tangents v̇_i for any point and seed."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(tuple(map(float, x)), tuple(map(float, dx)))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = [
             (
@@ -972,26 +788,18 @@ def check_tangent_trace(
             )
             for _ in range(count)
         ]
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (tuple(map(float, x)), tuple(map(float, dx))), draw)
     for point, direction in cases:
-
-        def observe(point: tuple = point, direction: tuple = direction) -> Any:
-            trace = tangent_trace(*point, *direction)
-            trace = {str(k): v for k, v in trace.items()} if isinstance(trace, dict) else trace
-            try:  # the diagnosis probe: read only when the trace is wrong
-                probe = tangent_trace(*TRACE_PROBE[0], *TRACE_PROBE[1])
-                probe = {str(k): float(v) for k, v in probe.items()}
-            except Exception:
-                probe = None
-            return {"trace": trace, "probe": probe}
-
-        def judge(obs: Observation, point: tuple = point, direction: tuple = direction) -> None:
-            call = f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})"
-            if obs.raised:
-                raise raised(call, obs.raised)
-            value = obs.value if isinstance(obs.value, dict) else {}
-            _judge_trace(call, value.get("trace"), point, direction, value.get("probe"))
-
-        run_check(observe, judge)
+        check_trace_function(
+            f"tangent_trace({point[0]!r}, {point[1]!r}, {direction[0]!r}, {direction[1]!r})",
+            lambda point=point, direction=direction: tangent_trace(*point, *direction),
+            lambda: tangent_trace(*TRACE_PROBE[0], *TRACE_PROBE[1]),
+            lambda call, trace, probe, point=point, direction=direction: _judge_trace(
+                call, trace, point, direction, probe
+            ),
+        )
 
 
 # --- drivers: derivative, jvp, jacobian_forward ------------------------------------------------------
@@ -1016,8 +824,8 @@ PROGRAM_TEXT = {
 
 
 def _program(name: str, functions: Functions) -> Callable:
-    namespace: dict[str, Any] = _functions_data(functions)
-    exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)  # noqa: S102 - our own source
+    namespace: dict[str, Any] = functions_data(functions)
+    exec(compile(PROGRAMS[name], f"<program {name}>", "exec"), namespace)
     return namespace["f"]
 
 
@@ -1044,7 +852,7 @@ class _Case:
     def function(self, functions: Functions) -> Callable:
         if self.kind == "program":
             return _program(self.payload, functions)
-        return self.payload.function(_functions_data(functions))
+        return self.payload.function(functions_data(functions))
 
     def value(self, x: np.ndarray) -> Any:
         if self.kind == "scalar":
@@ -1176,14 +984,16 @@ def check_derivative(
 ) -> None:
     """Check derivative(f, x) = f'(x) for a scalar f of one variable, with exactly one call of f on a Dual."""
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(_Case("scalar", expression(f, 0.05, 100.0)), x)]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
             g = _random(seed * 100 + k, 1, 3, variable_powers=k % 2 == 1)
             cases.append((_Case("scalar", g), float(generator.uniform(-2.0, 2.0))))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (_Case("scalar", expression(f, 0.05, 100.0)), x), draw)
     for case, point in cases:
         _derivative_case(derivative, functions, case, point)
 
@@ -1194,24 +1004,23 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
         out = student(recorded, x)
         return {"value": out, **_call_data(recorded), "probe": _probe(lambda: student(*DERIVATIVE_PROBE))}
 
+    call = f"derivative(f, {x!r})"
+    given = case.given(x)
+
     def judge(obs: Observation) -> None:
-        call = f"derivative(f, {x!r})"
-        given = case.given(x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = _number(obs.value["value"], call, "result")
         want = float(case.jacobian(np.array([x]))[0])
         if mismatch(got, want, relative_tolerance(want)):
             value = case.value(np.array([x]))
             mistake = _calls_mistake(obs.value, 1)
             if mistake is None and _probe_shows(obs.value.get("probe"), 1.25):  # the probe's value, not 1.0
-                mistake = recognise(got, [(VALUE_INSTEAD_OF_TANGENT, value)])
+                mistake = diagnose(got, [(VALUE_INSTEAD_OF_TANGENT, value)], tolerance=TO_ROUNDING)
             if mistake is None and got == 0:
                 mistake = "seed the input with tangent 1: Dual(x, 1.0)."
             raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_calls(call, obs.value, 1, "derivative", given)
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_jvp(
@@ -1275,7 +1084,7 @@ def _jvp_case(student: Callable, functions: Functions, case: _Case, x: Any, v: n
             ones = case.jacobian(point) @ np.ones_like(v)
             mistake = _calls_mistake(obs.value, 1)
             if mistake is None and _probe_shows(obs.value.get("probe"), 1.0):  # J 1, not J v = 3.5
-                mistake = recognise(got_jv, [(SEEDED_WITH_ONES, ones)], case.relative)
+                mistake = diagnose(got_jv, [(SEEDED_WITH_ONES, ones)], tolerance=relative_to_entries(case.relative))
             raise failure(
                 call, "J v, the second entry, is wrong.", expected=jv, got=got_jv, given=given, mistake=mistake
             )
@@ -1333,7 +1142,7 @@ def _jacobian_case(student: Callable, functions: Functions, case: _Case, x: Any)
         if mismatch(got, want, relative_tolerance(want, case.relative)):
             mistake = _calls_mistake(obs.value, n)
             if mistake is None and n == rows:  # m = n: the shape could not tell
-                mistake = recognise(got, [(JACOBIAN_TRANSPOSED, want.T)], case.relative)
+                mistake = diagnose(got, [(JACOBIAN_TRANSPOSED, want.T)], tolerance=relative_to_entries(case.relative))
             raise failure(
                 call,
                 f"the Jacobian is wrong by up to {largest_gap(got, want):.2e}.",

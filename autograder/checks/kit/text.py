@@ -1,16 +1,13 @@
-"""Helpers shared by the checks of every unit: test functions, call descriptions, diagnoses."""
+"""Test functions from strings and seeds, and the call descriptions of failure messages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 
-import numpy as np
 import sympy
 
-from autograder.compare import mismatch
 from autograder.feedback import show
-from autograder.sympy_oracle import RandomExpression, random_expression
+from autograder.oracles.expressions import RandomExpression, random_expression
 
 
 @lru_cache(maxsize=1024)
@@ -45,21 +42,3 @@ def describe(f: RandomExpression, x: object) -> str:
     """'f(x) = sin(x) and x = 1.0' for failure messages."""
     variables = ", ".join(str(s) for s in f.symbols)
     return f"f({variables}) = {f} and x = {show(x, 80)}"
-
-
-def first_mistake(
-    got: np.ndarray | float, candidates: Sequence[tuple[str, np.ndarray | float]], tolerance: float
-) -> str | None:
-    """The description of the first candidate wrong answer that `got` matches, if any."""
-    for mistake, value in candidates:
-        if np.shape(value) == np.shape(got) and not mismatch(got, value, tolerance):
-            return mistake
-    return None
-
-
-EXACT_TO_ROUNDING = 1e-9  # automatic differentiation is exact up to a few ulps per operation, generously
-
-
-def relative_tolerance(want: object, relative: float = EXACT_TO_ROUNDING) -> np.ndarray:
-    """Allowed |got - want|, entry by entry: `relative` times (1 + |want|)."""
-    return relative * (1.0 + np.abs(np.asarray(want, dtype=float)))

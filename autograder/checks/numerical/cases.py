@@ -1,10 +1,4 @@
-"""Checks for unit 01, numerical differentiation.
-
-The truth always comes from SymPy: exact derivatives, and the exact value of each difference
-quotient from its Taylor series (`autograder.truncation`), so a check can tell a one-sided
-difference from a central one, or a wrong default step, by the size of the truncation error.
-Where f is evaluated, and how often, is observed with `Recorded`.
-"""
+"""The checks of unit 01 (the package docstring says where their truth comes from)."""
 
 from __future__ import annotations
 
@@ -14,178 +8,62 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call_text, describe, expression, random_case
+from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.diagnose import Candidate, diagnose
+from autograder.checks.kit.text import call_text, describe, expression, random_case
+from autograder.checks.numerical.mistakes import (
+    ABSOLUTE_NOT_RELATIVE,
+    CENTRAL_FOR_FORWARD,
+    DIVIDES_BY_2H,
+    DIVIDES_BY_B,
+    DIVIDES_BY_H,
+    DIVIDES_BY_SUM,
+    EXTRA_CALLS,
+    INTEGER_TRUNCATED,
+    NO_GUARD,
+    NOT_DIVIDED,
+    ONE_SIDED,
+    ONE_SIDED_CHECK,
+    RATIO_OF_MAXIMA,
+    REAL_PART,
+    REAL_STEP,
+    RELATIVE_NOT_ABSOLUTE,
+    SIGN_SWAPPED,
+    SIGNED_ERRORS,
+    STEP_ERRORS,
+    TRANSPOSED,
+    TYPED_IN,
+    WRONG_DEFAULT_STEP,
+    X_CHANGED,
+)
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised
 from autograder.inputs import Recorded, rng
+from autograder.oracles.expressions import RandomExpression, random_vector_function
+from autograder.oracles.truncation import quotient, truncation_error
 from autograder.runtime import Observation, run_check
-from autograder.sympy_oracle import RandomExpression, random_vector_function
-from autograder.truncation import quotient, truncation_error
 
 EPS = float(np.finfo(float).eps)
 ROUNDING_ULPS = 64.0  # generous: a composite test function loses a few ulps per operation
 
-
-# --- diagnoses: the common mistakes, the rule each breaks and where it is taught ---------------------
-
-LECTURE = "of notebooks/01_numerical.ipynb"
-ASSIGNMENT = "of 01_numerical.ipynb"
-FORMULAS = f"section 2 (Truncation error: what Taylor's theorem says) {LECTURE}"
-ONE_SIDED = Mistake(
-    "a one-sided difference",
-    "the central difference looks both ways, (f(x + h) - f(x - h)) / (2h), and is second order in h; "
-    "(f(x + h) - f(x)) / h is the forward difference, only first order.",
-    FORMULAS,
-)
-CENTRAL_FOR_FORWARD = Mistake(
-    "a central difference instead of a forward one",
-    "the forward difference is (f(x + h) - f(x)) / h, with f evaluated at x and x + h only.",
-    f"section 1 (From the limit definition to the forward difference) {LECTURE}",
-)
-DIVIDES_BY_H = Mistake(
-    "dividing by h instead of 2h",
-    "the two points x - h and x + h of the central difference are 2h apart: divide f(x + h) - f(x - h) by 2h.",
-    FORMULAS,
-)
-DIVIDES_BY_2H = Mistake(
-    "dividing by 2h instead of h",
-    "the points x and x + h of the forward difference are h apart: divide f(x + h) - f(x) by h.",
-    f"section 1 (From the limit definition to the forward difference) {LECTURE}",
-)
-SIGN_SWAPPED = Mistake(
-    "the two values subtracted in the wrong order",
-    "subtract f at the smaller point from f at the larger one: f(x + h) - f(x - h), or f(x + h) - f(x).",
-    FORMULAS,
-)
-WRONG_DEFAULT_STEP = Mistake(
-    "a wrong default step",
-    "the defaults are h = 1e-6 for forward_difference and h = 1e-5 for central_difference.",
-    f"section 1 (Forward and central differences) {ASSIGNMENT}",
-)
-X_CHANGED = Mistake(
-    "the caller's x changed in place",
-    "perturb a float copy, point = np.array(x, dtype=float), and restore each entry after use; "
-    "never write x[i] += h on the array you were given.",
-    f"section 2 (Gradients: one coordinate at a time) {ASSIGNMENT}",
-)
-INTEGER_TRUNCATED = Mistake(
-    "x + h truncated in an integer array",
-    "an integer array cannot hold x_i + h: storing it truncates the step away; "
-    "work on a float copy, np.array(x, dtype=float).",
-    f"section 2 (Gradients: one coordinate at a time) {ASSIGNMENT}",
-)
-EXTRA_CALLS = Mistake(
-    "an extra call of f per coordinate",
-    "the forward-difference gradient evaluates f(x) once, before the loop, and f(x + h e_i) once per "
-    "coordinate: n + 1 calls; the central one f(x + h e_i) and f(x - h e_i) per coordinate: 2n calls.",
-    f"section 6 (Gradients in n dimensions, and what they cost) {LECTURE}",
-)
-TRANSPOSED = Mistake(
-    "the Jacobian transposed",
-    "the Jacobian has one row per output and one column per input, shape (m, n); column i is "
-    "(f(x + h e_i) - f(x - h e_i)) / (2h): put the columns side by side, np.column_stack(columns).",
-    f"section 7 (Jacobians: one column per input) {LECTURE}",
-)
-GRADIENT_CHECKING = f"section 8 (Gradient checking in practice) {LECTURE}"
-RELATIVE_ERROR = "the relative error is max_k |a_k - b_k| / max(|a_k| + |b_k|, tiny), entry by entry, then the largest."
-NO_GUARD = Mistake(
-    "no guard against 0/0",
-    "where a_k = b_k = 0 the relative error is 0, not nan: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300).",
-    GRADIENT_CHECKING,
-)
-DIVIDES_BY_B = Mistake("dividing by |b| only", f"{RELATIVE_ERROR} It is symmetric in a and b.", GRADIENT_CHECKING)
-DIVIDES_BY_SUM = Mistake("dividing by |a + b|", RELATIVE_ERROR, GRADIENT_CHECKING)
-RATIO_OF_MAXIMA = Mistake("a ratio of two maxima", RELATIVE_ERROR, GRADIENT_CHECKING)
-ABSOLUTE_NOT_RELATIVE = Mistake(
-    "the absolute error instead of the relative one",
-    f"a gradient check must not depend on the gradient's scale: {RELATIVE_ERROR}",
-    GRADIENT_CHECKING,
-)
-ONE_SIDED_CHECK = Mistake(
-    "a one-sided difference",
-    "compare grad_f(x) with the central-difference gradient, numerical_gradient(f, x, h) with its default "
-    "method='central': a forward difference alone leaves a truncation error near 1e-6.",
-    GRADIENT_CHECKING,
-)
-COMPLEX_STEP = f"section 5 (The picture: error against step size) {LECTURE}"
-REAL_STEP = Mistake(
-    "a real step instead of an imaginary one",
-    "complex_step is Im f(x + ih) / h with the imaginary step x + 1j*h; a real step of 1e-20 is lost, "
-    "since x + 1e-20 == x in floating point.",
-    COMPLEX_STEP,
-)
-NOT_DIVIDED = Mistake(
-    "the imaginary part not divided by h",
-    "Im f(x + ih) = h f'(x) + O(h^3): divide it by h.",
-    COMPLEX_STEP,
-)
-REAL_PART = Mistake(
-    "the real part instead of the imaginary one",
-    "f(x + ih) = f(x) + ih f'(x) + ...: the derivative is Im f(x + ih) / h, np.imag(...), not the real part.",
-    COMPLEX_STEP,
-)
-STEP_ERRORS = f"section 6 (Truncation against rounding: choosing h) {ASSIGNMENT}"
-SIGNED_ERRORS = Mistake(
-    "signed errors instead of absolute ones",
-    "the error of a step is the absolute value |D_h f(x) - df(x)|, never negative.",
-    STEP_ERRORS,
-)
-RELATIVE_NOT_ABSOLUTE = Mistake(
-    "the relative error instead of the absolute one",
-    "step_size_errors returns |D_h f(x) - df(x)|, not divided by |df(x)|.",
-    STEP_ERRORS,
-)
-WRONG_METHOD_ERRORS = Mistake(
-    "another method's errors",
-    'step_size_errors uses the method it is given: forward_difference for "forward", central_difference '
-    'for "central", complex_step for "complex".',
-    STEP_ERRORS,
-)
-TYPED_IN = Mistake(
-    "a step typed in, not read off the curve",
-    "best_step calls step_size_errors on a grid of steps, e.g. np.logspace(-16, 0, 161), and returns the step "
-    "with the smallest error (np.argmin).",
-    STEP_ERRORS,
-)
-
-Probe = tuple[Mistake | str, Any] | tuple[Mistake | str, Any, Any]
-
-
-def _diagnose(got: Any, want: Any, probes: Sequence[Probe], tolerance: Any) -> Mistake | str | None:
-    """The mistake of the probes whose value `got` matches, among those that differ from `want`.
-
-    A probe is (mistake, value) or (mistake, value, its own tolerance); a value of the wrong shape,
-    not finite, or within `tolerance` of `want` (the mistake would not show there) never matches.
-    When probes of two different mistakes match, the answer does not tell them apart: None.
-    Called only after a check has failed: it chooses the message, never the verdict.
-    """
-    matches = []
-    for probe in probes:
-        mistake, value = probe[0], probe[1]
-        allowed = probe[2] if len(probe) == 3 else tolerance
-        if np.shape(value) != np.shape(got) or not mismatch(value, want, tolerance):
-            continue
-        if not mismatch(got, value, allowed):
-            matches.append(mistake)
-    names = {m.name if isinstance(m, Mistake) else m for m in matches}
-    return matches[0] if len(names) == 1 else None  # two different mistakes fit: name neither
+Probe = Candidate | tuple[Mistake | str, Any] | tuple[Mistake | str, Any, Any]
 
 
 def _cases(
     f: str | None, x: Any, seed: int | None, count: int, n_vars: int = 1, depth: int = 3
 ) -> list[tuple[RandomExpression, Any]]:
     """Explicit (f, x) or `count` random (expression, point) pairs drawn from `seed`."""
-    if seed is None:
-        if f is None or x is None:
-            raise ValueError("give f and x, or a seed")
-        return [(expression(f), x)]
-    generator = rng(seed)
-    cases = []
-    for k in range(count):
-        g = random_case(seed * 1000 + k, n_vars, depth)
-        point = g.point(generator)
-        cases.append((g, float(point[0]) if n_vars == 1 else point))
-    return cases
+
+    def draw(seed: int) -> list[tuple[RandomExpression, Any]]:
+        generator = rng(seed)
+        cases = []
+        for k in range(count):
+            g = random_case(seed * 1000 + k, n_vars, depth)
+            point = g.point(generator)
+            cases.append((g, float(point[0]) if n_vars == 1 else point))
+        return cases
+
+    return explicit_or_seeded(seed, lambda: (expression(f), x), draw, f, x)
 
 
 def _rounding(f: RandomExpression, x: Sequence[float], h: float) -> float:
@@ -220,11 +98,10 @@ def _difference_check(
         out = student(recorded, x) if h is None else student(recorded, x, h)
         return {"value": out, "points": [a[0] for a in recorded.arguments[:20]]}
 
+    call = call_text(name, "f", x) if h is None else call_text(name, "f", x, h)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text(name, "f", x) if h is None else call_text(name, "f", x, h)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = real_scalar(obs.value["value"], call)
         want, neglected = quotient(f, [x], step, method)
         tolerance = _rounding(f, [x], step if method == "forward" else 2 * step) + neglected
@@ -239,7 +116,7 @@ def _difference_check(
             ]
             if h is None:
                 probes.append((WRONG_DEFAULT_STEP, quotient(f, [x], wrong_default, method)[0]))
-            mistake = _diagnose(got, want, probes, tolerance)
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             raise failure(
                 call,
                 f"the {method} difference quotient is wrong (it should be f'(x) = {derivative:.12g} "
@@ -261,7 +138,7 @@ def _difference_check(
                 mistake="use the step h that was passed in, and only the two points of the formula.",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def check_forward_difference(
@@ -341,9 +218,8 @@ def check_numerical_gradient(
     checked loosely and the number of calls strictly.
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         shapes = [(1,), (2,), (3,), (2, 2), (3, 1), (4,)]
@@ -355,6 +231,9 @@ def check_numerical_gradient(
             if k % 3 == 2:  # an integer point: x + h must not be truncated
                 point = np.clip(np.round(point), g.low, g.high).astype(int)
             cases.append((g, point))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x)), draw)
     for g, point in cases:
         _gradient_case(numerical_gradient, g, point, h, method, counts_only)
 
@@ -373,11 +252,10 @@ def _gradient_case(
         out = student(recorded, given, **kwargs)
         return {"value": out, "calls": recorded.calls, "x_after": given}
 
+    call = call_text("numerical_gradient", "f", x, **kwargs)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text("numerical_gradient", "f", x, **kwargs)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         after = obs.value["x_after"]
         if not (isinstance(after, np.ndarray) and after.dtype == x.dtype and np.array_equal(after, x)):
             changed = isinstance(after, np.ndarray) and after.shape == x.shape  # the only way to change it
@@ -403,13 +281,20 @@ def _gradient_case(
             ]
             if x.dtype.kind in "iu":
                 truncated = _truncated_gradient(fun, x, step, kind)
-                probes.insert(0, (INTEGER_TRUNCATED, truncated, 1e-9 * (1 + np.abs(truncated))))
+                probes.insert(
+                    0, Candidate(INTEGER_TRUNCATED, truncated, 1e-9 * (1 + np.abs(truncated)), zero_is_evidence=True)
+                )
                 # the gradient kept in an integer array as well (np.zeros_like(x)): each entry truncated too
                 fraction = np.abs(truncated - np.round(truncated))
                 near_integer = np.where(np.isfinite(fraction) & (fraction < 1e-6), 1.0, 0.0)  # either side
                 stored = np.trunc(truncated)
-                probes.insert(1, (INTEGER_TRUNCATED, stored, 1e-9 * (1 + np.abs(stored)) + near_integer))
-            mistake = _diagnose(got, want, probes, tolerance)
+                probes.insert(
+                    1,
+                    Candidate(
+                        INTEGER_TRUNCATED, stored, 1e-9 * (1 + np.abs(stored)) + near_integer, zero_is_evidence=True
+                    ),
+                )
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             if mistake is None and x.dtype.kind in "iu":
                 mistake = "x has integer entries here: a copy of an integer array truncates x + h; use x.astype(float)."
             raise failure(
@@ -439,7 +324,7 @@ def _gradient_case(
                 "f(x + h e_i) and f(x - h e_i) per coordinate, nothing else.",
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- numerical_jacobian ---------------------------------------------------------------------------
@@ -456,13 +341,15 @@ def check_numerical_jacobian(
 ) -> None:
     """Check numerical_jacobian(f, x[, h]): the (m, n) central-difference Jacobian of f: R^n -> R^m."""
     __tracebackhide__ = True
-    if seed is None:
+
+    def explicit() -> Any:
         rows = [expression(text) for text in f]
         names = sorted({str(s) for r in rows for s in r.symbols})
         symbols = tuple(next(s for r in rows for s in r.symbols if str(s) == name) for name in names)
         outputs = [RandomExpression(expr=r.expr, symbols=symbols, low=r.low, high=r.high) for r in rows]
-        cases = [(outputs, np.array(x, dtype=float))]
-    else:
+        return (outputs, np.array(x, dtype=float))
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -472,6 +359,9 @@ def check_numerical_jacobian(
                 RandomExpression(expr=e, symbols=vector.symbols, low=vector.low, high=vector.high) for e in vector.exprs
             ]
             cases.append((outputs, vector.point(generator)))
+        return cases
+
+    cases = explicit_or_seeded(seed, explicit, draw)
     for outputs, point in cases:
         _jacobian_case(numerical_jacobian, outputs, point, h)
 
@@ -487,11 +377,10 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
         out = student(lambda v: np.array([g(v) for g in functions]), given, **kwargs)
         return {"value": out, "x_after": given}
 
+    call = call_text("numerical_jacobian", "f", x, **kwargs)
+    given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {x.tolist()}"
+
     def judge(obs: Observation) -> None:
-        call = call_text("numerical_jacobian", "f", x, **kwargs)
-        given = f"f(x) = ({', '.join(str(g) for g in outputs)}), so n = {n} and m = {m}, at x = {x.tolist()}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         if obs.value["value"] is not None and np.shape(obs.value["value"]) == (n, m) and n != m:
             raise failure(
                 call,
@@ -517,11 +406,11 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
             )
         if mismatch(got, want, tolerance):
             forward = np.array([[quotient(g, x, step, "forward", axis=i)[0] for i in range(n)] for g in outputs])
-            mistake = _diagnose(
+            mistake = diagnose(
                 got,
-                want,
                 [(ONE_SIDED, forward), (TRANSPOSED, want.T), (DIVIDES_BY_H, 2 * want), (SIGN_SWAPPED, -want)],
-                float(np.max(tolerance)),
+                tolerance=float(np.max(tolerance)),
+                truth=want,
             )
             raise failure(
                 call,
@@ -532,7 +421,7 @@ def _jacobian_case(student: Callable, outputs: list[RandomExpression], x: np.nda
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- relative_error and gradient_check ------------------------------------------------------------
@@ -563,9 +452,8 @@ def check_relative_error(
     Random cases include negative entries, 2-D arrays, scalars, zeros in both arrays and a = -b.
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(np.array(a, dtype=float), np.array(b, dtype=float), expected)]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -577,6 +465,9 @@ def check_relative_error(
             if k % 4 == 3:
                 q = -p  # opposite signs: the answer is 1
             cases.append((p, q, None))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (np.array(a, dtype=float), np.array(b, dtype=float), expected), draw)
     for p, q, stated in cases:
         _relative_error_case(relative_error, p, q, stated)
 
@@ -586,10 +477,9 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
         a_in, b_in = a.copy(), b.copy()
         return {"forward": student(a_in, b_in), "swapped": student(b.copy(), a.copy())}
 
+    call = call_text("relative_error", a, b)
+
     def judge(obs: Observation) -> None:
-        call = call_text("relative_error", a, b)
-        if obs.raised:
-            raise raised(call, obs.raised)
         want = _exact_relative_error(a, b) if stated is None else stated
         got = real_scalar(obs.value["forward"], call)
         tolerance = 1e-12 * max(want, 1e-300) + 1e-15
@@ -607,11 +497,11 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                     if both_zero
                     else "a nan means a 0/0 or a nan somewhere: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300)."
                 )
-            mistake = mistake or _diagnose(
+            mistake = mistake or diagnose(
                 got,
-                want,
                 [(DIVIDES_BY_B, only_b), (RATIO_OF_MAXIMA, ratio_of_maxima), (DIVIDES_BY_SUM, signed)],
-                tolerance,
+                tolerance=tolerance,
+                truth=want,
             )
             raise failure(call, "the relative error is wrong.", expected=want, got=got, mistake=mistake)
         swapped = real_scalar(obs.value["swapped"], call_text("relative_error", b, a))
@@ -628,7 +518,7 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                 mistake="guard the denominator so that 0/0 never happens.",
             )
 
-    run_check(observe, judge)
+    Case(call).run(observe, judge)
 
 
 def check_gradient_check(
@@ -640,9 +530,8 @@ def check_gradient_check(
     exact gradient with one entry off by a known relative amount must give that amount (within 1%).
     """
     __tracebackhide__ = True
-    if seed is None:
-        cases = [(expression(f), np.array(x, dtype=float))]
-    else:
+
+    def draw(seed: int) -> list[Any]:
         generator = rng(seed)
         cases = []
         for k in range(count):
@@ -652,6 +541,9 @@ def check_gradient_check(
                 if np.min(np.abs(g.gradient(point))) > 0.1:
                     break
             cases.append((g, point))
+        return cases
+
+    cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x, dtype=float)), draw)
     for g, point in cases:
         _gradient_check_case(gradient_check, g, point)
 
@@ -665,7 +557,15 @@ def _gradient_check_mistake(
     divided by |b| or |a| only gives 1 or 1/2: the second answer tells them apart where |g| = 1 does not.
     """
     absolute = float(np.max(np.abs(wrong - exact)))
-    if _diagnose(bad, want, [(ABSOLUTE_NOT_RELATIVE, absolute)], 0.01 * max(want, absolute)) is None:
+    if (
+        diagnose(
+            bad,
+            [(ABSOLUTE_NOT_RELATIVE, absolute)],
+            tolerance=0.01 * max(want, absolute),
+            truth=want,
+        )
+        is None
+    ):
         return None
     try:
         second = float(doubled)
@@ -694,16 +594,15 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
             doubled = None
         return {"exact": results[0], "wrong": results[1], "doubled": doubled}
 
+    call = call_text("gradient_check", "f", "grad_f", x)
+    given = describe(f, x)
+
     def judge(obs: Observation) -> None:
-        call = call_text("gradient_check", "f", "grad_f", x)
-        given = describe(f, x)
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         good = real_scalar(obs.value["exact"], call)
         if not (0 <= good < 1e-7):
             forward = np.array([quotient(f, x.ravel(), 1e-5, "forward", axis=i)[0] for i in range(x.size)])
             one_sided = _exact_relative_error(exact.ravel(), forward)
-            mistake = _diagnose(good, 0.0, [(ONE_SIDED_CHECK, one_sided, 0.01 * one_sided)], 1e-7)
+            mistake = diagnose(good, [(ONE_SIDED_CHECK, one_sided, 0.01 * one_sided)], tolerance=1e-7, truth=0.0)
             if mistake is None and 1e-7 <= good < 1e-4:
                 mistake = (
                     "compare with the central-difference gradient (h = 1e-5): a forward difference "
@@ -728,7 +627,7 @@ def _gradient_check_case(student: Callable, f: RandomExpression, x: np.ndarray) 
                 mistake=mistake,
             )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 # --- step_size_errors, best_step, complex_step ------------------------------------------------------
@@ -809,11 +708,10 @@ def check_step_size_errors(
     def observe() -> Any:
         return student_call(step_size_errors, fun, dfun, x, steps.copy(), method)
 
+    call = call_text("step_size_errors", "f", "df", x, steps, method)
+    given = f"f(x) = {g}, df its exact derivative, x = {x} and method = {method!r}"
+
     def judge(obs: Observation) -> None:
-        call = call_text("step_size_errors", "f", "df", x, steps, method)
-        given = f"f(x) = {g}, df its exact derivative, x = {x} and method = {method!r}"
-        if obs.raised:
-            raise raised(call, obs.raised, given=given)
         got = real_array(obs.value, steps.shape, call, "array of errors")
         if np.any(got < 0):
             raise failure(
@@ -845,7 +743,7 @@ def check_step_size_errors(
                     mistake=_step_errors_mistake(got, g, x, steps, method),
                 )
 
-    run_check(observe, judge)
+    Case(call, given).run(observe, judge)
 
 
 def student_call(function: Callable, *args: Any) -> Any:
@@ -970,8 +868,8 @@ def _complex_step_case(student: Callable, f: RandomExpression, x: float, h: floa
             if rounding < 1e-3 * abs(real_step - want):  # a real step's value is distinct, not noise
                 probes.append((REAL_STEP, real_step, tolerance + rounding + neglected))
             if x + step == x:  # a real step is lost entirely: f(x + h) - f(x) is exactly 0
-                probes.append((REAL_STEP, 0.0, 0.0))
-            mistake = _diagnose(got, want, probes, tolerance)
+                probes.append(Candidate(REAL_STEP, 0.0, 0.0, zero_is_evidence=True))
+            mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
             raise failure(
                 call,
                 "the complex-step derivative is wrong; it should be exact to rounding.",
