@@ -11,9 +11,10 @@ ASSIGNMENT = "of 06_backprop.ipynb"
 MODULES = f"section 2 (Modules: `Linear`, `ReLU`, `Sequential`) {ASSIGNMENT}"
 FORWARD = f"section 3 (The two-layer network by hand: `mlp_forward`) {ASSIGNMENT}"
 BACKWARD = f"section 4 (Backpropagation by hand: `mlp_backward`) {ASSIGNMENT}"
-BY_HAND = f"section 1 (Backpropagation by hand, for one digit) {LECTURE}"
+BY_HAND = f"section 2 (Backpropagation by hand: the lecture's rules and matching dimensions) {LECTURE}"
+ACTIVATIONS = f"section 3 (Activations: diagonal Jacobians that are never formed) {LECTURE}"
 TRAINING = f"section 5 (Training: `train`) {ASSIGNMENT}"
-COST = f"section 3 (What a gradient costs) {LECTURE}"
+COST = f"section 10 (The cheap gradient principle: what a gradient costs) {LECTURE}"
 
 WEIGHT_NOT_TRANSPOSED = Mistake(
     "weight not transposed",
@@ -119,7 +120,7 @@ DB_NOT_SUMMED = Mistake(
 RELU_MASK_FORGOTTEN = Mistake(
     "ReLU mask forgotten",
     "the Jacobian of ReLU is diagonal, 1 where Z1 > 0 and 0 elsewhere: dZ1 = dY1 * (Z1 > 0).",
-    BY_HAND,
+    ACTIVATIONS,
 )
 SIGMOID_DERIVATIVE_TWICE = Mistake(
     "sigmoid derivative applied twice",

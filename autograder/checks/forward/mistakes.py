@@ -12,8 +12,8 @@ CLASS = "section 1 (The Dual class) of 03_forward.ipynb"
 POWERS = "section 1 (The Dual class), under 'Powers: the lecture's shortcut, and why it fails', of 03_forward.ipynb"
 FUNCTIONS = "section 2 (Elementary functions) of 03_forward.ipynb"
 VECTORIZED = "section 2.2 (Many points at once) of 03_forward.ipynb"
-LECTURE_TRACE = "section 3 (The forward trace, next to the code) of notebooks/03_forward.ipynb"
-LECTURE_PASSES = "section 5 (What a forward pass gives, and what it costs) of notebooks/03_forward.ipynb"
+LECTURE_TRACE = "section 3 (The forward trace, in the lectures' table layout) of notebooks/03_forward.ipynb"
+LECTURE_PASSES = "section 4 (A map ℝ²→ℝ²: one pass, one column of the Jacobian) of notebooks/03_forward.ipynb"
 
 TANGENTS_MULTIPLIED = Mistake(
     "the tangents multiplied",

@@ -15,7 +15,7 @@ LECTURE = "notebooks/07_higher_order.ipynb"
 HVP_SECTION = f"section 2 (hvp: forward-over-reverse) of {ASSIGNMENT}"
 HESSIAN_SECTION = f"section 3 (hessian: n Hessian-vector products) of {ASSIGNMENT}"
 NEWTON_SECTION = f"section 4 (newton_step on Rosenbrock) of {ASSIGNMENT}"
-CONFUSION_SECTION = f"section 5 (Perturbation confusion) of {LECTURE}"
+CONFUSION_SECTION = f"section 6 (Perturbation confusion, and tags) of {LECTURE}"
 NO_GRAD_SECTION = f"section 6 (no_grad: computing without a graph) of {ASSIGNMENT}"
 CHECKPOINT_SECTION = f"section 7 (checkpoint: recompute in backward) of {ASSIGNMENT}"
 

@@ -8,9 +8,10 @@ from autograder.feedback import Mistake
 
 LECTURE = "of notebooks/05_vjp.ipynb"
 ASSIGNMENT = "of 05_vjp.ipynb"
-MATRIX_RULES = f"section 2 (Deriving X̄ = G Wᵀ and W̄ = Xᵀ G) {LECTURE}"
-BROADCASTING = f"section 3 (Broadcasting copies, so its VJP sums) {LECTURE}"
-IDENTITIES = f"section 4 (Identities: ∇(xᵀ A x) = (A + Aᵀ)x, softmax cross-entropy) {LECTURE}"
+MATRIX_RULES = f"section 2 (Matrix gradients done right: the Frobenius inner product) {LECTURE}"
+BROADCASTING = f"section 4 (Broadcasting copies, so its VJP sums) {LECTURE}"
+IDENTITIES = f"section 7 (Identities: ∇(xᵀ A x) = (A + Aᵀ)x) {LECTURE}"
+SOFTMAX = f"section 8 (Softmax cross-entropy and the log-sum-exp trick) {LECTURE}"
 SIZE_ONE_AXES_NOT_SUMMED = Mistake(
     "size-1 axes not summed",
     "unbroadcast sums g over the axes broadcasting prepended and, with keepdims=True, over every axis where "
@@ -68,22 +69,22 @@ NO_MAX_SHIFT = Mistake(
 LOSS_SUMMED = Mistake(
     "the loss summed over the batch",
     "the loss is the mean over the batch of -log softmax(z)[label].",
-    IDENTITIES,
+    SOFTMAX,
 )
 MISSING_ONE_OVER_B = Mistake(
     "missing 1/B",
     "the loss is a mean over the batch, so its gradient is (softmax - onehot) / B.",
-    IDENTITIES,
+    SOFTMAX,
 )
 GRADIENT_SIGN = Mistake(
     "gradient sign reversed",
     "the gradient of the cross-entropy with respect to the logits is softmax - onehot, prediction minus target.",
-    IDENTITIES,
+    SOFTMAX,
 )
 ONEHOT_NOT_SUBTRACTED = Mistake(
     "onehot not subtracted",
     "the gradient of the mean cross-entropy with respect to the logits is (softmax - onehot) / B.",
-    IDENTITIES,
+    SOFTMAX,
 )
 SOLVE = f"section 7 (`solve_vjp`: the adjoint of a linear solve) {ASSIGNMENT}"
 SOLVE_WITHOUT_TRANSPOSE = Mistake(
