@@ -19,14 +19,13 @@ never the cell's time limit.
 from __future__ import annotations
 
 import operator
-import signal
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from autograder.checks.kit.guard import guarded
 from autograder.compare import mismatch, real_array, real_scalar
 from autograder.feedback import Mistake, failure, raised
 from autograder.finite_differences import complex_step_gradient
@@ -83,46 +82,23 @@ def _mistakes(mode: str) -> dict[str, Mistake]:
 # --- the guard (observing half only) -----------------------------------------------------------------
 
 
-class _TimedOut(BaseException):  # noqa: N818 - a BaseException, so that `except Exception` in student code lets it pass
-    """Raised by the alarm inside a guarded call."""
-
-
-class LoopNeverEnded(BaseException):  # noqa: N818 - a BaseException, as `_TimedOut`
+class LoopNeverEnded(BaseException):  # noqa: N818 - a BaseException, so that `except Exception` lets it pass
     """Raised inside a program's `while` after `LOOP_LIMIT` iterations."""
 
 
 def _guarded(compute: Callable[[], Any], seconds: float = GUARD_SECONDS) -> dict:
-    """{"result": compute()} or {"timed_out": seconds} or {"loop": True} or {"raised": description}.
+    """`kit.guard.guarded` ({"result"}, {"timed_out"} or {"raised"}), with a program's runaway `while`
+    (LoopNeverEnded, raised after LOOP_LIMIT iterations) reported as {"loop": True}."""
+    ran_away = object()
 
-    The alarm is one-shot and may fire anywhere inside the outer `try`, even while the timer is
-    being cancelled: it is always caught here, and the previous handler is always restored.
-    """
-    guard = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    previous = None
-    if guard:
-
-        def alarm(signum: int, frame: Any) -> None:
-            raise _TimedOut
-
-        previous = signal.signal(signal.SIGALRM, alarm)
-    try:
+    def run() -> Any:
         try:
-            if guard:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-            try:
-                return {"result": compute()}
-            finally:
-                if guard:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-        except _TimedOut:
-            return {"timed_out": seconds}
+            return compute()
         except LoopNeverEnded:
-            return {"loop": True}
-        except Exception as error:
-            return {"raised": f"{type(error).__name__}: {error}"[:300]}
-    finally:
-        if guard:
-            signal.signal(signal.SIGALRM, previous)
+            return ran_away
+
+    outcome = dict(guarded(run, seconds))
+    return {"loop": True} if outcome.get("result") is ran_away else outcome
 
 
 # --- comparisons -------------------------------------------------------------------------------------
