@@ -84,7 +84,7 @@ def test_a_wrong_shape_on_a_wide_matrix_is_named_and_states_the_shape_once():
         check_svd_vjp(transposed, [[0.0, 4.0, 0.0], [2.0, 0.0, 0.0]], [1.0, 3.0])
     message = " ".join(str(caught.value).split())
     assert caught.value.diagnosis == "U and V swapped"
-    assert "has shape (3, 2), but it must have the shape of its input, (2, 3)" in message
+    assert "has shape (3, 2), but it must have shape (2, 3)" in message
     assert message.count("(shape (2, 3)") == 1
 
 

@@ -52,7 +52,7 @@ def compare(
         if mistake is not None:
             raise failure(
                 call,
-                f"{what} has shape {np.shape(got)}, but it must have the shape of its input, {shape}.",
+                f"{what} has shape {np.shape(got)}, but it must have shape {shape}.",
                 given=given,
                 mistake=mistake,
             )
