@@ -341,7 +341,8 @@ def cases(plan: Mapping[str, Sequence[Call]], run_seed: int, exercises: Sequence
 
 @dataclass(frozen=True)
 class ExerciseResult:
-    """How one exercise did on its random cases; `failure` is the first failing case's code and message."""
+    """How one exercise did on its random cases; `failing_case` is the line that repeats the first failing
+    case, `message` and `diagnosis` what its check said."""
 
     name: str
     cases: int

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading import gradebook_table, grades_csv, pipeline, replay, sandbox, submissions
+from autograder.grading import gradebook_table, grades_csv, pipeline, sandbox, submissions, worker_grading
 from autograder.grading.course import db_url
 from autograder.grading.release import release
 from tests.conftest import CELL_TIMEOUT, copy_course
@@ -213,7 +213,7 @@ def test_deleted_or_renamed_test_cell_is_put_back_and_scores_zero(graded_class):
     assert renamed["forward_difference"] == 0 and _total(graded_class, "changed-grade-id") == 92
     assert any("relative_error" in note for note in graded_class.reports["deleted-test-cell"].notes)
     feedback = graded_class.root / "feedback" / "deleted-test-cell" / ASSIGNMENT / f"{ASSIGNMENT}.html"
-    assert replay.DELETED_MESSAGE.split(".")[0] in feedback.read_text()
+    assert worker_grading.DELETED_MESSAGE.split(".")[0] in feedback.read_text()
 
 
 def test_edited_duplicated_reordered_or_retyped_test_cells_are_restored(graded_class):

@@ -445,11 +445,3 @@ def execute(task: Task) -> Result:
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # fd-based on Linux: never follows the kernel's links
-
-
-def execute_safely(task: Task) -> Result:
-    """`execute`, with a failure of the worker itself (not of the student's code) returned in `Result.error`."""
-    try:
-        return execute(task)
-    except Exception as error:  # a broken machine must not stop the class: report it with this submission
-        return Result(task.student, task.assignment, task.notebook_name, task.notebook_json, "", (), 0.0, repr(error))

@@ -37,8 +37,12 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.grading import execution, recovery
 from autograder.grading.course import CONFIG_FILE
-from autograder.grading.replay import DELETED_MESSAGE
 from autograder.grading.trusted_judge import RESOURCE_KEY, error_output, test_cell_id
+
+DELETED_MESSAGE = (
+    "This test cell was missing from your notebook (deleted, or its grade id changed). It was put back "
+    "for grading and scores 0: never delete or edit test cells."
+)
 
 GRADEBOOK = "gradebook.db"
 
