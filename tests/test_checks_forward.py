@@ -10,6 +10,7 @@ import pytest
 
 import autograder.checks.forward as checks
 import autograder.checks.kit.case as case
+import autograder.checks.programs as programs
 from autograder.feedback import CheckFailure
 from tests.conftest import REPO
 from tests.units.forward import MUTANTS
@@ -47,8 +48,15 @@ def run_all(ns: dict) -> None:
     checks.check_jacobian_forward(ns["jacobian_forward"], functions(ns), seed=1, count=4)
 
 
+def run_programs(ns: dict) -> None:
+    """The programs checks (value comparisons, value-dependent programs through `derivative`)."""
+    programs.check_comparisons(ns["Dual"])
+    programs.check_programs(ns["derivative"], ns["Dual"], functions(ns), seed=1, count=4)
+
+
 def test_reference_solution_passes_every_check():
     run_all(solution())
+    run_programs(solution())
 
 
 @pytest.mark.parametrize(
@@ -83,6 +91,7 @@ def test_a_diagnosis_names_only_the_mistake_the_mutant_makes(mutant):
     ns = solution({m.cell: m.code(SOURCE)})
     with pytest.raises(CheckFailure) as caught:
         run_all(ns)
+        run_programs(ns)
     assert caught.value.diagnosis in ("", *m.diagnoses), str(caught.value)
 
 

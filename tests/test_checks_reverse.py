@@ -8,7 +8,9 @@ import contextlib
 import nbformat
 import pytest
 
+import autograder.checks.jacobian_chain as jacobian_chain
 import autograder.checks.kit.case as case
+import autograder.checks.programs as programs
 import autograder.checks.reverse as checks
 from autograder.feedback import CheckFailure
 from tests.conftest import REPO
@@ -16,7 +18,7 @@ from tests.units.harness import solution_namespace
 from tests.units.reverse import MUTANTS
 
 SOURCE = nbformat.read(REPO / "source" / "04_reverse" / "04_reverse.ipynb", as_version=4)
-CELLS = ("var_code", "functions_code", "trace_code", "grad_code", "vjp_code", "jacobian_code")
+CELLS = ("var_code", "functions_code", "trace_code", "grad_code", "vjp_code", "jacobian_code", "chain_code")
 NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh")
 
 
@@ -48,8 +50,18 @@ def run_all(ns: dict) -> None:
     checks.check_jacobian_reverse(ns["jacobian_reverse"], var, functions(ns), seed=1, count=4)
 
 
+def run_new_exercises(ns: dict) -> None:
+    """The programs checks (through `grad`) and the Jacobian chain's."""
+    programs.check_comparisons(ns["Var"], mode="grad")
+    programs.check_programs(ns["grad"], ns["Var"], functions(ns), seed=1, count=4, mode="grad")
+    jacobian_chain.check_bracketing_cost(ns["bracketing_cost"], seed=1, count=4)
+    jacobian_chain.check_mode_costs(ns["forward_cost"], ns["reverse_cost"], seed=1, count=3)
+    jacobian_chain.check_cheapest_bracketing(ns["cheapest_bracketing"], seed=1, count=6)
+
+
 def test_reference_solution_passes_every_check():
     run_all(solution())
+    run_new_exercises(solution())
 
 
 @pytest.mark.parametrize(
@@ -87,6 +99,7 @@ def test_a_diagnosis_names_only_the_mistake_the_mutant_makes(mutant):
     ns = solution({m.cell: m.code(SOURCE)})
     with pytest.raises(CheckFailure) as caught:
         run_all(ns)
+        run_new_exercises(ns)
     assert caught.value.diagnosis in ("", *m.diagnoses), str(caught.value)
 
 
