@@ -302,6 +302,11 @@ def plan_for(test_names: Sequence[str]) -> tuple[str, dict[str, tuple[Call, ...]
     return None if best is None else (best, PLANS[best])
 
 
+def _tuple_code(names: Sequence[str]) -> str:
+    """A tuple of the student's objects as Python code: (sin, cos), or (sin,) for one."""
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+
+
 def _literal(value: Any) -> str:
     return value.name if isinstance(value, Ref) else repr(value)
 
@@ -309,7 +314,7 @@ def _literal(value: Any) -> str:
 def case_code(call: Call, seed: int) -> str:
     """The code of one case, as a learner could type it in a cell to repeat it."""
     rng = random.Random(seed)
-    args = [f"({', '.join(a.names)},)" if isinstance(a, Names) else a for a in call.args]
+    args = [_tuple_code(a.names) if isinstance(a, Names) else a for a in call.args]
     kwargs = {
         key: value.draw(rng) if isinstance(value, Uniform | OneOf) else value for key, value in call.kwargs.items()
     }
