@@ -430,7 +430,8 @@ def summary(results: Sequence[ExerciseResult], notebook: str, run_seed: int) -> 
     elif failing:
         lines.append(f"Thorough self-check: {len(failing)} of {len(ran)} exercises fail a random case{left_out}.")
     elif left_out:
-        lines.append(f"Thorough self-check: the {len(ran)} exercises run pass every random case{left_out}.")
+        ran_text = "the one exercise run passes" if len(ran) == 1 else f"the {len(ran)} exercises run pass"
+        lines.append(f"Thorough self-check: {ran_text} every random case{left_out}.")
     else:
         lines.append(f"Thorough self-check: all {len(results)} exercises pass every random case.")
     return "\n".join(lines)
