@@ -30,17 +30,43 @@ class CheckFailure(AssertionError):
 def show(value: object, limit: int = 160) -> str:
     """A compact, readable rendering of a value for a failure message."""
     np = sys.modules.get("numpy")  # not imported here: without numpy (a browser kernel) no value is an array
+    suffix = ""
     if np is not None and isinstance(value, np.ndarray):
         with np.printoptions(precision=10, threshold=12, edgeitems=3, linewidth=limit):
             text = np.array2string(value, separator=", ")
         if value.ndim != 1 or value.dtype.kind in "iub":
-            text += f" (shape {value.shape}, {value.dtype})"
+            suffix = f" (shape {value.shape}, {value.dtype})"  # kept whole when the entries are cut
     elif isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
         text = repr(float(value))
     else:
         text = repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(" ".join(text.split()), limit - len(suffix)) + suffix
+
+
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters at a token boundary (after a comma or a space, never
+    inside a number or word), marked ", ..." and with every bracket it left open closed again."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 5, 8)]
+    comma, space = cut.rfind(", "), cut.rfind(" ")
+    gap = ", " if comma >= 0 and comma + 1 >= space else " "
+    if max(comma, space) > 0:
+        cut = cut[: max(comma, space)]
+    cut = cut.rstrip(" ,")
+    if cut.endswith(tuple(_CLOSING)):
+        gap = ""
+    opened: list[str] = []
+    for char in cut:
+        if char in _CLOSING:
+            opened.append(_CLOSING[char])
+        elif opened and char == opened[-1]:
+            opened.pop()
+    quote = text[0] if text[0] in "'\"" and cut.count(text[0]) % 2 else ""
+    return f"{cut}{gap}...{quote}{''.join(reversed(opened))}"
 
 
 def raised(call: str, description: str, given: str | None = None, mistake: str | Mistake | None = None) -> CheckFailure:
@@ -116,8 +142,15 @@ def failure(
 
     `problem` says what is wrong in one sentence; `expected` and `got` are shown when given;
     `given` describes the inputs (e.g. "f(x) = sin(x1)"); `mistake` names the likely cause: a
-    recognised `Mistake` (which becomes the failure's `diagnosis`) or a general hint.
+    recognised `Mistake` (which becomes the failure's `diagnosis`) or a general hint. Without one,
+    when `problem` names the quantity that is wrong ("the gradient is wrong ...") and got is a clean
+    relation of expected (twice it, its transpose, ...), that relation is the diagnosis
+    (`autograder.checks.kit.relations.fallback`); a hint the check gives is never replaced.
     """
+    if not mistake and expected is not None and got is not None:
+        from autograder.checks.kit.relations import fallback  # here: relations imports this module
+
+        mistake = fallback(problem, expected, got)
     parts = [f"{call}: {problem}"]
     if given:
         parts.append(f"Here {given}.")
