@@ -15,7 +15,7 @@ import autograder.checks.reverse as checks
 from autograder.feedback import CheckFailure
 from tests.conftest import REPO
 from tests.units.harness import solution_namespace
-from tests.units.reverse import MUTANTS
+from tests.units.reverse import ALTERNATIVES, MUTANTS
 
 SOURCE = nbformat.read(REPO / "source" / "04_reverse" / "04_reverse.ipynb", as_version=4)
 CELLS = ("var_code", "functions_code", "trace_code", "grad_code", "vjp_code", "jacobian_code", "chain_code")
@@ -81,6 +81,8 @@ def test_reference_solution_passes_every_check():
         ("jacobian_transposed", "transposed"),
         ("jacobian_no_reset_between_passes", "not reset between passes"),
         ("grad_by_central_difference", "not with Var inputs"),
+        ("vjp_extra_call_for_the_value", "vjp calls f exactly once"),
+        ("jacobian_differences_beside_the_passes", "does not come from the reverse passes"),
     ],
 )
 def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
@@ -90,6 +92,15 @@ def test_named_mistake_fails_with_its_diagnosis(mutant, phrase):
         run_all(ns)
     assert phrase in " ".join(str(caught.value).split()), str(caught.value)
     assert caught.value.diagnosis in m.diagnoses, str(caught.value)
+
+
+@pytest.mark.parametrize("alternative", sorted(ALTERNATIVES))
+def test_correct_alternative_passes_every_check(alternative):
+    """Among them a jacobian_reverse that calls f once on plain floats to learn m, then makes m reverse
+    passes on Vars: the contract counts reverse passes, so the extra call costs nothing (issue 17)."""
+    ns = solution(ALTERNATIVES[alternative].cells)
+    run_all(ns)
+    run_new_exercises(ns)
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))

@@ -221,6 +221,33 @@ MUTANTS = {
         (("dims[hi] * dims[split - 1] * dims[lo - 1]", "dims[hi] * dims[split] * dims[lo - 1]"),),
         ("jacobian_chain",),
     ),
+    # --- calls of f on plain numbers: counted where the contract says "one call" (grad, vjp), and a
+    # Jacobian must come from the passes on Vars, not from f's values at shifted points
+    "vjp_extra_call_for_the_value": Mutant(
+        "vjp_code",
+        (
+            (
+                "values = np.array([y.value if isinstance(y, Var) else y for y in outputs], dtype=float)",
+                "values = np.array(f(*x), dtype=float)",
+            ),
+        ),
+        ("vjp",),
+        diagnosis=mistakes.EXTRA_CALL,
+    ),
+    "jacobian_differences_beside_the_passes": Mutant(
+        "jacobian_code",
+        (
+            (
+                "    return np.stack(rows, axis=0)",
+                "    h, xs = 1e-6, np.array(x, dtype=float)\n"
+                "    columns = [(np.array(f(*(xs + h * e)), dtype=float) - np.array(f(*(xs - h * e)), dtype=float))"
+                " / (2 * h) for e in np.eye(len(xs))]\n"
+                "    return np.stack(columns, axis=1)",
+            ),
+        ),
+        ("jacobian_reverse",),
+        diagnosis=mistakes.FINITE_DIFFERENCES,
+    ),
 }
 
 ALTERNATIVES = {
@@ -573,6 +600,23 @@ def grad(f):
         return [leaf.grad for leaf in leaves]
 
     return gradient
+""",
+        }
+    ),
+    # f called once on the plain numbers x, only to learn m, then m reverse passes on fresh Vars, one
+    # call of f on Vars per pass: the contract counts the reverse passes (issue 17).
+    "jacobian_learns_m_from_plain_numbers": Alternative(
+        {
+            "jacobian_code": """
+def jacobian_reverse(f, x):
+    m = len(f(*x))  # plain floats: only the number of outputs
+    J = np.zeros((m, len(x)))
+    for i in range(m):
+        leaves = [Var(float(v)) for v in x]
+        outputs = f(*leaves)
+        outputs[i].backward()
+        J[i] = [leaf.grad for leaf in leaves]
+    return J
 """,
         }
     ),

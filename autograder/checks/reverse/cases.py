@@ -24,6 +24,7 @@ from autograder.checks.reverse.mistakes import (
     DIVISION_PLUS,
     DIVISION_Y,
     EXP_ARGUMENT,
+    EXTRA_CALL,
     FINITE_DIFFERENCES,
     INNER_NOT_RESET,
     LEAVES_NOT_RESET,
@@ -741,14 +742,21 @@ def check_adjoint_trace(
 # --- drivers: grad, vjp, jacobian_reverse ------------------------------------------------------------
 
 
+def _kind(arguments: Sequence[Any]) -> str:
+    """What one call of f received: "vars" (every argument a Var), "plain" (no Var) or "mixed"."""
+    on_vars = [is_var(a) for a in arguments]
+    return "vars" if on_vars and all(on_vars) else "mixed" if any(on_vars) else "plain"
+
+
 def _call_data(recorded: Recorded) -> dict:
-    """How often f was called, with what kinds of arguments first, and which calls had a Var argument."""
-    first = recorded.arguments[0] if recorded.arguments else []
+    """How often f was called, and what each call received: its kind ("vars", "plain", "mixed") and the
+    types of its arguments that were not Vars."""
+    calls = recorded.arguments[:100]
     return {
         "calls": recorded.calls,
-        "vars": [is_var(a) for a in first],
-        "types": [type(a).__name__ for a in first],
-        "with_vars": [any(is_var(a) for a in args) for args in recorded.arguments[:100]],
+        "kinds": [_kind(args) for args in calls],
+        "types": sorted({type(a).__name__ for args in calls for a in args if not is_var(a)}),
+        "with_vars": [any(is_var(a) for a in args) for args in calls],
     }
 
 
@@ -783,14 +791,20 @@ def _probe_shows(answer: Any, wrong: Sequence[float]) -> bool:
 
 
 def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 1) -> None:
-    """f was called on Vars, and backward ran `needed` times (f has `outputs` outputs)."""
-    if not obs.get("calls"):
+    """f was called on Vars (at least once, every input a Var), and backward ran `needed` times (f has
+    `outputs` outputs). Calls of f on plain numbers besides are not judged here: each driver's contract
+    says whether they are allowed (`_judge_one_call`)."""
+    calls = obs.get("calls")
+    if not calls:
         raise failure(call, "never called f.", given=given)
-    if not all(obs.get("vars") or [False]):
-        kinds = ", ".join(sorted(set(obs.get("types") or [])))
+    kinds = obs.get("kinds") or []
+    if "vars" not in kinds:
+        types = ", ".join(obs.get("types") or ["?"])
         raise failure(
             call,
-            f"f was called with {kinds}, not with Var inputs.",
+            f"f was called {calls} time{'s' if calls != 1 else ''}, "
+            + ("with some inputs Vars and some " if "mixed" in kinds else "always with ")
+            + f"{types}, not with Var inputs.",
             given=given,
             mistake=FINITE_DIFFERENCES
             if _never_on_vars(obs)
@@ -808,6 +822,23 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 
             else "one backward call per output (for a gradient or a vjp: a single pass, seeded with u "
             "through the weighted sum Σ u_i y_i or by backward(u_i) on each output before any reset).",
         )
+
+
+def _judge_one_call(call: str, obs: dict, driver: str, given: str) -> None:
+    """grad and vjp call f exactly once (their contract): a call on plain numbers counts too."""
+    calls, kinds = obs.get("calls"), obs.get("kinds") or []
+    if calls == 1:
+        return
+    plain = kinds.count("plain")
+    extra = len(kinds) == calls and kinds.count("vars") == 1 and plain == calls - 1
+    raise failure(
+        call,
+        f"f was called {calls} times"
+        + (f" ({plain} on plain numbers)" if plain else "")
+        + f"; {driver} calls f exactly once, on the leaves Var(x_i), and a call on plain numbers counts too.",
+        given=given,
+        mistake=EXTRA_CALL if extra else None,
+    )
 
 
 def check_grad(
@@ -872,8 +903,7 @@ def _grad_case(student: Callable, var: Any, functions: Functions, g: RandomExpre
                 mistake = "run backward() on the output before reading the inputs' grads."
             raise failure(call, "the gradient is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given)
-        if obs.value["calls"] != 1:
-            raise failure(call, f"f was called {obs.value['calls']} times; one call is enough.", given=given)
+        _judge_one_call(call, obs.value, "grad(f)", given)
 
     Case(call, given).run(observe, judge)
 
@@ -964,6 +994,7 @@ def _vjp_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.n
                 call, "uᵀJ, the second entry, is wrong.", expected=want, got=got, given=given, mistake=mistake
             )
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, 1, given, h.n_outputs)
+        _judge_one_call(call, obs.value, "vjp", given)
 
     Case(call, given).run(observe, judge)
 
@@ -984,6 +1015,32 @@ def check_jacobian_reverse(
         _jacobian_case(jacobian_reverse, Var, functions, h, point)
 
 
+def _marks(n: int, m: int) -> np.ndarray:
+    """K, what `_marked` adds to the Jacobian on Var inputs: K[i, i mod n] = i + 1, 0 elsewhere."""
+    marks = np.zeros((m, n))
+    for i in range(m):
+        marks[i, i % n] = i + 1.0
+    return marks
+
+
+def _marked(function: Callable, n: int) -> Callable:
+    """f whose outputs on Var inputs carry the derivative J + K (`_marks`), and on plain numbers J.
+
+    Output i on Vars is y_i + (i + 1) (x_j - x_j.value) with j = i mod n: the same value, built with the
+    student's own Var arithmetic. An answer computed from the Var calls is J + K; one computed from values
+    of f at plain numbers (finite differences) is J (observing half only).
+    """
+
+    def marked(*args: Any) -> Any:
+        out = function(*args)
+        if not (args and all(is_var(a) for a in args)):
+            return out
+        rows = [y + (i + 1.0) * (args[i % n] - float(read(args[i % n], "value"))) for i, y in enumerate(out)]
+        return type(out)(rows) if isinstance(out, tuple) else rows
+
+    return marked
+
+
 def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x: np.ndarray) -> None:
     def observe() -> dict:
         recorded = Recorded(h.function(functions_data(functions)))
@@ -995,6 +1052,8 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
 
         outcome = guarded(run)
         outcome.update(_call_data(recorded))
+        marked = _marked(h.function(functions_data(functions)), h.n_vars)
+        outcome["marked"] = guarded(lambda: student(marked, x.tolist()))
         return outcome
 
     def judge(obs: Observation) -> None:
@@ -1028,5 +1087,29 @@ def _jacobian_case(student: Callable, var: Any, functions: Functions, h: Any, x:
                 mistake=mistake,
             )
         _judge_passes(call, {**obs.value, "passes": obs.value["result"]["passes"]}, m, given)
+        _judge_from_the_passes(call, obs.value.get("marked"), want, _marks(n, m), given)
 
     run_check(observe, judge)
+
+
+def _judge_from_the_passes(call: str, marked: Any, want: np.ndarray, marks: np.ndarray, given: str) -> None:
+    """The Jacobian comes from the calls of f on Vars: run on f whose Var outputs carry the derivative
+    J + K but whose plain values keep J, the driver returns J + K. Returning J there means the answer
+    was read off f's values at plain numbers (finite differences); anything else is not judged here."""
+    value = (marked or {}).get("result")
+    try:
+        got = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return
+    tolerance = relative_tolerance(want)
+    if got.shape != want.shape or not mismatch(got, want + marks, relative_tolerance(want + marks)):
+        return
+    if not mismatch(got, want, tolerance):
+        raise failure(
+            call,
+            "the Jacobian does not come from the reverse passes: given an f whose outputs on Vars have other "
+            "derivatives than its values at plain numbers, it returned the Jacobian of the plain values (f "
+            "evaluated at shifted points).",
+            given=given,
+            mistake=FINITE_DIFFERENCES,
+        )

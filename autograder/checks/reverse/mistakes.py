@@ -68,8 +68,14 @@ VALUES_NOT_GRADS = Mistake(
 )
 FINITE_DIFFERENCES = Mistake(
     "finite differences instead of reverse mode",
-    "make every input a leaf Var(x_i), call f once on them and run one backward: the leaves' grads are the "
-    "exact gradient.",
+    "make every input a leaf Var(x_i), call f on them and run backward (once, or once per output for a "
+    "Jacobian): the leaves' grads are the exact derivatives.",
+    DRIVERS,
+)
+EXTRA_CALL = Mistake(
+    "an extra call of f on plain numbers",
+    "the outputs of the one call of f on the leaves Var(x_i) hold f(x) in their .value: grad and vjp call f "
+    "exactly once.",
     DRIVERS,
 )
 U_IGNORED = Mistake(
