@@ -59,6 +59,12 @@ MUTANTS = {
         ("hvp",),
         diagnosis=mistakes.HVP_PLAIN_GRAD,
     ),
+    "hvp_two_backward_passes": Mutant(
+        "hvp_code",
+        (("    f(*leaves).backward()\n", "    out = f(*leaves)\n    out.backward()\n    out.backward()\n"),),
+        ("hvp", "hessian", "newton_step"),
+        diagnosis=mistakes.HVP_REPEATED_PASSES,
+    ),
     # hessian
     "hessian_extra_hvp_for_size": Mutant(
         "hessian_code",
@@ -126,7 +132,24 @@ MUTANTS = {
         ("derivative",),
         diagnosis=(mistakes.CONSTANT_TANGENT, mistakes.CONFUSION),
     ),
+    "derivative_drops_outer_tangent": Mutant(
+        "derivative_code",
+        (
+            (
+                "        return y.tangent\n",
+                "        return y.tangent.value if isinstance(y.tangent, Dual) else y.tangent\n",
+            ),
+        ),
+        ("derivative",),
+        diagnosis=mistakes.DROPPED_OUTER_TANGENT,
+    ),
     # no_grad
+    "no_grad_never_restores": Mutant(
+        "no_grad_code",
+        (("    try:\n        yield\n    finally:\n        GradMode.enabled = previous", "    yield"),),
+        ("no_grad", "checkpoint"),
+        diagnosis=mistakes.NOT_RESUMED,
+    ),
     "no_grad_not_restored_after_exception": Mutant(
         "no_grad_code",
         (
@@ -180,6 +203,12 @@ MUTANTS = {
         ((CHECKPOINT_BODY, CHECKPOINT_KEEPS_GRAPH),),
         ("checkpoint",),
         diagnosis=(mistakes.CHECKPOINT_KEEPS_GRAPH, mistakes.CHECKPOINT_FORWARD_RECORDS),
+    ),
+    "checkpoint_leaves_recording_off": Mutant(
+        "checkpoint_code",
+        (("    with no_grad():\n        out = fn(*args)", "    GradMode.enabled = False\n    out = fn(*args)"),),
+        ("checkpoint",),
+        diagnosis=mistakes.CHECKPOINT_LEAVES_RECORDING_OFF,
     ),
     "checkpoint_recomputes_on_the_arguments": Mutant(
         "checkpoint_code",

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
-from autograder.checks.ad.student import Functions, functions_data, guarded_failure, is_var, read
+from autograder.checks.ad.student import Functions, functions_data, is_var, read
 from autograder.checks.higher_order.mistakes import (
     CHECKPOINT_FORWARD_RECORDS,
     CHECKPOINT_KEEPS_GRAPH,
+    CHECKPOINT_LEAVES_RECORDING_OFF,
     CHECKPOINT_ON_ARGUMENTS,
     CHECKPOINT_SEEDED_ONE,
     CHECKPOINT_STORES_ALL,
     CONFUSION,
     CONSTANT_TANGENT,
+    DROPPED_OUTER_TANGENT,
     HESSIAN_EXTRA_PASS,
     HESSIAN_ONES,
     HESSIAN_TRIANGLE,
@@ -39,14 +42,16 @@ from autograder.checks.higher_order.mistakes import (
     RESTORES_TRUE,
     ROSENBROCK,
     SWALLOWED,
+    hvp_repeated_passes,
 )
 from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.dependencies import fails_first, prefixed
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import BackwardPasses, guarded
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import failure, raised, show
+from autograder.feedback import CheckFailure, failure, raised, show
 from autograder.inputs import Recorded, rng
 from autograder.observations import Foreign
 from autograder.oracles.expressions import RandomExpression
@@ -59,6 +64,56 @@ SECOND_ORDER = 1e-8  # second derivatives by AD are exact to a few ulps per oper
 
 def _given(g: RandomExpression, x: np.ndarray) -> str:
     return f"f({', '.join(map(str, g.symbols))}) = {g} at x = {show(x, 80)}"
+
+
+def _guarded_failure(call: str, outcome: dict, given: str) -> None:
+    """Raise the failure of a guarded call that timed out or raised; else nothing.
+
+    Unlike the units where students write `backward`, no hint about a recursive traversal: here the
+    engine's backward is given (a loop over the tape), so nothing observed points at one cause.
+    """
+    if outcome.get("timed_out"):
+        raise failure(call, f"did not finish within {outcome['timed_out']:g} s.", given=given)
+    if "raised" in outcome:
+        raise raised(call, outcome["raised"], given=given)
+
+
+def _grad_mode(var: Any) -> Any:
+    """The engine's GradMode (the class whose `enabled` says whether Vars record), found next to Var."""
+    mode = getattr(getattr(var, "__init__", None), "__globals__", {}).get("GradMode")
+    return mode if hasattr(mode, "enabled") else None
+
+
+@contextmanager
+def _recording_on(var: Any) -> Iterator[None]:
+    """Run a block with recording on (GradMode.enabled = True), then put back the mode found before.
+
+    Every check starts from the state the exercises assume, whatever an earlier cell (or a broken
+    no_grad run by an earlier check) left behind, and leaves the kernel as it found it: a broken
+    no_grad observed here does not switch recording off for the checks that run after it.
+    """
+    mode = _grad_mode(var)
+    if mode is None:
+        yield
+        return
+    saved = mode.enabled
+    mode.enabled = True
+    try:
+        yield
+    finally:
+        mode.enabled = saved
+
+
+def _after_dependency(first: str | None, judge: Callable[[], None]) -> None:
+    """Run `judge`; when it fails and `first` (kit.dependencies.fails_first) names a wrong exercise this
+    one calls, the failure starts with that sentence and names no mistake of this exercise's own."""
+    __tracebackhide__ = True
+    try:
+        judge()
+    except CheckFailure as error:
+        if first is None:
+            raise
+        raise prefixed(error, first) from None
 
 
 def _type_name(obj: Any) -> str:
@@ -144,7 +199,7 @@ def _hvp_case(
         recorded = Recorded(g.function(functions_data(functions)))
 
         def run() -> dict:
-            with BackwardPasses(var) as passes:
+            with _recording_on(var), BackwardPasses(var) as passes:
                 out = student(recorded, _as_given(x, k), _as_given(v, k))
             return {"value": out, "passes": passes.count}
 
@@ -165,7 +220,7 @@ def _hvp_case(
         if "has no attribute 'tangent'" in description and seeds is not None and _same(seeds, v):
             # f ran on the right Var(Dual(x_i, v_i)) inputs; reading a tangent afterwards failed
             raise raised(call, description, given=given, mistake=HVP_PLAIN_GRAD)
-        guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         want = hessian @ v
         got = real_array(obs.value["result"]["value"], (n,), call, "Hessian-vector product")
@@ -182,9 +237,10 @@ def _hvp_case(
                 ),
                 (HVP_FIRST_ONLY, hessian[:, 0] * v[0]),
             ]
-            mistake = diagnose(got, candidates, tolerance=tolerance) or (
-                "the tangent of x_i.grad after one backward() is (∂²f(x) v)_i when x_i = Var(Dual(x_i, v_i))."
-            )
+            passes = obs.value["result"]["passes"]
+            if isinstance(passes, int) and passes > 1:  # every pass adds ∂²f(x) v to the leaves' grads again
+                candidates.append((hvp_repeated_passes(passes), passes * want))
+            mistake = diagnose(got, candidates, tolerance=tolerance)
             raise failure(
                 call,
                 f"the Hessian-vector product is wrong by up to {largest_gap(got, want):.3e}.",
@@ -205,14 +261,20 @@ def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str,
         seeds = obs.get("seeds") or []
         units = sorted(map(tuple, np.eye(n).tolist()))
         whole = n > 1 and passes == calls == n and None not in seeds and sorted(map(tuple, seeds)) == units
+        hint = None
+        if whole:
+            hint = HVP_FULL_HESSIAN
+        elif n > 1 and passes == n:  # n passes, but not seeded with the unit vectors: a hint, not a name
+            hint = (
+                f"{n} passes for n = {n} inputs is the cost of the whole Hessian (one pass per column): seed "
+                "the direction v into the inputs, Var(Dual(x_i, v_i)), and run backward() once."
+            )
+        problem = "ran no reverse pass (no call of backward)" if passes == 0 else f"ran {passes} reverse passes"
         raise failure(
             call,
-            f"ran {passes} reverse passes (calls of backward); an HVP takes exactly one.",
+            f"{problem}; an HVP takes exactly one.",
             given=given,
-            mistake=HVP_FULL_HESSIAN
-            if whole
-            else "seed the direction v into the inputs (Var(Dual(x_i, v_i))) and run backward() once: forming "
-            f"the Hessian (n = {n} passes, one per column) and multiplying by v costs n times too much.",
+            mistake=hint,
         )
     if calls != 1:
         raise failure(call, f"called f {calls} times; forward-over-reverse calls it once.", given=given)
@@ -272,7 +334,7 @@ def _hessian_case(
         function = g.function(functions_data(functions))
 
         def run() -> dict:
-            with BackwardPasses(var) as passes:
+            with _recording_on(var), BackwardPasses(var) as passes:
                 out = student(function, _as_given(x, k))
             return {"value": out, "passes": passes.count}
 
@@ -282,18 +344,21 @@ def _hessian_case(
         return outcome
 
     def judge(obs: Observation) -> None:
-        n = g.n_vars
         call = f"hessian(f, {show(x, 60)})"
         given = _given(g, x)
+        own = obs.value.get("own_hvp") if isinstance(obs.value, dict) else None
+        # the notebook's hvp, which hessian calls, is wrong: say so first, and name no mistake of hessian's own
+        first = fails_first("hvp") if own and not _hvp_holds(own, g, x) else None
+        _after_dependency(first, lambda: _judge_hessian(obs, call, given, hvp_right=own is None or first is None))
+
+    def _judge_hessian(obs: Observation, call: str, given: str, hvp_right: bool) -> None:
+        n = g.n_vars
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given)
         want = g.hessian(x)
         got = real_array(obs.value["result"]["value"], (n, n), call, "Hessian")
         tolerance = relative_tolerance(want, SECOND_ORDER)
-        # a mistake of hessian itself only when the notebook's hvp is right: hvp(f, x, e_1) = ∂²f(x) e_1, one pass
-        own = obs.value.get("own_hvp", {}).get("result") or {}
-        hvp_right = own.get("passes") == 1 and _close(own.get("value"), want[:, 0], tolerance[:, 0])
         if mismatch(got, want, tolerance):
             candidates = [
                 (HESSIAN_TRIANGLE, np.triu(want)),
@@ -315,13 +380,17 @@ def _hessian_case(
         passes = obs.value["result"]["passes"]
         if passes != n:
             named = {n + 1: HESSIAN_EXTRA_PASS, 2 * n: HESSIAN_TWO_PER_COLUMN} if hvp_right else {}
+            hint = named.get(passes)
+            if hint is None and hvp_right and passes > n:  # more passes than columns: something extra ran
+                hint = (
+                    "one hvp(f, x, e_j) per column j, nothing else: no extra call to find n or the "
+                    "gradient, no second product per column to symmetrise (the HVP columns are exact)."
+                )
             raise failure(
                 call,
                 f"ran {passes} reverse passes; n = {n} Hessian-vector products (one each) are enough.",
                 given=given,
-                mistake=named.get(passes)
-                or "one hvp(f, x, e_j) per column j, nothing else: no extra call to find n or the "
-                "gradient, no second product per column to symmetrise (the HVP columns are exact).",
+                mistake=hint,
             )
 
     run_check(observe, judge)
@@ -344,18 +413,51 @@ def _right_hessian(result: dict, g: RandomExpression, x: np.ndarray) -> bool:
     )
 
 
-def _own_hvp(student: Callable, var: Any, function: Callable, x: np.ndarray) -> dict:
-    """The notebook's own hvp (the one `student` calls) on the direction e_1, and its reverse passes."""
-    hvp = getattr(student, "__globals__", {}).get("hvp")
-    if not callable(hvp):
-        return {}
+def _refers_to(function: Any, name: str) -> bool:
+    """Whether the code of `function` (or of a function defined inside it) uses the global `name`."""
+    stack = [getattr(function, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        if name in code.co_names:
+            return True
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return False
+
+
+def _dependency(student: Any, name: str) -> Callable | None:
+    """The notebook's `name` (e.g. hvp) when the student's function calls it, else None."""
+    found = getattr(student, "__globals__", {}).get(name)
+    return found if callable(found) and _refers_to(student, name) else None
+
+
+def _probe_direction(n: int) -> np.ndarray:
+    """A direction with distinct entries of both signs, 1, -1.5, 2, ...: a wrong hvp cannot match by luck."""
+    return np.array([(1.0 + k / 2) * (-1) ** k for k in range(n)])
+
+
+def _own_hvp(student: Callable, var: Any, function: Callable, x: np.ndarray) -> dict | None:
+    """The notebook's own hvp (the one `student` calls) on `_probe_direction`, and its reverse passes;
+    None when `student` does not call a function named hvp."""
+    hvp = _dependency(student, "hvp")
+    if hvp is None:
+        return None
 
     def run() -> dict:
-        with BackwardPasses(var) as passes:
-            out = hvp(function, x.copy(), np.eye(len(x))[0])
+        with _recording_on(var), BackwardPasses(var) as passes:
+            out = hvp(function, x.copy(), _probe_direction(len(x)))
         return {"value": out, "passes": passes.count}
 
     return guarded(run)
+
+
+def _hvp_holds(own: dict, g: RandomExpression, x: np.ndarray) -> bool:
+    """The notebook's hvp (`_own_hvp`'s observation) gave ∂²f(x) d for the probe direction d, in one pass."""
+    result = own.get("result") or {}
+    want = g.hessian(x) @ _probe_direction(g.n_vars)
+    tolerance = relative_tolerance(want, SECOND_ORDER) + SECOND_ORDER * np.abs(g.hessian(x)).sum(axis=1)
+    return result.get("passes") == 1 and _close(result.get("value"), want, tolerance)
 
 
 # --- newton_step ---------------------------------------------------------------------------------------
@@ -411,21 +513,55 @@ def check_newton_step(
 
     cases = explicit_or_seeded(seed, lambda: (expression(f), np.array(x, dtype=float)), draw)
     for k, (g, point) in enumerate(cases):
-        _newton_case(newton_step, functions, g, point, k)
+        _newton_case(newton_step, Var, functions, g, point, k)
 
 
-def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x: np.ndarray, k: int) -> None:
+def _newton_want(g: RandomExpression, x: np.ndarray) -> np.ndarray:
+    return x - np.linalg.solve(g.hessian(x), g.gradient(x))
+
+
+def _own_hessian(student: Callable, function: Callable, x: np.ndarray) -> dict | None:
+    """The notebook's own hessian (the one `student` calls) at x; None when `student` does not call one."""
+    hessian = _dependency(student, "hessian")
+    return None if hessian is None else guarded(lambda: hessian(function, x.copy()))
+
+
+def _newton_dependency(obs: dict, g: RandomExpression, x: np.ndarray) -> str | None:
+    """`fails_first(...)` for the exercise newton_step builds on that is wrong (hvp before hessian), else None."""
+    own_hessian, own_hvp = obs.get("own_hessian"), obs.get("own_hvp")
+    if own_hvp and not _hvp_holds(own_hvp, g, x):
+        return fails_first("hvp")
+    if own_hessian and not _close(
+        own_hessian.get("result"), g.hessian(x), relative_tolerance(g.hessian(x), SECOND_ORDER)
+    ):
+        return fails_first("hessian")
+    return None
+
+
+def _newton_case(student: Callable, var: Any, functions: Functions, g: RandomExpression, x: np.ndarray, k: int) -> None:
     def observe() -> dict:
         function = g.function(functions_data(functions))
-        return guarded(lambda: student(function, _as_given(x, k)))
+        with _recording_on(var):
+            outcome = guarded(lambda: student(function, _as_given(x, k)))
+            want = _newton_want(g, x)
+            if not _close(outcome.get("result"), want, relative_tolerance(want, SECOND_ORDER)):
+                # whose mistake is it: newton_step's, or that of the hessian (and the hvp) it calls?
+                outcome["own_hessian"] = _own_hessian(student, function, x)
+                hessian = _dependency(student, "hessian")
+                outcome["own_hvp"] = None if hessian is None else _own_hvp(hessian, var, function, x)
+        return outcome
 
     def judge(obs: Observation) -> None:
-        n = g.n_vars
         call = f"newton_step(f, {show(x, 60)})"
         given = _given(g, x)
+        first = _newton_dependency(obs.value, g, x) if isinstance(obs.value, dict) else None
+        _after_dependency(first, lambda: _judge_newton(obs, call, given, named=first is None))
+
+    def _judge_newton(obs: Observation, call: str, given: str, named: bool) -> None:
+        n = g.n_vars
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given)
         hessian, gradient = g.hessian(x), g.gradient(x)
         step = np.linalg.solve(hessian, gradient)
         want = x - step
@@ -442,7 +578,7 @@ def _newton_case(student: Callable, functions: Functions, g: RandomExpression, x
             if n > 1 and np.all(np.diag(hessian) != 0):  # a Hessian with only one triangle filled
                 for triangle in (np.triu(hessian), np.tril(hessian)):
                     candidates.append((HESSIAN_TRIANGLE, x - np.linalg.solve(triangle, gradient)))
-            mistake = diagnose(got, candidates, tolerance=tolerance)
+            mistake = diagnose(got, candidates, tolerance=tolerance) if named else None
             raise failure(
                 call,
                 f"the new point is wrong by up to {largest_gap(got, want):.3e}.",
@@ -481,6 +617,11 @@ NESTED = {  # name: (f'(x), what one kind of ε for every call gives, when diffe
     "constant": (lambda x: 0.0, None),
 }
 """f(x) for the nested cases, with the inner derivatives at y = 1 (y = 2, z = 1 for the triple)."""
+
+DROPPED = {  # name: f'(x) when derivative returns only the .value of a tangent that is a Dual of an outer tag
+    "x * d/dy(x*y)": lambda x: x,  # d/dy(x y) = x comes back as a number: f = x · x₀, f' = x₀
+    "x * d/dy(y * d/dz(x*y*z))": lambda x: 2 * x,  # the middle call's tangent 2x comes back as a number
+}
 
 
 def check_nested_derivative(
@@ -540,7 +681,7 @@ def _nested_case(
         description = obs.value.get("raised") or ""
         if name == "constant" and g is None and "float' object has no attribute 'tangent'" in description:
             raise raised(call, description, given=given, mistake=CONSTANT_TANGENT)  # f returned the number 3.0
-        guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if isinstance(result, Foreign) and result.type_name == "Dual":
             raise failure(
@@ -552,9 +693,12 @@ def _nested_case(
             )
         got = real_scalar(result, call)
         if mismatch(got, want, relative_tolerance(want, SECOND_ORDER)):
-            mistake = None
-            if confused is not None and not mismatch(got, confused(x), relative_tolerance(confused(x), 1e-6)):
-                mistake = CONFUSION  # the inner derivative read the outer call's ε as its own
+            candidates = []
+            if confused is not None:
+                candidates.append((CONFUSION, confused(x)))  # the inner derivative read the outer call's ε as its own
+            if g is None and name in DROPPED:
+                candidates.append((DROPPED_OUTER_TANGENT, DROPPED[name](x)))
+            mistake = diagnose(got, candidates, tolerance=lambda value: relative_tolerance(value, 1e-6), truth=want)
             raise failure(
                 call,
                 "the derivative is wrong.",
@@ -615,6 +759,20 @@ def _scenario(no_grad: Callable, var: Any, name: str) -> dict:
     return {"propagated": propagated, "after": _parents(x * 2.0)}
 
 
+def _no_grad_probe(no_grad: Callable, var: Any) -> dict:
+    """Parents of x * 3 inside a no_grad block and after it (x = Var(2.0)): 0 and 2 when no_grad is right."""
+    x = var(2.0)
+    with no_grad():
+        inside = _parents(x * 3.0)
+    return {"inside": inside, "after": _parents(x * 3.0)}
+
+
+def _no_grad_holds(outcome: dict) -> bool:
+    """`_no_grad_probe`'s guarded observation shows a working no_grad: nothing recorded inside, recording after."""
+    result = outcome.get("result") or {}
+    return result.get("inside") == 0 and (result.get("after") or 0) > 0
+
+
 def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = SCENARIOS) -> None:
     """Check the context manager no_grad() on x = Var(2.0):
 
@@ -631,7 +789,8 @@ def check_no_grad(no_grad: Callable, Var: Any, scenarios: str | Sequence[str] = 
 
 def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
     def observe() -> dict:
-        return guarded(lambda: _scenario(no_grad, var, name))
+        with _recording_on(var):
+            return guarded(lambda: _scenario(no_grad, var, name))
 
     def judge(obs: Observation) -> None:
         calls = {
@@ -644,7 +803,7 @@ def _no_grad_case(no_grad: Callable, var: Any, name: str) -> None:
         call, given = calls[name], "x = Var(2.0)"
         if obs.raised:
             raise raised(call, obs.raised, given=given)
-        guarded_failure(call, obs.value, given)
+        _guarded_failure(call, obs.value, given)
         result = obs.value["result"]
         if name == "records nothing":
             value = real_scalar(result["value"], call)
@@ -833,24 +992,45 @@ def _checkpoint_case(
             y = xv
             for _ in range(blocks):
                 y = student(fn, y, wv)
+            left_off = _parents(var(1.0) * 2.0) == 0  # recording not back on after checkpoint returned
             if not is_var(y):
-                return {"var": False, "type": _type_name(y)}
+                return {"var": False, "type": _type_name(y), "left_off": left_off}
             stored = _recorded_nodes(y)
             phase[0] = "backward"
             y.backward()
-            return {"var": True, "value": y.value, "gx": xv.grad, "gw": wv.grad, "stored": stored}
+            return {"var": True, "value": y.value, "gx": xv.grad, "gw": wv.grad, "stored": stored, "left_off": left_off}
 
-        outcome = guarded(run)
+        with _recording_on(var):
+            outcome = guarded(run)
         outcome["calls"] = calls
-        outcome["plain"] = guarded(plain)
+        with _recording_on(var):
+            outcome["plain"] = guarded(plain)
+        no_grad = _dependency(student, "no_grad")
+        if no_grad is not None:  # the notebook's no_grad, which checkpoint calls: right on its own?
+            with _recording_on(var):
+                outcome["own_no_grad"] = guarded(lambda: _no_grad_probe(no_grad, var))
         return outcome
 
     call = f"y = Var({x!r}); {blocks} times y = checkpoint(fn, y, w); y.backward()"
     given = f"fn(u, w) = {block} and w = Var({w!r})"
 
     def judge(obs: Observation) -> None:
-        guarded_failure(call, obs.value, given)
+        own = obs.value.get("own_no_grad") if isinstance(obs.value, dict) else None
+        # the notebook's no_grad, which checkpoint calls, is wrong: say so first, and name no mistake of checkpoint's
+        first = fails_first("no_grad") if own is not None and not _no_grad_holds(own) else None
+        _after_dependency(first, lambda: _judge_checkpoint(obs, named=first is None))
+
+    def _judge_checkpoint(obs: Observation, named: bool) -> None:
+        _guarded_failure(call, obs.value, given)
         result = obs.value["result"]
+        if result.get("left_off"):
+            raise failure(
+                call,
+                "after checkpoint returned, new Vars record no parents: recording was left off, so the checkpoint "
+                "nodes made after it record no parents either, and backward cannot reach x and w.",
+                given=given,
+                mistake=CHECKPOINT_LEAVES_RECORDING_OFF if named else None,
+            )
         if not result.get("var"):
             raise failure(call, f"checkpoint returned a {result.get('type')}, not a Var.", given=given)
         truth = _chain_truth(block, blocks)
@@ -874,10 +1054,7 @@ def _checkpoint_case(
                 expected=want,
                 got=got,
                 given=given,
-                mistake=mistake
-                or "the VJP gets the adjoint g of the checkpoint's output: call fn again on fresh leaves "
-                "Var(a.value), run backward(g) from that result (seeded with g, not 1), and return the fresh "
-                "leaves' grads, one per argument, in order.",
+                mistake=mistake,
             )
         plain = obs.value["plain"].get("result")
         stored = result["stored"]
@@ -904,13 +1081,19 @@ def _checkpoint_case(
                 mistake=CHECKPOINT_KEEPS_GRAPH if not backward else CHECKPOINT_FORWARD_RECORDS,
             )
         if len(forward) != blocks or len(backward) != blocks:
+            hint = None
+            if not backward:  # never recomputed: the VJP used something kept from the forward pass
+                hint = "recompute in backward: the VJP calls fn again on fresh leaves Var(a.value)."
+            elif len(forward) > blocks:
+                hint = "call fn once per checkpoint call in the forward pass (with recording off)."
+            elif len(backward) > blocks:
+                hint = "call fn once per VJP call: one recomputation per checkpoint node."
             raise failure(
                 call,
                 f"fn ran {len(forward)} times in the forward pass and {len(backward)} times in backward; each "
                 f"of the {blocks} checkpoint calls runs it once in each.",
                 given=given,
-                mistake="recompute in backward: the VJP calls fn again on fresh leaves (do not keep the "
-                "forward graph in the closure, and do not call fn twice in the forward pass).",
+                mistake=hint,
             )
         if not all(backward):
             raise failure(call, "fn recorded no graph when it ran again in backward.", given=given)

@@ -46,6 +46,20 @@ HVP_FULL_HESSIAN = Mistake(
     f"{HVP_RULE}: one pass gives ∂²f(x) v directly; forming ∂²f(x) column by column costs n passes.",
     HVP_SECTION,
 )
+HVP_REPEATED_PASSES = "repeated reverse passes"
+
+
+def hvp_repeated_passes(passes: int) -> Mistake:
+    """The HVP made `passes` reverse passes over the same leaves, so it is `passes` times the truth."""
+    times = "doubled" if passes == 2 else f"is {passes} times the truth"
+    return Mistake(
+        HVP_REPEATED_PASSES,
+        f"you made {passes} reverse passes; leaves accumulate, so the result {times}. Call backward() once, "
+        "on the one result of f.",
+        HVP_SECTION,
+    )
+
+
 HVP_PLAIN_GRAD = Mistake(
     "a plain-number grad read as a Dual",
     "a grad that does not depend on x (e.g. f = x1 + x2) stays a plain number: its tangent is 0, so read "
@@ -91,6 +105,13 @@ CONSTANT_TANGENT = Mistake(
     "when f's result is not a Dual with your tag (here the number 3.0), it does not depend on your ε: return 0.0.",
     f"section 5 (Nested derivatives and perturbation confusion) of {ASSIGNMENT}",
 )
+DROPPED_OUTER_TANGENT = Mistake(
+    "the outer perturbation dropped",
+    "return the tangent of your tag's result as it is: inside an outer derivative it is a Dual of the "
+    "outer tag, whose own tangent is what the outer call reads; its .value alone (or float(...)) makes the "
+    "inner derivative a constant to the outer one.",
+    f"section 5 (Nested derivatives and perturbation confusion) of {ASSIGNMENT}",
+)
 NEVER_DISABLED = Mistake(
     "recording never switched off",
     "set GradMode.enabled = False when the block starts: new Vars then record no parents.",
@@ -133,6 +154,12 @@ CHECKPOINT_KEEPS_GRAPH = Mistake(
     "the forward graph kept for backward",
     f"{CHECKPOINT_RULE}; its VJP recomputes: it calls fn again on fresh leaves Var(a.value) and runs backward(g) "
     "on that new graph.",
+    CHECKPOINT_SECTION,
+)
+CHECKPOINT_LEAVES_RECORDING_OFF = Mistake(
+    "recording left off after checkpoint",
+    "switch recording off only around the forward call of fn and put the saved mode back before checkpoint "
+    "returns (`with no_grad():` does both).",
     CHECKPOINT_SECTION,
 )
 CHECKPOINT_SEEDED_ONE = Mistake(
