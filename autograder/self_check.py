@@ -23,7 +23,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
@@ -116,6 +116,24 @@ def _explain(error: Exception) -> str:
 def run_tests(tests: Iterable[VisibleTest], namespace: dict[str, Any]) -> list[TestResult]:
     """`run_test` for each test, in order."""
     return [run_test(test, namespace) for test in tests]
+
+
+def trace_causes(results: list[TestResult]) -> list[TestResult]:
+    """`results` with each failure that an exercise above explains starting with "`hvp` fails above: fix
+    it first." (the root cause among the failing exercises it builds on, `autograder.exercise_dependencies`)."""
+    from autograder import exercise_dependencies as dependencies
+
+    assignment = dependencies.assignment_of([r.name for r in results])
+    if assignment is None:
+        return results
+    table = dependencies.BUILDS_ON[assignment]
+    failing = {r.name for r in results if not r.passed}
+    return [
+        r
+        if r.passed
+        else replace(r, message=dependencies.traced(r.message, dependencies.failing_cause(table, r.name, failing)))
+        for r in results
+    ]
 
 
 def _points(value: float) -> str:
@@ -220,7 +238,7 @@ def self_check(
     except (OSError, ValueError) as error:
         print(f"Self-check: {error}")
         return
-    results = run_tests(tests, namespace)
+    results = trace_causes(run_tests(tests, namespace))
     name = os.path.basename(path)
     report = as_json(results, name) if output == "json" else None
     if output != "json":
@@ -253,4 +271,4 @@ def _thorough(results: list[TestResult], namespace: dict[str, Any], seed: int | 
         return None
     run_seed = plans.new_run_seed() if seed is None else int(seed)
     skip = {r.name: "its visible test fails: fix that first (see above)" for r in results if not r.passed}
-    return run_seed, plans.run(namespace, found[1], run_seed, [r.name for r in results], skip)
+    return run_seed, plans.traced(plans.run(namespace, found[1], run_seed, [r.name for r in results], skip))

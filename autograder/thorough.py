@@ -18,7 +18,7 @@ import hashlib
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FIRST_SEED = 1_000_000  # every seed of a thorough case is at least this; the graded tests use smaller ones
@@ -399,6 +399,24 @@ def run(
                 ExerciseResult(exercise, len(mine), passed, seconds, "", code, outcome.message, outcome.diagnosis)
             )
     return results
+
+
+def traced(results: Sequence[ExerciseResult]) -> list[ExerciseResult]:
+    """`results` with each failing exercise's message starting with "`hvp` fails above: fix it first."
+    when an exercise it builds on (`autograder.exercise_dependencies`) failed or was not run above."""
+    from autograder import exercise_dependencies as dependencies
+
+    assignment = dependencies.assignment_of([r.name for r in results])
+    if assignment is None:
+        return list(results)
+    table = dependencies.BUILDS_ON[assignment]
+    failing = {r.name for r in results if not r.passed}
+    return [
+        r
+        if r.passed or r.skipped
+        else replace(r, message=dependencies.traced(r.message, dependencies.failing_cause(table, r.name, failing)))
+        for r in results
+    ]
 
 
 def summary(results: Sequence[ExerciseResult], notebook: str, run_seed: int) -> str:

@@ -17,7 +17,7 @@ from autograder.feedback import diagnoses_in
 from autograder.grading import submissions
 from tests.conftest import REPO
 from tests.units import symbolic
-from tests.units.harness import solution_namespace
+from tests.units.harness import Mutant, solution_namespace
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
 SYMBOLIC = REPO / "release" / "02_symbolic" / "02_symbolic.ipynb"
@@ -179,3 +179,82 @@ def test_a_test_cell_is_graded_code_that_is_not_a_solution():
     assert not is_test_cell(cell("code", solution=True))
     assert not is_test_cell(cell("markdown", grade=True))
     assert not is_test_cell({"cell_type": "code", "metadata": {}})
+
+
+def _results(name: str, mutant: Mutant, code: str | None = None) -> dict:
+    """The self-check's results (causes traced) on the reference of `name` with one mutant's cell (or `code` there)."""
+    source = _source(name)
+    namespace: dict = {}
+    for cell in source.cells:  # the setup or engine cell the solutions run on
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ("setup", "engine"):
+            exec(compile(cell.source, "setup", "exec"), namespace)
+    solution_namespace(
+        source, tuple(submissions.solution_cells(source)), {mutant.cell: code or mutant.code(source)}, namespace
+    )
+    tests = self_check.visible_tests(_release(name))
+    return {r.name: r for r in self_check.trace_causes(self_check.run_tests(tests, namespace))}
+
+
+def test_a_failure_caused_by_an_exercise_above_says_so_first():
+    """hvp wrong: hessian and newton_step start with "`hvp` fails above: fix it first." (issue 21)."""
+    from tests.units import higher_order
+
+    results = _results("07_higher_order", higher_order.MUTANTS["hvp_seeded_with_ones"])
+    assert not results["hvp"].message.lstrip().startswith("`")  # its own failure: no cause above it
+    for name in ("hessian", "newton_step"):
+        assert not results[name].passed
+        assert results[name].message.lstrip().startswith("`hvp` fails above: fix it first.")
+        assert results[name].message.count("fails above") == 1  # the check said it already: not twice
+    assert all(r.passed for n, r in results.items() if n not in ("hvp", "hessian", "newton_step"))
+    text = self_check.summary(list(results.values()), "07_higher_order.ipynb")
+    hessian = text.splitlines().index(next(line for line in text.splitlines() if line.startswith("✗ hessian")))
+    assert text.splitlines()[hessian + 1].strip().startswith("`hvp` fails above: fix it first.")
+
+
+def test_the_self_check_traces_a_cause_the_check_itself_does_not_name():
+    """unbroadcast wrong: Tensor's failure starts with the sentence, from the table of dependencies."""
+    never_sums = "import numpy as np\n\n\ndef unbroadcast(g, shape):\n    return np.asarray(g)\n"
+    results = _results("05_vjp", Mutant("unbroadcast_code", (), ("unbroadcast", "tensor")), never_sums)
+    assert not results["unbroadcast"].passed and not results["tensor"].passed
+    assert results["tensor"].message.lstrip().startswith("`unbroadcast` fails above: fix it first.")
+    assert results["tensor"].message.count("fails above: fix it first.") == 1
+    assert not results["unbroadcast"].message.lstrip().startswith("`")
+
+
+def test_every_dependency_is_a_graded_exercise_above_the_one_that_builds_on_it():
+    from autograder import exercise_dependencies as dependencies
+    from autograder.checks.kit.dependencies import fails_first
+
+    assert set(dependencies.BUILDS_ON) <= set(ASSIGNMENTS)
+    for assignment, table in dependencies.BUILDS_ON.items():
+        order = [t.name for t in self_check.visible_tests(_release(assignment))]
+        assert dependencies.assignment_of(order) == assignment
+        for exercise, builds_on in table.items():
+            for name in builds_on:
+                assert order.index(name) < order.index(exercise), (assignment, exercise, name)
+    table = dependencies.BUILDS_ON["07_higher_order"]
+    assert dependencies.builds_on(table, "newton_step") == ["hessian", "hvp"]
+    assert dependencies.failing_cause(table, "newton_step", {"hvp", "hessian", "newton_step"}) == "hvp"
+    assert dependencies.failing_cause(table, "newton_step", {"hessian", "newton_step"}) == "hessian"
+    assert dependencies.failing_cause(table, "newton_step", {"newton_step", "checkpoint"}) is None
+    assert dependencies.traced("\nx: wrong.", "hvp") == f"{fails_first('hvp')}\nx: wrong."
+    assert (
+        dependencies.traced("\n`hvp` fails above: fix it first. x", "hessian") == "\n`hvp` fails above: fix it first. x"
+    )
+
+
+def test_the_thorough_check_traces_causes_too():
+    from autograder import thorough
+
+    results = [
+        thorough.ExerciseResult("hvp", 4, 3, 0.1, failing_case="check_hvp(...)", message="\nhvp(f, x, v): wrong."),
+        thorough.ExerciseResult("hessian", 4, 0, 0.1, failing_case="check_hessian(...)", message="\nhessian: wrong."),
+        thorough.ExerciseResult("no_grad", 1, 0, 0.0, skipped="its visible test fails: fix that first (see above)"),
+        thorough.ExerciseResult("checkpoint", 3, 1, 0.1, failing_case="check_checkpoint(...)", message="\ny: wrong."),
+    ]
+    traced = {r.name: r for r in thorough.traced(results)}
+    assert traced["hvp"].message == "\nhvp(f, x, v): wrong."
+    assert traced["hessian"].message == "`hvp` fails above: fix it first.\nhessian: wrong."
+    assert traced["checkpoint"].message == "`no_grad` fails above: fix it first.\ny: wrong."
+    text = thorough.summary(list(traced.values()), "07_higher_order.ipynb", 5)
+    assert "      `hvp` fails above: fix it first.\n      hessian: wrong." in text
