@@ -955,7 +955,8 @@ def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> No
         raise failure(
             call,
             f"f was called {calls} times; {what} takes exactly {needed} forward pass"
-            f"{'es' if needed != 1 else ''} (calls of f).",
+            f"{'es' if needed != 1 else ''}, that is {needed} call{'s' if needed != 1 else ''} of f, on duals "
+            "(a call on plain numbers counts too).",
             given=given,
             mistake=_calls_mistake(obs, needed)
             or "call f with duals, once per seed direction, and read every result from those calls "

@@ -92,7 +92,8 @@ FINITE_DIFFERENCES = Mistake(
 )
 EXTRA_CALL = Mistake(
     "an extra call of f on plain numbers",
-    "a forward pass gives f(x) too, as the values of the output duals: exactly one call of f per seed direction.",
+    "a forward pass gives f(x) and the number of outputs m too, as the values of the output duals: exactly one "
+    "call of f per seed direction, and a call on plain numbers counts.",
     LECTURE_PASSES,
 )
 SEEDED_WITH_ONES = Mistake(
