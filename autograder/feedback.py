@@ -137,6 +137,7 @@ def failure(
     got: object = None,
     mistake: str | Mistake | None = None,
     given: str | None = None,
+    relate: bool = True,
 ) -> CheckFailure:
     """Build the failure for `call` (e.g. "forward_difference(f, 1.0, h=0.001)").
 
@@ -146,8 +147,9 @@ def failure(
     when `problem` names the quantity that is wrong ("the gradient is wrong ...") and got is a clean
     relation of expected (twice it, its transpose, ...), that relation is the diagnosis
     (`autograder.checks.kit.relations.fallback`); a hint the check gives is never replaced.
+    `relate=False` leaves that out (a caller that asked `relations.relate` itself, with more truths).
     """
-    if not mistake and expected is not None and got is not None:
+    if relate and not mistake and expected is not None and got is not None:
         from autograder.checks.kit.relations import fallback  # here: relations imports this module
 
         mistake = fallback(problem, expected, got)

@@ -89,8 +89,9 @@ def test_a_wrong_shape_on_a_wide_matrix_is_named_and_states_the_shape_once():
 
 
 def test_an_unrecognised_wrong_answer_gets_no_diagnosis():
+    # 1.7 times the truth: no known mistake, and no clean relation (2 times would be "off by a constant factor")
     with pytest.raises(CheckFailure) as caught:
-        check_svd_vjp(lambda A, s_bar: 2.0 * right(A, s_bar), seed=5901)
+        check_svd_vjp(lambda A, s_bar: 1.7 * right(A, s_bar), seed=5901)
     assert caught.value.diagnosis == "" and "Likely mistake" not in str(caught.value)
 
 

@@ -50,6 +50,7 @@ from autograder.checks.forward.mistakes import (
 )
 from autograder.checks.kit.case import Case, explicit_or_seeded
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.relations import relate
 from autograder.checks.kit.text import expression, random_case
 from autograder.checks.kit.tolerance import EXACT_TO_ROUNDING, TO_ROUNDING, relative_to_entries, relative_tolerance
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
@@ -748,6 +749,9 @@ def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float,
         got = _number(trace[key], call, f"entry {key!r}")
         if mismatch(got, value, relative_tolerance(value)):
             mistake = _trace_mistake(key, got, x, dx, probe)
+            if mistake is None:  # the relational fallback, told the trace's steps: "one step off" too
+                steps = list(want.values())
+                mistake = relate(value, got, f"the tangent {key}", steps=steps, step=list(want).index(key))
             raise failure(
                 call,
                 f"the tangent {key} is wrong.",
@@ -755,6 +759,7 @@ def _judge_trace(call: str, trace: Any, x: tuple[float, float], dx: tuple[float,
                 got=got,
                 given=f"f(x1, x2) = ln(x1) + x1 x2 - sin(x2) at (x1, x2) = {x} with seed (ẋ1, ẋ2) = {dx}",
                 mistake=mistake,
+                relate=False,
             )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.relations import RELATIVE, relate
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
 from autograder.compare import largest_gap, mismatch, real_array
 from autograder.feedback import Mistake, failure
@@ -39,16 +40,36 @@ def compare(
     wrong: Wrong = (),
     relative: float = 1e-7,
     hint: str | None = None,
+    *,
+    batch: int | None = None,
+    per_example: Any = None,
+    steps: Sequence[Any] | None = None,
+    step: int | None = None,
 ) -> None:
     """Raise a `CheckFailure` unless `got` is a real array of want's shape within the tolerance.
 
     The failure names the mistake `diagnose` finds among `wrong`; a wrong shape that
-    matches a wrong answer is reported as such. When nothing matches, `hint` (a general, plain-string
-    hint, or None) is given instead.
+    matches a wrong answer is reported as such. When none matches, the one relation of `got` to
+    `want` (`relations.relate`: a clean multiple, the opposite sign, the transpose, the first row, the
+    first example of `per_example`, a neighbouring step of `steps`; `batch` the batch size B when
+    known) is the diagnosis; when none holds either, `hint` (a general, plain-string hint, or None).
     """
     shape = np.shape(want)
+
+    def related(value: Any) -> Mistake | None:
+        return relate(
+            want,
+            value,
+            what,
+            relative=max(relative, RELATIVE),
+            batch=batch,
+            per_example=per_example,
+            steps=steps,
+            step=step,
+        )
+
     if not isinstance(got, Foreign) and got is not None and np.shape(got) != shape:
-        mistake = matching(got, wrong, want, relative)
+        mistake = matching(got, wrong, want, relative) or related(got)
         if mistake is not None:
             raise failure(
                 call,
@@ -64,5 +85,6 @@ def compare(
             expected=want,
             got=array,
             given=given,
-            mistake=matching(array, wrong, want, relative) or hint,
+            mistake=matching(array, wrong, want, relative) or related(array) or hint,
+            relate=False,  # asked above, with the per-example and step truths the check gave
         )
