@@ -378,6 +378,29 @@ def checkpoint(fn, *args):
 """,
         }
     ),
+    # hessian and newton_step that also call f on plain floats (a scalar check, the value at x) besides
+    # their reverse passes: the contract counts the passes there, not the calls of f (issue 17).
+    "plain_calls_beside_the_passes": Alternative(
+        {
+            "hessian_code": """
+def hessian(f, x):
+    x = [float(t) for t in x]
+    if np.ndim(f(*x)) != 0:  # on plain floats: f must return a scalar
+        raise ValueError("hessian needs a scalar f")
+    return np.column_stack([hvp(f, x, e) for e in np.eye(len(x))])
+""",
+            "newton_code": """
+def newton_step(f, x):
+    x = np.asarray(x, dtype=float)
+    if not np.isfinite(f(*x)):  # the value at x, on plain floats
+        raise ValueError("f(x) is not finite")
+    leaves = [Var(t) for t in x]
+    f(*leaves).backward()
+    gradient = np.array([leaf.grad for leaf in leaves], dtype=float)
+    return x - np.linalg.solve(hessian(f, x), gradient)
+""",
+        }
+    ),
 }
 
 ATTACKS = {

@@ -277,7 +277,12 @@ def _judge_forward_over_reverse(call: str, obs: dict, v: np.ndarray, given: str,
             mistake=hint,
         )
     if calls != 1:
-        raise failure(call, f"called f {calls} times; forward-over-reverse calls it once.", given=given)
+        raise failure(
+            call,
+            f"called f {calls} times; hvp calls f exactly once, on Var(Dual(x_i, v_i)) inputs, and a call on "
+            "plain numbers counts too.",
+            given=given,
+        )
     arguments = obs["arguments"]
     if not all(a.get("var") for a in arguments):
         kinds = ", ".join(sorted({a.get("type", "?") for a in arguments}))
