@@ -4,8 +4,10 @@ The student's `Var` is driven by small Python expressions ("3 - x", "x * y") and
 expressions turned into Python with `lambdify`, whose `sin`, `exp`, ... are the student's
 functions; after `backward()` the `.grad` of every input must be SymPy's exact partial derivative.
 Graphs built by plain Python loops (a deep diamond, a long chain) are checked against the
-derivative of the same loop computed alongside it in floats. How often `f` is called and how many
-reverse passes (calls of `backward`) a driver makes are observed.
+derivative of the same loop computed alongside it in floats. How often `f` is called (on Vars or on
+plain numbers) and how many reverse passes (calls of `backward`) a driver makes are observed; and
+`jacobian_reverse` runs once more on an `f` whose outputs on Vars carry other derivatives than its
+values at plain numbers, so a Jacobian read off plain values (finite differences) is told apart.
 
 A `Var` is not plain data, so observers read `.value` and `.grad` in the student's kernel and hand
 over numbers (see `autograder.runtime`). The student's `backward` runs under a wall-clock guard
