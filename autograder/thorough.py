@@ -257,6 +257,7 @@ PLANS: dict[str, dict[str, tuple[Call, ...]]] = {
         "mlp_backward": (Call("backprop", "check_mlp_backward", ("mlp_backward",)),),
         "train": (
             Call("backprop", "check_train", ("train", "Tensor"), {"task": "determinism"}, seeded=False, cases=1),
+            Call("backprop", "check_train", ("train", "Tensor"), {"task": "steps"}, cases=1),
         ),
         "train_digits": (Call("backprop", "check_train", ("train", "Tensor"), {"task": "ten digits"}, cases=1),),
         "gradient_cost_ratio": (

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the substituted code is kept as students would write it
 """Unit 06's checks on their own, in one process: the reference passes every check, and named mistakes
 fail with a readable diagnosis (the whole grading pipeline is exercised in test_grading.py)."""
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograder.checks.backprop as checks
+from autograder.checks.backprop import mistakes
 from autograder.feedback import CheckFailure
 from autograder.grading import submissions
 from tests.conftest import REPO
@@ -39,12 +41,21 @@ def run_checks(ns: dict, which: str) -> None:
     elif which == "backward":
         checks.check_mlp_backward(ns["mlp_backward"], seed=6401)
     elif which == "train":
+        checks.check_train(ns["train"], tensor, "steps")
+        checks.check_train(ns["train"], tensor, "steps", seed=6602)
         checks.check_train(ns["train"], tensor, "two or not two")
         checks.check_train(ns["train"], tensor, "determinism")
         checks.check_train(ns["train"], tensor, "ten digits")
+    elif which == "steps":
+        checks.check_train(ns["train"], tensor, "steps")
+        checks.check_train(ns["train"], tensor, "steps", seed=6602)
     elif which == "cost":
         checks.check_gradient_cost_ratio(
             ns["gradient_cost_ratio"], ns["network_loss"], ns["network_gradient"], seed=6701
+        )
+    elif which == "small cost":  # the hidden 4-3-2 network alone: fast
+        checks.cases._cost_case(
+            ns["gradient_cost_ratio"], ns["network_loss"], ns["network_gradient"], (4, 3, 2), 1, checks.cases.HIDDEN_H
         )
 
 
@@ -72,10 +83,19 @@ def test_reference_solution_passes_every_check():
         ("missing_one_over_B", "backward", "(Y - onehot) / B"),
         ("softmax_gradient_sign", "backward", "prediction minus target"),
         ("hidden_gradient_uses_W_transpose", "backward", "dY1 = dZ2 @ W2"),
-        ("train_update_rebinds_loop_variable", "train", "did not change"),
-        ("train_ignores_seed", "train", "the seed is not used"),
-        ("cost_ratio_inverted", "cost", "the inverse of the ratio"),
+        ("train_update_rebinds_loop_variable", "train", "never changed the model's parameters"),
+        ("train_ignores_seed", "train", "np.random.default_rng(5), made once at the start"),
+        ("train_gradient_ascent", "train", "a + climbs the loss"),
+        ("train_without_zero_grad", "train", "the sum of all earlier gradients"),
+        ("train_epoch_loss_summed", "train", "not their sum"),
+        ("train_stale_gradient", "train", "step 1 (epoch 1, minibatch 1"),
+        ("train_same_order_every_epoch", "train", "draws the same permutation every time"),
+        ("train_last_batch_loss", "train", "not the loss of its last minibatch"),
+        ("train_loss_weighted_by_batch_size", "train", "the short last one too"),
+        ("cost_ratio_inverted", "cost", "about P / 3"),
         ("cost_forward_differences", "cost", "2P calls"),
+        ("cost_gradient_timed_with_differences", "small cost", "before gradient(params)"),
+        ("cost_several_gradients_timed", "small cost", "with call 3 of gradient"),
     ],
 )
 def test_named_mistake_fails_with_its_diagnosis(mutant, which, phrase):
@@ -110,3 +130,161 @@ def test_finite_difference_gradients_fail_the_exact_case():
     with pytest.raises(CheckFailure) as caught:
         run_checks(namespace(attack.cells), "backward")
     assert "exactly 1/4" in " ".join(str(caught.value).split())
+
+
+# Mistakes of the step-by-step and timing checks that are not graded mutants (each would cost a whole
+# grading run): the reference with one substitution, run in this process only.
+IN_PROCESS = {
+    "train_drops_short_batch": (
+        "train_code",
+        ("for start in range(0, len(X), batch_size):", "for start in range(0, len(X) - batch_size + 1, batch_size):"),
+        "steps",
+        mistakes.LAST_BATCH_DROPPED,
+    ),
+    "train_losses_kept_across_epochs": (
+        "train_code",
+        (
+            "    losses = []\n    for _ in range(epochs):\n        order = generator.permutation(len(X))\n        batch_losses = []\n",
+            "    losses = []\n    batch_losses = []\n    for _ in range(epochs):\n        order = generator.permutation(len(X))\n",
+        ),
+        "steps",
+        mistakes.LOSSES_NOT_RESET,
+    ),
+    "train_generator_per_epoch": (
+        "train_code",
+        (
+            "    for _ in range(epochs):\n        order = generator.permutation(len(X))",
+            "    for epoch in range(epochs):\n        order = np.random.default_rng(seed + epoch).permutation(len(X))",
+        ),
+        "steps",
+        mistakes.GENERATOR_PER_EPOCH,
+    ),
+    "train_global_numpy_seed": (
+        "train_code",
+        ("generator = np.random.default_rng(seed)", "np.random.seed(seed)\n    generator = np.random"),
+        "steps",
+        mistakes.GLOBAL_NUMPY_SEED,
+    ),
+    "train_unseeded_shuffle": (
+        "train_code",
+        ("order = generator.permutation(len(X))", "order = np.random.permutation(len(X))"),
+        "steps",
+        mistakes.UNSEEDED_SHUFFLE,
+    ),
+    "cost_loss_at_params_timed": (
+        "cost_code",
+        (
+            "    start = time.perf_counter()\n    fd_gradient = {}",
+            "    start = time.perf_counter()\n    loss(params)\n    fd_gradient = {}",
+        ),
+        "small cost",
+        mistakes.EXTRA_LOSS_TIMED,
+    ),
+    "cost_one_loss_extrapolated": (
+        "cost_code",
+        (
+            "    fd_seconds = time.perf_counter() - start\n",
+            "    start = time.perf_counter()\n    loss(params)\n    fd_seconds = 2 * sum(a.size for a in params.values()) * (time.perf_counter() - start)\n",
+        ),
+        "small cost",
+        mistakes.ONE_LOSS_EXTRAPOLATED,
+    ),
+    "cost_step_ignores_h": (
+        "cost_code",
+        (
+            "def gradient_cost_ratio(loss, gradient, params, h=1e-5):\n",
+            "def gradient_cost_ratio(loss, gradient, params, h=1e-5):\n    h = 1e-5\n",
+        ),
+        "small cost",
+        mistakes.STEP_NOT_H,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PROCESS))
+def test_in_process_mistake_is_named(name):
+    cell, (old, new), which, mistake = IN_PROCESS[name]
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id[cell])
+    assert code.count(old) == 1, f"{name}: the substitution does not apply once"
+    with pytest.raises(CheckFailure) as caught:
+        run_checks(namespace({cell: code.replace(old, new)}), which)
+    assert caught.value.diagnosis == mistake.name, str(caught.value)
+
+
+# Correct trains written differently: every step check passes them.
+CORRECT_TRAINS = {
+    # the order shuffled in place every epoch (a permutation of the previous order), zero_grad after the
+    # update, an extra forward on all rows per epoch (an evaluation), losses kept as numpy scalars
+    "compounded_shuffle": """
+def train(model, X, y, epochs, lr, seed, batch_size=32):
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(X))
+    history = []
+    model.zero_grad()
+    for epoch in range(epochs):
+        rng.shuffle(index)
+        losses = []
+        for chunk in np.array_split(index, np.arange(batch_size, len(index), batch_size)):
+            rows = np.sort(chunk)
+            logits = model(Tensor(X[rows]))
+            if logits.data.shape[1] == 1:
+                loss = binary_cross_entropy(logits, y[rows])
+            else:
+                loss = cross_entropy(logits, y[rows])
+            loss.backward()
+            for p in model.parameters():
+                p.data -= lr * p.grad
+            model.zero_grad()
+            losses.append(loss.data)
+        accuracy = (model(Tensor(X)).data.argmax(axis=1) == y).mean()
+        history.append(np.mean(losses))
+    return history
+""",
+    # X and y themselves permuted every epoch, minibatches taken by slicing, choice without replacement
+    "permuted_arrays": """
+def train(model, X, y, epochs, lr, seed, batch_size=32):
+    generator = np.random.default_rng(seed)
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    out = []
+    for _ in range(epochs):
+        order = generator.choice(len(X), size=len(X), replace=False)
+        Xs, ys = X[order], y[order]
+        total, count = 0.0, 0
+        for start in range(0, len(Xs), batch_size):
+            xb, yb = Xs[start:start + batch_size], ys[start:start + batch_size]
+            logits = model.forward(Tensor(xb))
+            loss = cross_entropy(logits, yb) if logits.shape[1] > 1 else binary_cross_entropy(logits, yb)
+            for p in model.parameters():
+                p.grad = None
+            loss.backward()
+            for p in model.parameters():
+                p.data = p.data - lr * p.grad
+            total += float(loss.data)
+            count += 1
+        out.append(total / count)
+    return out
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_TRAINS))
+def test_correct_train_passes_the_step_checks(name):
+    run_checks(namespace({"train_code": CORRECT_TRAINS[name]}), "steps")
+
+
+def test_virtual_clock_restores_the_real_clocks():
+    import time
+
+    from autograder.checks.virtual_clock import VirtualClock
+
+    real = time.perf_counter
+    namespace_ = {"perf_counter": real}
+    clock = VirtualClock()
+    with clock.installed(namespace_):
+        first = time.perf_counter()
+        clock.advance(2_500)
+        assert time.perf_counter() - first == pytest.approx(2.5e-6, rel=1e-6)
+        assert namespace_["perf_counter"] is not real and namespace_["perf_counter"]() == time.perf_counter()
+        assert time.perf_counter_ns() == clock.ns
+    assert time.perf_counter is real and namespace_["perf_counter"] is real and clock.reads == 5

@@ -206,6 +206,43 @@ MUTANTS = {
         ("train", "train_digits"),
         diagnosis=mistakes.EPOCH_LOSS_SUMMED,
     ),
+    # train, step by step (issue 17: wrong answers that learn the digits all the same)
+    "train_stale_gradient": Mutant(
+        "train_code",
+        (
+            (
+                "            model.zero_grad()\n            loss.backward()\n            for parameter in model.parameters():\n                parameter.data = parameter.data - lr * parameter.grad\n",
+                "            for parameter in model.parameters():\n                if parameter.grad is not None:\n                    parameter.data = parameter.data - lr * parameter.grad\n            model.zero_grad()\n            loss.backward()\n",
+            ),
+        ),
+        ("train",),
+        ("train_digits",),
+        diagnosis=mistakes.STALE_GRADIENT,
+    ),
+    "train_same_order_every_epoch": Mutant(
+        "train_code",
+        (("order = generator.permutation(len(X))", "order = np.random.default_rng(seed).permutation(len(X))"),),
+        ("train",),
+        ("train_digits",),
+        diagnosis=mistakes.SAME_ORDER_EVERY_EPOCH,
+    ),
+    "train_last_batch_loss": Mutant(
+        "train_code",
+        (("losses.append(float(np.mean(batch_losses)))", "losses.append(batch_losses[-1])"),),
+        ("train",),
+        ("train_digits",),
+        diagnosis=mistakes.LAST_BATCH_LOSS,
+    ),
+    "train_loss_weighted_by_batch_size": Mutant(
+        "train_code",
+        (
+            ("batch_losses.append(float(loss.data))", "batch_losses.append(float(loss.data) * len(rows))"),
+            ("losses.append(float(np.mean(batch_losses)))", "losses.append(float(np.sum(batch_losses)) / len(X))"),
+        ),
+        ("train",),
+        ("train_digits",),
+        diagnosis=mistakes.ROW_WEIGHTED_MEAN,
+    ),
     # gradient_cost_ratio
     "cost_ratio_inverted": Mutant(
         "cost_code",
@@ -239,6 +276,24 @@ MUTANTS = {
         (("    for name, array in params.items():", "    for name, array in list(params.items())[:1]:"),),
         ("gradient_cost_ratio",),
         diagnosis=mistakes.ONLY_FIRST_ARRAY,
+    ),
+    # gradient_cost_ratio, timed on the check's clock
+    "cost_gradient_timed_with_differences": Mutant(
+        "cost_code",
+        (
+            (
+                "    fd_seconds = time.perf_counter() - start\n    start = time.perf_counter()\n    gradient(params)\n    reverse_seconds = time.perf_counter() - start\n",
+                "    middle = time.perf_counter()\n    gradient(params)\n    end = time.perf_counter()\n    fd_seconds = end - start\n    reverse_seconds = end - middle\n",
+            ),
+        ),
+        ("gradient_cost_ratio",),
+        diagnosis=mistakes.GRADIENT_TIMED_WITH_DIFFERENCES,
+    ),
+    "cost_several_gradients_timed": Mutant(
+        "cost_code",
+        (("    gradient(params)\n", "    for _ in range(3):\n        gradient(params)\n"),),
+        ("gradient_cost_ratio",),
+        diagnosis=mistakes.SEVERAL_GRADIENTS_TIMED,
     ),
 }
 

@@ -17,9 +17,11 @@ from autograder.checks.backprop.mistakes import (
     DB_NOT_SUMMED,
     DW_TRANSPOSED,
     EPOCH_LOSS_SUMMED,
+    EXTRA_LOSS_TIMED,
     FORWARD_DIFFERENCE,
     GRADIENT_ASCENT,
     GRADIENT_SIGN,
+    GRADIENT_TIMED_WITH_DIFFERENCES,
     GRADIENTS_NEVER_RESET,
     GRAPH_CUT,
     LINEAR_FORWARD,
@@ -31,16 +33,19 @@ from autograder.checks.backprop.mistakes import (
     NO_MAX_SHIFT,
     NO_RELU,
     NOT_CHAINED,
+    ONE_LOSS_EXTRAPOLATED,
     ONLY_FIRST_ARRAY,
     RATIO_INVERTED,
     RELU_MASK_FORGOTTEN,
     SEED_IGNORED,
     SEVERAL_ENTRIES_CHANGED,
+    SEVERAL_GRADIENTS_TIMED,
     SHARED_LAYER_TWICE,
     SIGMOID_DERIVATIVE_TWICE,
     SIGMOID_FOR_SEVERAL,
     SOFTMAX_OF_ONE_LOGIT,
     SOFTMAX_OVER_COLUMNS,
+    STEP_NOT_H,
     SUBMODULES_NOT_SEARCHED,
     UNSEEDED_SHUFFLE,
     W2_TRANSPOSED_IN_HIDDEN,
@@ -52,6 +57,7 @@ from autograder.checks.kit.case import Case, explicit_or_table
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import guarded
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
+from autograder.checks.virtual_clock import VirtualClock
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
 from autograder.datasets import load_digits
 from autograder.feedback import Mistake, failure, raised, show
@@ -1183,9 +1189,16 @@ def check_train(train: Callable, Tensor: Callable, task: str = "ten digits", *, 
     network, sigmoid output) or "ten digits" (64-64-10, softmax), with the settings of `TASKS`: the
     returned per-epoch mean losses and the held-out accuracy of the trained network, measured here.
     Task "determinism": the same seed gives the same losses and parameters, another seed other losses.
-    `seed` (hidden tests) changes the shuffling seed and the network's initial weights."""
+    Task "steps": every SGD step on a tiny data set, the minibatches, their order and the returned
+    means, against finite differences (`autograder.checks.backprop.sgd_steps`).
+    `seed` (hidden tests) changes the shuffling seed and the network's initial weights (for "steps":
+    the cases of `sgd_steps.HIDDEN`)."""
     __tracebackhide__ = True
-    if task == "determinism":
+    if task == "steps":
+        from autograder.checks.backprop.sgd_steps import check_steps  # it imports this module's catalogue
+
+        check_steps(train, Tensor, seed)
+    elif task == "determinism":
         _determinism_case(train, Tensor)
     else:
         _training_case(train, Tensor, task, 0 if seed is None else seed)
@@ -1399,16 +1412,30 @@ COST_CASES = ((64, 16, 10), (4, 3, 2))
 network with thousands of parameters), the evaluations for every network."""
 
 COST_SECONDS = 3.0  # wall-clock guard of one call of gradient_cost_ratio (a correct one: about 0.5 s)
+DEFAULT_H = 1e-5  # the default step of the notebook's signature, gradient_cost_ratio(loss, gradient, params, h=1e-5)
+HIDDEN_H = 1e-4  # the step the hidden cases pass explicitly
 NO_CHANGE, SEVERAL, UNREADABLE = -1, -2, -3
+LOSS_NS = (8_000, 9_000, 11_000, 13_000, 16_000)
+"""On the check's clock, call k of loss takes LOSS_NS[k % 5] nanoseconds (so that 2P times one call is
+never the time of the 2P calls)."""
+RATIO_RELATIVE = 1e-6  # the ratio of two differences of clock readings, in floats, is exact to about 1e-9
+_real_clock = time.perf_counter  # the real clock, read by the check itself (the student's clocks may be virtual)
+
+
+def gradient_ns(j: int) -> int:
+    """On the check's clock, the j-th call of gradient takes this many nanoseconds."""
+    return 47_000 + 6_000 * j
 
 
 class _CountingLoss:
-    """Calls loss(params), recording which single entry of params differs from the original, and how."""
+    """Calls loss(params), recording which single entry of params differs from the original, how, and by how
+    much; every call advances `clock` by its time on the check's clock (`LOSS_NS`)."""
 
-    def __init__(self, loss: Callable, base: dict[str, np.ndarray]) -> None:
-        self.loss, self.keys = loss, list(base)
+    def __init__(self, loss: Callable, base: dict[str, np.ndarray], clock: VirtualClock) -> None:
+        self.loss, self.keys, self.clock = loss, list(base), clock
         self.flat = np.concatenate([base[k].ravel() for k in self.keys])
         self.changes: list[int] = []  # 2 * index (+h) or 2 * index + 1 (-h), or NO_CHANGE, SEVERAL, UNREADABLE
+        self.steps: list[float] = []  # |perturbation| of every call that changed one entry
 
     def __call__(self, params: Any) -> Any:
         try:
@@ -1425,19 +1452,26 @@ class _CountingLoss:
         else:
             index = int(diff[0])
             self.changes.append(2 * index + int(flat[index] < self.flat[index]))
-        return self.loss(params)
+            self.steps.append(float(abs(flat[index] - self.flat[index])))
+        try:
+            return self.loss(params)
+        finally:
+            self.clock.advance(LOSS_NS[(len(self.changes) - 1) % len(LOSS_NS)])
 
 
 class _TimedGradient:
-    def __init__(self, gradient: Callable) -> None:
-        self.gradient, self.seconds = gradient, []
+    """Calls gradient(params), recording its real duration; advances `clock` by `gradient_ns(j)` on call j."""
+
+    def __init__(self, gradient: Callable, clock: VirtualClock) -> None:
+        self.gradient, self.clock, self.seconds = gradient, clock, []
 
     def __call__(self, params: Any) -> Any:
-        start = time.perf_counter()
+        start = _real_clock()
         try:
             return self.gradient(params)
         finally:
-            self.seconds.append(time.perf_counter() - start)
+            self.seconds.append(_real_clock() - start)
+            self.clock.advance(gradient_ns(len(self.seconds) - 1))
 
 
 def _cost_problem(sizes: tuple[int, int, int], seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -1463,39 +1497,49 @@ def check_gradient_cost_ratio(
     *,
     seed: int | None = None,
 ) -> None:
-    """Check gradient_cost_ratio(loss, gradient, params) on the two-layer network of `sizes` (a batch
+    """Check gradient_cost_ratio(loss, gradient, params[, h]) on the two-layer network of `sizes` (a batch
     of 32 digits), given the notebook's loss(params, X, y) and gradient(params, X, y): exactly 2P loss
-    evaluations (each entry once at +h and once at -h; up to two unperturbed extra), at least one
-    reverse gradient, params left unchanged, and a ratio above 10 that agrees within a factor of 10
-    with the times observed here. With a seed, the networks of `COST_CASES`."""
+    evaluations with one entry moved by exactly +h or -h (each entry once each way; up to two unperturbed
+    extra), at least one gradient call, params left unchanged, and the ratio, timed on the check's own
+    clock (`autograder.checks.virtual_clock`: every call of loss and of gradient takes a known time on
+    it), equal to the time of the 2P perturbed calls divided by that of one gradient call. A student who
+    reads no clock of `time` is judged on real times instead (a ratio above 10 that agrees within a
+    factor of 10 with the times observed here). With a seed, the networks of `COST_CASES`, with h = 1e-4
+    passed explicitly."""
     __tracebackhide__ = True
     cases = [tuple(sizes)] if seed is None else list(COST_CASES)
     for k, dims in enumerate(cases):
-        _cost_case(gradient_cost_ratio, loss, gradient, dims, (0 if seed is None else seed) * 10 + k)
+        h = None if seed is None else HIDDEN_H
+        _cost_case(gradient_cost_ratio, loss, gradient, dims, (0 if seed is None else seed) * 10 + k, h)
 
 
-def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tuple, seed: int) -> None:
+def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tuple, seed: int, h: float | None) -> None:
     params, X, y = _cost_problem(sizes, seed)
     count = sum(v.size for v in params.values())
 
     def observe() -> dict:
         working = {k: v.copy() for k, v in params.items()}
-        counter = _CountingLoss(lambda p: loss(p, X, y), params)
-        timer = _TimedGradient(lambda p: gradient(p, X, y))
-        start = time.perf_counter()
-        outcome = guarded(lambda: student(counter, timer, working), COST_SECONDS)
-        total = time.perf_counter() - start
+        clock = VirtualClock()
+        counter = _CountingLoss(lambda p: loss(p, X, y), params, clock)
+        timer = _TimedGradient(lambda p: gradient(p, X, y), clock)
+        extra = {} if h is None else {"h": h}
+        start = _real_clock()
+        with clock.installed(getattr(student, "__globals__", None)):
+            outcome = guarded(lambda: student(counter, timer, working, **extra), COST_SECONDS)
+        total = _real_clock() - start
         return {
             "outcome": {k: v for k, v in outcome.items() if k != "result"},
             "ratio": outcome.get("result"),
             "changes": counter.changes,
+            "steps": [min(counter.steps, default=0.0), max(counter.steps, default=0.0)],
             "gradient_seconds": timer.seconds,
+            "clock_reads": clock.reads,
             "total": total,
             "unchanged": all(np.array_equal(working[k], params[k]) for k in params),
         }
 
     def judge(obs: Observation) -> None:
-        call = "gradient_cost_ratio(loss, gradient, params)"
+        call = "gradient_cost_ratio(loss, gradient, params" + ("" if h is None else f", h={h:g}") + ")"
         shapes = ", ".join(f"{k} {v.shape}" for k, v in params.items())
         given = f"params of the {'-'.join(map(str, sizes))} network ({shapes}: P = {count} parameters)"
         if obs.raised:
@@ -1512,6 +1556,7 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
         if "raised" in outcome:
             raise raised(call, outcome["raised"], given=given)
         _judge_evaluations(call, obs.value["changes"], params, count, given)
+        _judge_step(call, obs.value["steps"], DEFAULT_H if h is None else h, given)
         if not obs.value["unchanged"]:
             raise failure(call, "left params changed.", given=given, mistake="restore every entry after perturbing it.")
         seconds = obs.value["gradient_seconds"]
@@ -1520,27 +1565,89 @@ def _cost_case(student: Callable, loss: Callable, gradient: Callable, sizes: tup
         ratio = real_scalar(obs.value["ratio"], call)
         if not np.isfinite(ratio) or ratio <= 0:
             raise failure(call, "should return a positive, finite time ratio.", got=ratio, given=given)
-        if sizes[0] != 64:
-            return
-        implied = max(obs.value["total"] - sum(seconds), 1e-9) / min(seconds)
-        if ratio < 1 and implied / 10 <= 1 / ratio <= implied * 10:
-            raise failure(
-                call,
-                f"returned {ratio:.3g}: the inverse of the ratio (about {implied:.3g} here).",
-                given=given,
-                mistake=RATIO_INVERTED,
-            )
-        if ratio < 10 or not implied / 10 <= ratio <= implied * 10:
-            raise failure(
-                call,
-                f"returned {ratio:.3g}, but the times observed here give about {implied:.3g} (the time of the 2P loss "
-                "evaluations divided by that of one gradient call).",
-                given=given,
-                mistake="time the whole finite-difference loop with time.perf_counter() and one call of gradient, and "
-                "return the first divided by the second.",
-            )
+        if obs.value["clock_reads"]:
+            _judge_virtual_ratio(call, ratio, obs.value["changes"], len(seconds), count, given)
+        elif sizes[0] == 64:
+            _judge_real_ratio(call, ratio, seconds, obs.value["total"], given)
 
     run_check(observe, judge)
+
+
+def _judge_step(call: str, steps: list, h: float, given: str) -> None:
+    """Every perturbation must be of size h (to rounding: |x + h - x| differs from h by about 1e-16 |x|)."""
+    smallest, largest = float(steps[0]), float(steps[1])
+    if abs(smallest - h) > 1e-6 * h or abs(largest - h) > 1e-6 * h:
+        shown = f"{smallest:.3g}" if abs(largest - smallest) <= 1e-6 * h else f"{smallest:.3g} to {largest:.3g}"
+        raise failure(
+            call,
+            f"moved the entries by {shown}, not by h = {h:g}.",
+            given=given,
+            mistake=STEP_NOT_H if smallest > 0 else None,
+        )
+
+
+def _judge_virtual_ratio(call: str, ratio: float, changes: list, calls: int, count: int, given: str) -> None:
+    """The ratio must be the time, on the check's clock, of the 2P perturbed calls of loss divided by that of one
+    call of gradient (any one, if gradient was called more than once)."""
+    perturbed = [k for k, c in enumerate(changes) if int(c) >= 0]
+    others = [k for k, c in enumerate(changes) if int(c) < 0]
+    fd = sum(LOSS_NS[k % len(LOSS_NS)] for k in perturbed)
+    grads = [gradient_ns(j) for j in range(calls)]
+    rights = [fd / g for g in grads]
+    if any(abs(ratio - r) <= RATIO_RELATIVE * r for r in rights):
+        return
+    candidates: list[tuple[Mistake, float]] = [(RATIO_INVERTED, 1 / r) for r in rights]
+    candidates += [(GRADIENT_TIMED_WITH_DIFFERENCES, (fd + gi) / g) for gi in grads for g in grads]
+    for a in range(calls):
+        for b in range(a + 2, calls + 1):
+            run = grads[a:b]
+            summed, averaged = fd / sum(run), fd * len(run) / sum(run)  # timed together, or their mean
+            candidates += [(SEVERAL_GRADIENTS_TIMED, summed), (SEVERAL_GRADIENTS_TIMED, averaged)]
+    extras = [LOSS_NS[k % len(LOSS_NS)] for k in others]
+    if extras:
+        candidates += [(EXTRA_LOSS_TIMED, (fd + e) / g) for e in {*extras, sum(extras)} for g in grads]
+    candidates += [(ONE_LOSS_EXTRAPOLATED, 2 * count * d / g) for d in LOSS_NS for g in grads]
+    mistake = diagnose(ratio, candidates, tolerance=lambda v: RATIO_RELATIVE * abs(v))
+    raise failure(
+        call,
+        f"returned {ratio:.6g}. The check times with a clock of its own, on which every call of loss and of "
+        f"gradient takes a known time: the {len(perturbed)} calls of loss at perturbed params took {fd / 1e6:g} ms "
+        f"in all, and {'the call' if calls == 1 else 'each call'} of gradient "
+        f"{', '.join(f'{g / 1e6:g}' for g in grads)} ms, so the ratio is {_ratios_text(rights)}.",
+        given=given,
+        mistake=mistake
+        or "read time.perf_counter() just before and just after the loop of 2P calls of loss (nothing else "
+        "between), then just before and just after one call of gradient(params), and return the first time "
+        "divided by the second.",
+    )
+
+
+def _ratios_text(rights: list[float]) -> str:
+    if len(rights) == 1:
+        return f"{rights[0]:.6g}"
+    each = [f"{r:.6g} with call {j + 1} of gradient" for j, r in enumerate(rights)]
+    return ", ".join(each[:-1]) + " or " + each[-1]
+
+
+def _judge_real_ratio(call: str, ratio: float, seconds: list, total: float, given: str) -> None:
+    """Without a reading of the check's clock (another clock), the ratio is judged on the real times seen here."""
+    implied = max(total - sum(seconds), 1e-9) / min(seconds)
+    if ratio < 1 and implied / 10 <= 1 / ratio <= implied * 10:
+        raise failure(
+            call,
+            f"returned {ratio:.3g}: the inverse of the ratio (about {implied:.3g} here).",
+            given=given,
+            mistake=RATIO_INVERTED,
+        )
+    if ratio < 10 or not implied / 10 <= ratio <= implied * 10:
+        raise failure(
+            call,
+            f"returned {ratio:.3g}, but the times observed here give about {implied:.3g} (the time of the 2P loss "
+            "evaluations divided by that of one gradient call).",
+            given=given,
+            mistake="time the whole finite-difference loop with time.perf_counter() and one call of gradient, and "
+            "return the first divided by the second.",
+        )
 
 
 def _judge_evaluations(call: str, changes: list, params: dict, count: int, given: str) -> None:

@@ -173,6 +173,54 @@ UNSEEDED_SHUFFLE = Mistake(
     "without a seed.",
     TRAINING,
 )
+STALE_GRADIENT = Mistake(
+    "a stale gradient",
+    "each step uses the gradient of this minibatch at the parameters it was just evaluated at: logits, loss, "
+    "model.zero_grad(), loss.backward(), and only then p.data = p.data - lr * p.grad; an update before backward() "
+    "moves the parameters with the previous minibatch's gradient.",
+    TRAINING,
+)
+LAST_BATCH_DROPPED = Mistake(
+    "the short last minibatch dropped",
+    "walk through every row of the epoch's permutation: the last minibatch holds the len(X) % batch_size rows left "
+    "over and is trained on like the others, for start in range(0, len(X), batch_size).",
+    TRAINING,
+)
+SAME_ORDER_EVERY_EPOCH = Mistake(
+    "the same order every epoch",
+    "make the generator once, before the epoch loop, and draw a new permutation from it every epoch: a new "
+    "np.random.default_rng(seed) in every epoch draws the same permutation every time.",
+    TRAINING,
+)
+GENERATOR_PER_EPOCH = Mistake(
+    "a new generator every epoch",
+    "make one generator, np.random.default_rng(seed), at the start of train and draw every epoch's permutation from "
+    "it; do not seed a new generator each epoch (with seed + epoch or otherwise).",
+    TRAINING,
+)
+GLOBAL_NUMPY_SEED = Mistake(
+    "np.random.seed instead of a generator",
+    "make one generator, generator = np.random.default_rng(seed), and draw the permutations from it; np.random.seed "
+    "and np.random.permutation use numpy's legacy global state, whose numbers differ.",
+    TRAINING,
+)
+LAST_BATCH_LOSS = Mistake(
+    "the last minibatch's loss returned",
+    "an epoch's loss is the mean of all its minibatch losses, np.mean(batch_losses), not the loss of its last "
+    "minibatch.",
+    TRAINING,
+)
+ROW_WEIGHTED_MEAN = Mistake(
+    "the epoch loss weighted by batch size",
+    "the epoch's loss is the plain mean of its minibatch losses, np.mean(batch_losses): every minibatch counts once, "
+    "the short last one too, not in proportion to its rows.",
+    TRAINING,
+)
+LOSSES_NOT_RESET = Mistake(
+    "minibatch losses kept across epochs",
+    "start a new list of minibatch losses in every epoch: an epoch's loss is the mean of its own minibatches only.",
+    TRAINING,
+)
 RATIO_INVERTED = Mistake(
     "the ratio inverted",
     "return finite-difference time / reverse-mode time: a large number, about P / 3.",
@@ -186,6 +234,36 @@ FORWARD_DIFFERENCE = Mistake(
 ONLY_FIRST_ARRAY = Mistake(
     "only the first array perturbed",
     "perturb every entry of every array in params (W1, b1, W2 and b2): 2P calls of loss in all.",
+    COST,
+)
+GRADIENT_TIMED_WITH_DIFFERENCES = Mistake(
+    "the gradient call timed with the finite differences",
+    "read the clock right after the 2P calls of loss, before gradient(params): the finite-difference time is the "
+    "2P calls alone, and the one call of gradient is timed between two other readings.",
+    COST,
+)
+SEVERAL_GRADIENTS_TIMED = Mistake(
+    "several gradient calls timed",
+    "time exactly one call of gradient(params) between two readings of time.perf_counter(), and divide by that "
+    "time alone.",
+    COST,
+)
+EXTRA_LOSS_TIMED = Mistake(
+    "an unperturbed loss timed with the differences",
+    "the timed finite-difference gradient is exactly the 2P calls of loss at perturbed params; evaluate anything "
+    "else, such as loss(params) itself, outside the timed region.",
+    COST,
+)
+ONE_LOSS_EXTRAPOLATED = Mistake(
+    "one loss call timed and multiplied",
+    "measure the time of the whole finite-difference gradient, the loop of 2P calls, between two clock readings; "
+    "2P times one call is an estimate, not the measurement.",
+    COST,
+)
+STEP_NOT_H = Mistake(
+    "a step other than h",
+    "perturb each entry by exactly +h and -h, with the h the function receives as its argument: "
+    "array.flat[i] = saved + h, then saved - h.",
     COST,
 )
 SEVERAL_ENTRIES_CHANGED = Mistake(
