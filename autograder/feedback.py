@@ -53,9 +53,9 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: max(limit - 5, 8)]
     comma, space = cut.rfind(", "), cut.rfind(" ")
-    gap = ", " if comma >= 0 and comma + 1 >= space else " "
-    if max(comma, space) > 0:
-        cut = cut[: max(comma, space)]
+    boundary, gap = (comma, ", ") if comma >= len(cut) // 2 else (space, " ")  # a list: after an entry
+    if boundary > 0:
+        cut = cut[:boundary]
     cut = cut.rstrip(" ,")
     if cut.endswith(tuple(_CLOSING)):
         gap = ""

@@ -234,8 +234,16 @@ PLANS: dict[str, dict[str, tuple[Call, ...]]] = {
     },
     "05_vjp": {
         "unbroadcast": (Call("vjp", "check_unbroadcast", ("unbroadcast",), cases=3),),
-        "tensor": (Call("vjp", "check_tensor", ("Tensor",), cases=2),),
-        "tensor_recording": (Call("tensor_recording", "check_tensor_recording", ("Tensor",), cases=2),),
+        "tensor": (Call("vjp", "check_tensor", ("Tensor",), {"unbroadcast": Ref("unbroadcast")}, cases=2),),
+        "tensor_recording": (
+            Call(
+                "tensor_recording",
+                "check_tensor_recording",
+                ("Tensor",),
+                {"unbroadcast": Ref("unbroadcast")},
+                cases=2,
+            ),
+        ),
         "matmul_vjp": (Call("vjp", "check_matmul_vjp", ("matmul_vjp",), cases=3),),
         "linear_backward": (Call("vjp", "check_linear_backward", ("linear_backward",), cases=3),),
         "quadratic_form_grad": (Call("vjp", "check_quadratic_form_grad", ("quadratic_form_grad",), cases=3),),

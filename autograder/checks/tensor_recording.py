@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.dependencies import depends_on, prefixed
+from autograder.checks.vjp.cases import tensor_given, unbroadcast_dependency
 from autograder.compare import mismatch, real_scalar
-from autograder.feedback import Mistake, failure, raised, show
+from autograder.feedback import CheckFailure, Mistake, failure, raised
 from autograder.finite_differences import central_gradient
 from autograder.inputs import random_point, rng
 from autograder.runtime import Observation, run_check
@@ -167,6 +169,7 @@ def check_tensor_recording(
     requires: Sequence[str] = (),
     *,
     seed: int | None = None,
+    unbroadcast: Callable | None = None,
 ) -> None:
     """Check that Tensor records an operation only when an input requires grad: build each variable
     of `expr` as Tensor(data, requires_grad=<name in requires>), evaluate `expr`; its result must
@@ -174,8 +177,13 @@ def check_tensor_recording(
     used only by operations that record nothing must not be kept alive by the result, and after
     backward() (when the result requires grad) the variables in `requires` get the finite-difference
     gradient while the others keep .grad None. With a seed, every case of `RECORDING_CASES`, each with
-    its own mask and with a random one."""
+    its own mask and with a random one.
+
+    `unbroadcast`, the student's (which their Tensor calls), is checked first on its own: when it is
+    wrong and this check fails, the message starts with "`unbroadcast` fails above: fix it first."
+    """
     __tracebackhide__ = True
+    first = depends_on("unbroadcast", unbroadcast_dependency(unbroadcast)) if unbroadcast is not None else None
     if seed is None:
         cases = [(expr, dict(shapes or {}), tuple(requires))]
     else:
@@ -185,8 +193,13 @@ def check_tensor_recording(
             chosen = rng(seed * 100 + 50 + k).integers(0, 2, size=len(sizes))
             cases.append((text, sizes, tuple(n for n, c in zip(sizes, chosen, strict=True) if c)))
     base = 0 if seed is None else seed
-    for k, (text, sizes, mask) in enumerate(cases):
-        _recording_case(Tensor, text, sizes, mask, base * 100 + k)
+    try:
+        for k, (text, sizes, mask) in enumerate(cases):
+            _recording_case(Tensor, text, sizes, mask, base * 100 + k)
+    except CheckFailure as error:
+        if first:
+            raise prefixed(error, first) from None
+        raise
 
 
 def _values(seed: int, shapes: dict) -> dict[str, np.ndarray]:
@@ -226,9 +239,7 @@ def _recording_case(student: Callable, text: str, shapes: dict, mask: Sequence[s
 
     def judge(obs: Observation) -> None:
         call = f"{text}, then backward()" if mask else text
-        given = ", ".join(
-            f"{n} = Tensor({show(values[n])}{', requires_grad=True' if n in mask else ''})" for n in names
-        )
+        given = tensor_given(values, requires=mask)
         if obs.raised:
             raise raised(call, obs.raised, given=given)
         leaves = {n: _Traced(values[n], n in mask, frozenset({n})) for n in names}
@@ -261,7 +272,9 @@ def _judge_requires(text: str, given: str, mask: Sequence[str], traced: _Traced,
     why = (
         "no input requires grad"
         if not mask
-        else f"only {', '.join(mask)} requires grad and the result does not depend on it"
+        else f"only {mask[0]} requires grad and the result does not depend on it"
+        if len(mask) == 1
+        else f"only {', '.join(mask)} require grad and the result depends on none of them"
     )
     raise failure(
         text, f"the result has requires_grad True, but {why}.", given=given, mistake=REQUIRES_GRAD_WITHOUT_PARENT

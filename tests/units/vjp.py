@@ -99,6 +99,32 @@ MUTANTS = {
         ("svd_vjp",),
         diagnosis="s̄ ignored",
     ),
+    # issue 21: nothing is broadcast in (a @ b).sum(), so no hint about unbroadcast; the swap is named
+    "tensor_matmul_adjoints_swapped": Mutant(
+        "tensor_code",
+        (("vjp=lambda g: (g @ other.data.T, self.data.T @ g)", "vjp=lambda g: (self.data.T @ g, g @ other.data.T)"),),
+        ("tensor", "tensor_recording"),
+        diagnosis=mistakes.ADJOINTS_SWAPPED,
+    ),
+    "matmul_pair_swapped": Mutant(
+        "matmul_code",
+        (("return dX, dW", "return dW, dX"),),
+        ("matmul_vjp",),
+        diagnosis=mistakes.MATMUL_PAIR_SWAPPED,
+    ),
+    "linear_pair_swapped": Mutant(
+        "linear_code",
+        (("return dX, dW, db", "return dW, dX, db"),),
+        ("linear_backward",),
+        diagnosis=mistakes.LINEAR_PAIR_SWAPPED,
+    ),
+    # the notebook says never to form A⁻¹: the check watches np.linalg.inv while solve_vjp runs
+    "solve_with_inverse": Mutant(
+        "solve_code",
+        (("lam = np.linalg.solve(A.T, gx)", "lam = np.linalg.inv(A).T @ gx"),),
+        ("solve_vjp",),
+        diagnosis=mistakes.INVERSE_FORMED,
+    ),
     "svd_vh_transposed_again": Mutant(
         "svd_code",
         (("return U @ np.diag(s_bar) @ vh", "return U @ np.diag(s_bar) @ vh.T"),),

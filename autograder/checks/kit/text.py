@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import sympy
 
-from autograder.feedback import show
+from autograder.feedback import shorten, show
 from autograder.oracles.expressions import RandomExpression, random_expression
 
 
@@ -42,3 +42,14 @@ def describe(f: RandomExpression, x: object) -> str:
     """'f(x) = sin(x) and x = 1.0' for failure messages."""
     variables = ", ".join(str(s) for s in f.symbols)
     return f"f({variables}) = {f} and x = {show(x, 80)}"
+
+
+def entries(value: object, limit: int = 80) -> str:
+    """An array's entries as numpy prints them, cut at a token boundary (`shorten`), without the
+    "(shape ..., dtype)" that `show` adds: for a message that states the shape once, itself."""
+    import numpy as np  # here, not at the top: unit 02 imports this module without numpy
+
+    array = np.asarray(value)
+    with np.printoptions(precision=10, threshold=12, edgeitems=3, linewidth=10_000):
+        text = np.array2string(array, separator=", ")
+    return shorten(" ".join(text.split()), limit)

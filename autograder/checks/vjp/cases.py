@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import mpmath
 import numpy as np
 
-from autograder.checks.kit.arrays import compare
+from autograder.checks.kit.arrays import Wrong, compare, matching
 from autograder.checks.kit.case import Case, explicit_or_seeded, explicit_or_table
-from autograder.checks.kit.tolerance import tolerance
+from autograder.checks.kit.dependencies import depends_on, prefixed, quick_check
+from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.text import entries
+from autograder.checks.kit.tolerance import close, tolerance
 from autograder.checks.vjp.mistakes import (
+    ADJOINT_TRANSPOSED,
+    ADJOINTS_SWAPPED,
     DA_SIGN,
     DA_TRANSPOSED,
     DB_AVERAGED,
@@ -21,18 +28,22 @@ from autograder.checks.vjp.mistakes import (
     DX_WITHOUT_TRANSPOSE,
     GRADIENT_NOT_UNBROADCAST,
     GRADIENT_SIGN,
+    INVERSE_FORMED,
+    LINEAR_PAIR_SWAPPED,
     LOSS_SUMMED,
+    MATMUL_PAIR_SWAPPED,
     MISSING_ONE_OVER_B,
     NO_MAX_SHIFT,
     NOTHING_SUMMED,
     ONEHOT_NOT_SUBTRACTED,
     ONLY_A_X,
     SIZE_ONE_AXES_NOT_SUMMED,
+    SOLVE_PAIR_SWAPPED,
     SOLVE_WITHOUT_TRANSPOSE,
     TWO_A_X,
 )
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
-from autograder.feedback import Mistake, failure, raised, show
+from autograder.feedback import CheckFailure, Mistake, failure, raised, show
 from autograder.inputs import random_point, rng
 from autograder.observations import Foreign
 from autograder.oracles.finite_differences import central_gradient, directional_derivative, mp_stencil
@@ -69,26 +80,117 @@ def _pair(out: Any, call: str, names: Sequence[str]) -> Sequence[Any]:
     )
 
 
-def _compare(
-    call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Sequence[tuple[Any, Any]], relative: float
+def _shape_first(
+    call: str,
+    what: str,
+    got: Any,
+    want: np.ndarray,
+    given: str,
+    wrong: Wrong,
+    relative: float,
+    must: str | None = None,
+    **related: Any,
 ) -> None:
-    """`got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`."""
-    compare(call, what, got, want, given, wrong, relative)
+    """Fail when `got` is an array of another shape than want's: with the inputs, and the mistake that
+    `wrong` (or `compare`'s relations, given `related`) names for that shape, if any. `must` says what
+    the shape must be (default "shape (m, n)"). Anything that is not an array of numbers is left to
+    `compare`, which says what came back."""
+    if got is None or isinstance(got, Foreign | str):
+        return
+    try:
+        shape = np.shape(got)
+    except (TypeError, ValueError):  # a ragged list
+        return
+    if shape == np.shape(want):
+        return
+    mistake = matching(got, wrong, want, relative)
+    if mistake is None:
+        try:
+            compare(call, what, got, want, given, wrong, relative, **related)
+        except CheckFailure as error:
+            if error.diagnosis:  # a relation of got to want (the transpose, a first row, ...) named it
+                raise
+    raise failure(
+        call,
+        f"{what} has shape {shape}, but it must have {must or f'shape {np.shape(want)}'}.",
+        given=given,
+        mistake=mistake,
+    )
 
 
-def _exactness(call: str, what: str, got: Any, want: np.ndarray, given: str) -> None:
+def _compare(
+    call: str,
+    what: str,
+    got: Any,
+    want: np.ndarray,
+    given: str,
+    wrong: Wrong,
+    relative: float,
+    must: str | None = None,
+    **related: Any,
+) -> None:
+    """`got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`
+    (`related`: what `kit.arrays.compare` needs for its relations, such as `per_example`)."""
+    _shape_first(call, what, got, want, given, wrong, relative, must, **related)
+    compare(call, what, got, want, given, wrong, relative, **related)
+
+
+APPROXIMATE = 1e-4  # an answer this close to the exact one (relative), but not exact, is an approximation
+
+
+def _exactness(call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Wrong = ()) -> None:
+    """On integer-valued inputs the matrix formula is exact: `got` must equal `want` to rounding.
+
+    A wrong formula is named from `wrong`. An answer right to about four digits but not exact is what a
+    finite difference gives (its rounding error grows with the function's value): only then is the
+    message about exactness and finite differences.
+    """
+    _shape_first(call, what, got, want, given, wrong, RELATIVE)
     array = real_array(got, np.shape(want), call, what)
-    if mismatch(array, want, EXACT * (1.0 + np.abs(want))):
+    if not mismatch(array, want, EXACT * (1.0 + np.abs(want))):
+        return
+    gap = largest_gap(array, want)
+    mistake = matching(array, wrong, want, RELATIVE)
+    if mistake is None and not mismatch(array, want, tolerance(want, APPROXIMATE)):
         raise failure(
             call,
-            f"{what} is off by up to {largest_gap(array, want):.3g} on integer-valued inputs, where the matrix "
-            "formula is exact in floating point (every sum of products of these integers is below 2^53).",
+            f"{what} is off by up to {gap:.3g} on integer-valued inputs, where the matrix formula is exact in "
+            "floating point (every sum of products of these integers is below 2^53).",
             expected=want,
             got=array,
             given=given,
-            mistake="finite differences are approximate (their rounding error grows with the size of the "
-            "function value); a VJP is a product of matrices, exact here: use the formula.",
+            mistake="an answer right to about four digits but not exact is what finite differences give (their "
+            "rounding error grows with the size of the function value); a VJP is a product of matrices, exact "
+            "here: use the formula.",
         )
+    raise failure(call, f"{what} is wrong by up to {gap:.3g}.", expected=want, got=array, given=given, mistake=mistake)
+
+
+def _integer_valued(arrays: dict[str, np.ndarray]) -> bool:
+    """Whether every input is integer-valued and small enough for the matrix formulas to be exact."""
+    return all(
+        np.all(np.isfinite(a)) and np.array_equal(a, np.round(a)) and np.max(np.abs(a), initial=0.0) < 2.0**20
+        for a in arrays.values()
+    )
+
+
+def _swapped(
+    call: str, got: Sequence[Any], wants: Sequence[np.ndarray], names: Sequence[str], given: str, mistake: Mistake
+) -> None:
+    """Fail naming `mistake` when two returned entries are each other's right answers (within RELATIVE)."""
+    for i in range(len(wants)):
+        for j in range(i + 1, len(wants)):
+            if close(wants[i], wants[j], RELATIVE):
+                continue  # the two answers are the same here: an order cannot show
+            if close(got[i], wants[j], RELATIVE) and close(got[j], wants[i], RELATIVE):
+                raise failure(
+                    call,
+                    f"the entries {i + 1} and {j + 1} of the returned tuple are swapped: entry {i + 1} is "
+                    f"{names[j]} (shape {np.shape(wants[j])}) and entry {j + 1} is {names[i]} (shape "
+                    f"{np.shape(wants[i])}).",
+                    given=given,
+                    mistake=mistake,
+                )
 
 
 def _observe_call(student: Callable, arrays: dict[str, Any]) -> dict:
@@ -152,7 +254,7 @@ def _unbroadcast_case(student: Callable, g_shape: tuple, shape: tuple, seed: int
 
     def judge(obs: Observation) -> None:
         call = f"unbroadcast(g, {shape})"
-        given = f"g has shape {g_shape}: {show(g, 120)}"
+        given = f"g = {entries(g, 120)}, of shape {g_shape}"
         lead = None  # g summed over the prepended axes only
         if len(shape) <= len(g_shape):
             lead = g.sum(axis=tuple(range(len(g_shape) - len(shape)))) if len(g_shape) > len(shape) else g
@@ -164,9 +266,26 @@ def _unbroadcast_case(student: Callable, g_shape: tuple, shape: tuple, seed: int
         if lead is not None and lead.shape != g.shape:
             wrong.append((SIZE_ONE_AXES_NOT_SUMMED, lead))
         wrong.append((NOTHING_SUMMED, g))
-        _compare(call, "the result", obs.value["out"], want, given, wrong, 1e-12)
+        _compare(call, "the result", obs.value["out"], want, given, wrong, 1e-12, must=f"the target shape {shape}")
 
     run_check(observe, judge)
+
+
+def unbroadcast_dependency(unbroadcast: Callable) -> Callable[[], None]:
+    """A quick check of the student's `unbroadcast` on every pattern of `UNBROADCAST_CASES`, in one
+    observation (for `kit.dependencies.depends_on`: the checks of `Tensor` build on it)."""
+    cases = [(np.round(rng(4000 + k).uniform(-2, 2, size=gs), 3), s) for k, (gs, s) in enumerate(UNBROADCAST_CASES)]
+
+    def observe() -> list:
+        return [np.asarray(unbroadcast(g.copy(), s), dtype=float) for g, s in cases]
+
+    def holds(outs: list) -> bool:
+        return len(outs) == len(cases) and all(
+            np.shape(out) == s and not mismatch(out, _adjoint_of_broadcast(g, s), 1e-9 * (1 + np.abs(g).sum()))
+            for out, (g, s) in zip(outs, cases, strict=True)
+        )
+
+    return quick_check(observe, holds)
 
 
 def _reshape_diagnosis(description: str, lead: np.ndarray | None, shape: tuple) -> Mistake | None:
@@ -215,71 +334,95 @@ def _unbroadcast_large(student: Callable, g_shape: tuple, shape: tuple, seed: in
 
 
 class _Plain:
-    """The forward evaluation of a Tensor expression on plain numpy arrays (for the oracle)."""
+    """The forward evaluation of a Tensor expression on plain numpy arrays (for the oracle).
+
+    Each value knows the variables it was computed from (`names`); an elementwise operation whose
+    operand has another shape than its result (numpy broadcast it) adds that operand's variables to
+    `broadcast`, a set shared by the whole evaluation: which variables the expression broadcasts.
+    """
 
     __array_ufunc__ = None
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, names: frozenset[str] = frozenset(), broadcast: set[str] | None = None) -> None:
         self.data = np.asarray(data, dtype=float)
+        self.names = names
+        self.broadcast = broadcast
 
-    @staticmethod
-    def _d(other: Any) -> Any:
-        return other.data if isinstance(other, _Plain) else other
+    def _unary(self, data: Any) -> _Plain:
+        return _Plain(data, self.names, self.broadcast)
+
+    def _binary(self, other: Any, f: Callable, reflected: bool = False, elementwise: bool = True) -> _Plain:
+        o = other if isinstance(other, _Plain) else _Plain(other)
+        a, b = (o, self) if reflected else (self, o)
+        data = np.asarray(f(a.data, b.data), dtype=float)
+        broadcast = self.broadcast if self.broadcast is not None else o.broadcast
+        if elementwise and broadcast is not None:
+            for operand in (a, b):
+                if operand.data.shape != data.shape:
+                    broadcast |= operand.names
+        return _Plain(data, a.names | b.names, broadcast)
 
     def __add__(self, o: Any) -> _Plain:
-        return _Plain(self.data + self._d(o))
+        return self._binary(o, np.add)
 
     def __radd__(self, o: Any) -> _Plain:
-        return _Plain(self._d(o) + self.data)
+        return self._binary(o, np.add, True)
 
     def __sub__(self, o: Any) -> _Plain:
-        return _Plain(self.data - self._d(o))
+        return self._binary(o, np.subtract)
 
     def __rsub__(self, o: Any) -> _Plain:
-        return _Plain(self._d(o) - self.data)
+        return self._binary(o, np.subtract, True)
 
     def __mul__(self, o: Any) -> _Plain:
-        return _Plain(self.data * self._d(o))
+        return self._binary(o, np.multiply)
 
     def __rmul__(self, o: Any) -> _Plain:
-        return _Plain(self._d(o) * self.data)
+        return self._binary(o, np.multiply, True)
 
     def __truediv__(self, o: Any) -> _Plain:
-        return _Plain(self.data / self._d(o))
+        return self._binary(o, np.divide)
 
     def __rtruediv__(self, o: Any) -> _Plain:
-        return _Plain(self._d(o) / self.data)
+        return self._binary(o, np.divide, True)
 
     def __matmul__(self, o: Any) -> _Plain:
-        return _Plain(self.data @ self._d(o))
+        return self._binary(o, np.matmul, elementwise=False)
 
     def __neg__(self) -> _Plain:
-        return _Plain(-self.data)
+        return self._unary(-self.data)
 
     def sum(self, axis: int | None = None) -> _Plain:
-        return _Plain(self.data.sum(axis=axis))
+        return self._unary(self.data.sum(axis=axis))
 
     def mean(self) -> _Plain:
-        return _Plain(self.data.mean())
+        return self._unary(self.data.mean())
 
     def exp(self) -> _Plain:
-        return _Plain(np.exp(self.data))
+        return self._unary(np.exp(self.data))
 
     def log(self) -> _Plain:
-        return _Plain(np.log(self.data))
+        return self._unary(np.log(self.data))
 
     def tanh(self) -> _Plain:
-        return _Plain(np.tanh(self.data))
+        return self._unary(np.tanh(self.data))
 
     def relu(self) -> _Plain:
-        return _Plain(np.maximum(self.data, 0.0))
+        return self._unary(np.maximum(self.data, 0.0))
 
     def reshape(self, *shape: Any) -> _Plain:
-        return _Plain(self.data.reshape(*shape))
+        return self._unary(self.data.reshape(*shape))
 
     @property
-    def T(self) -> _Plain:
-        return _Plain(self.data.T)
+    def T(self) -> _Plain:  # noqa: N802 - numpy's name
+        return self._unary(self.data.T)
+
+
+def broadcast_variables(function: Callable, values: dict[str, np.ndarray]) -> set[str]:
+    """The variables that `function` (an expression of them) broadcasts in an elementwise operation."""
+    broadcast: set[str] = set()
+    function(*[_Plain(v, frozenset({n}), broadcast) for n, v in values.items()])
+    return broadcast
 
 
 TENSOR_CASES = (
@@ -304,14 +447,38 @@ def _expression(text: str, names: Sequence[str]) -> Callable:
 
 
 def check_tensor(
-    Tensor: Callable, expr: str | None = None, shapes: dict | None = None, *, seed: int | None = None
+    Tensor: Callable,  # noqa: N803 - the student's class
+    expr: str | None = None,
+    shapes: dict | None = None,
+    *,
+    seed: int | None = None,
+    unbroadcast: Callable | None = None,
 ) -> None:
     """Check Tensor: build each variable as Tensor(data, requires_grad=True), evaluate `expr`, call
     backward() on the scalar result; every variable's .grad must have its shape and equal the
-    finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`."""
+    finite-difference gradient of the same expression. With a seed, every case of `TENSOR_CASES`.
+
+    `unbroadcast`, the student's (which their Tensor calls), is checked first on its own: when it is
+    wrong and the Tensor fails, the message starts with "`unbroadcast` fails above: fix it first."
+    """
     __tracebackhide__ = True
-    for (text, sizes), case_seed in explicit_or_table(seed, lambda: (expr, dict(shapes or {})), TENSOR_CASES, 100):
-        _tensor_case(Tensor, text, sizes, case_seed)
+    first = depends_on("unbroadcast", unbroadcast_dependency(unbroadcast)) if unbroadcast is not None else None
+    try:
+        for (text, sizes), case_seed in explicit_or_table(seed, lambda: (expr, dict(shapes or {})), TENSOR_CASES, 100):
+            _tensor_case(Tensor, text, sizes, case_seed)
+    except CheckFailure as error:
+        if first:
+            raise prefixed(error, first) from None
+        raise
+
+
+def tensor_given(values: dict[str, np.ndarray], requires: Sequence[str] | None = None) -> str:
+    """'a = Tensor([[...]], requires_grad=True) of shape (2, 3), ...': each variable once, its shape once."""
+    parts = []
+    for n, v in values.items():
+        flag = ", requires_grad=True" if requires is None or n in requires else ""
+        parts.append(f"{n} = Tensor({entries(v, 60)}{flag})" + (f" of shape {v.shape}" if v.ndim != 1 else ""))
+    return ", ".join(parts)
 
 
 def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
@@ -332,7 +499,7 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
         }
 
     call = f"{text}.backward()"
-    given = ", ".join(f"{n} = Tensor({show(values[n], 70)}, requires_grad=True)" for n in names)
+    given = tensor_given(values)
 
     def judge(obs: Observation) -> None:
         value = float(function(*[_Plain(values[n]) for n in names]).data)
@@ -340,27 +507,49 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
         if mismatch(got_value, value, tolerance(value, 1e-10)):
             raise failure(f"{text}", "the forward value (.data) is wrong.", expected=value, got=got_value, given=given)
         _judge_unchanged(call, obs.value["changed"])
-        for i, n in enumerate(names):
-
-            def partial(v: np.ndarray, i: int = i) -> float:
-                args = [_Plain(v if j == i else values[m]) for j, m in enumerate(names)]
-                return float(function(*args).data)
-
-            want = central_gradient(partial, values[n], h=1e-4)
-            got = obs.value["grads"][i]
+        wants = {n: _tensor_gradient(function, values, n) for n in names}
+        grads = dict(zip(names, obs.value["grads"], strict=True))
+        broadcast = broadcast_variables(function, values)
+        for n in names:
+            got = grads[n]
             if got is None:
                 raise failure(call, f"{n}.grad is None after backward().", given=given)
-            if np.shape(got) != np.shape(want):
-                mistake = _unsummed_gradient(got, want)
+            wrong = _tensor_wrong(n, wants, grads)
+            if np.shape(got) != np.shape(wants[n]):
                 raise failure(
                     call,
-                    f"{n}.grad has shape {np.shape(got)}, not the shape of {n}.data, {np.shape(want)}.",
+                    f"{n}.grad has shape {np.shape(got)}, not the shape of {n}.data, {np.shape(wants[n])}.",
                     given=given,
-                    mistake=mistake,
+                    mistake=matching(got, wrong, wants[n], 1e-7) or _unsummed_gradient(got, wants[n], n in broadcast),
                 )
-            _compare(call, f"{n}.grad", got, want, given, [], 1e-7)
+            _compare(call, f"{n}.grad", got, wants[n], given, wrong, 1e-7)
 
     Case(call, given).run(observe, judge)
+
+
+def _tensor_gradient(function: Callable, values: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The gradient of the expression with respect to the variable `name`: fourth-order differences."""
+
+    def partial(v: np.ndarray) -> float:
+        return float(function(*[_Plain(v if m == name else values[m]) for m in values]).data)
+
+    return central_gradient(partial, values[name], h=1e-4)
+
+
+def _tensor_wrong(name: str, wants: dict[str, np.ndarray], grads: dict[str, Any]) -> Wrong:
+    """The known wrong gradients of variable `name`, each backed by evidence from the other variables.
+
+    * ADJOINTS_SWAPPED: `name`'s gradient is another variable's, and that variable's is `name`'s
+      (a VJP returning its adjoints in the wrong order, as (a.T @ g, g @ b.T) for a @ b);
+    * ADJOINT_TRANSPOSED: the transpose of the right gradient (of a 2-D variable).
+    """
+    wrong: list[tuple[Mistake, np.ndarray]] = []
+    for other, want in wants.items():
+        if other != name and grads.get(other) is not None and close(grads[other], wants[name], 1e-7):
+            wrong.append((ADJOINTS_SWAPPED, want))
+    if np.ndim(wants[name]) == 2:
+        wrong.append((ADJOINT_TRANSPOSED, wants[name].T))
+    return wrong
 
 
 # --- matmul_vjp and linear_backward ----------------------------------------------------------------
@@ -386,7 +575,7 @@ def check_matmul_vjp(
     __tracebackhide__ = True
     if seed is None:
         cases = [{"X": np.asarray(X, float), "W": np.asarray(W, float), "G": np.asarray(G, float)}]
-        integer = [False]
+        integer = [_integer_valued(cases[0])]  # integer-valued inputs: exact, as the notebook says
     else:
         dims = [(1, 3, 2), (4, 2, 5), (3, 3, 3), (5, 4, 1)]
         cases = [
@@ -401,21 +590,29 @@ def check_matmul_vjp(
         _large_case("matmul_vjp", matmul_vjp, {"X": (128, 256), "W": (256, 64), "G": (128, 64)}, seed)
 
 
-def _unsummed_gradient(got: Any, want: np.ndarray) -> Mistake | str:
-    """GRADIENT_NOT_UNBROADCAST when `got` has a shape its variable broadcasts to and, summed back to
-    the variable's shape, is the right gradient; else a general hint."""
-    hint = (
-        f"a variable of shape {np.shape(want)} broadcast in the expression must get the gradient summed back "
-        "to its shape, unbroadcast(g, shape)."
-    )
+def _unsummed_gradient(got: Any, want: np.ndarray, broadcast: bool) -> Mistake | str | None:
+    """Why `got`, of another shape than the variable's gradient `want`, may have that shape.
+
+    GRADIENT_NOT_UNBROADCAST when `got` has a shape the variable broadcasts to and, summed back to the
+    variable's shape, is the right gradient; a general hint about summing back when the expression
+    does broadcast that variable (`broadcast`) to got's shape; else None (nothing supports a hint).
+    """
     try:
         array = np.asarray(got, dtype=float)
-        if np.broadcast_shapes(array.shape, np.shape(want)) != array.shape:
-            return hint
+        stretched = np.broadcast_shapes(array.shape, np.shape(want)) == array.shape
     except (TypeError, ValueError):
-        return hint
+        return None
+    if not stretched:
+        return None
     summed = _adjoint_of_broadcast(array, np.shape(want))
-    return hint if mismatch(summed, want, tolerance(want, RELATIVE)) else GRADIENT_NOT_UNBROADCAST
+    if not mismatch(summed, want, tolerance(want, RELATIVE)):
+        return GRADIENT_NOT_UNBROADCAST
+    if broadcast:
+        return (
+            f"the expression broadcasts this variable of shape {np.shape(want)}, so its gradient must be summed "
+            "back to its shape, unbroadcast(g, shape)."
+        )
+    return None
 
 
 def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
@@ -432,21 +629,19 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
         dX, dW = _pair(obs.value["out"], call, ("dX", "dW"))
         if exact:
             Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, G))
-            _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
-            _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
+            want_x, want_w = (Gi @ Wi.T).astype(float), (Xi.T @ Gi).astype(float)
+        else:
+            want_x = central_gradient(lambda x: float(np.sum(G * (x @ W))), X)
+            want_w = central_gradient(lambda w: float(np.sum(G * (X @ w))), W)
+        _swapped(call, (dX, dW), (want_x, want_w), ("dW = Xᵀ G", "dX = G Wᵀ")[::-1], given, MATMUL_PAIR_SWAPPED)
+        wrong_x = [(DX_WITHOUT_TRANSPOSE, G @ W)] if G.shape[1] == W.shape[0] else []
+        wrong_x.append((MATMUL_PAIR_SWAPPED, want_w))
+        wrong_w = [(DW_TRANSPOSED, want_w.T), (MATMUL_PAIR_SWAPPED, want_x)]
+        if exact:
+            _exactness(call, "dX (the first entry)", dX, want_x, given, wrong_x)
+            _exactness(call, "dW (the second entry)", dW, want_w, given, wrong_w)
             return
-        want_x = central_gradient(lambda x: float(np.sum(G * (x @ W))), X)
-        want_w = central_gradient(lambda w: float(np.sum(G * (X @ w))), W)
-        _compare(
-            call,
-            "dX (the first entry)",
-            dX,
-            want_x,
-            given,
-            [(DX_WITHOUT_TRANSPOSE, G @ W)] if G.shape[1] == W.shape[0] else [],
-            RELATIVE,
-        )
-        wrong_w = [(DW_TRANSPOSED, (X.T @ G).T)]
+        _compare(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
         _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
 
     Case(call, given).run(observe, judge)
@@ -528,7 +723,8 @@ def check_linear_backward(
     over the batch: finite differences of <dY, X W + b>, an integer case exactly, and a large layer."""
     __tracebackhide__ = True
     if seed is None:
-        cases = [({k: np.asarray(v, float) for k, v in {"X": X, "W": W, "b": b, "dY": dY}.items()}, False)]
+        arrays = {k: np.asarray(v, float) for k, v in {"X": X, "W": W, "b": b, "dY": dY}.items()}
+        cases = [(arrays, _integer_valued(arrays))]
     else:
         dims = [(1, 3, 2), (5, 4, 3), (3, 3, 3), (4, 2, 6)]
         cases = [
@@ -558,20 +754,31 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
         dX, dW, db = _pair(obs.value["out"], call, ("dX", "dW", "db"))
         if exact:
             Xi, Wi, Gi = (a.astype(np.int64) for a in (X, W, dY))
-            _exactness(call, "dX", dX, (Gi @ Wi.T).astype(float), given)
-            _exactness(call, "dW", dW, (Xi.T @ Gi).astype(float), given)
-            _exactness(call, "db", db, Gi.sum(axis=0).astype(float), given)
-            return
+            want_x, want_w, want_b = (Gi @ Wi.T).astype(float), (Xi.T @ Gi).astype(float), Gi.sum(axis=0) * 1.0
+        else:
 
-        def loss(x: np.ndarray = X, w: np.ndarray = W, c: np.ndarray = b) -> float:
-            return float(np.sum(dY * (x @ w + c)))
+            def loss(x: np.ndarray = X, w: np.ndarray = W, c: np.ndarray = b) -> float:
+                return float(np.sum(dY * (x @ w + c)))
 
+            want_x = central_gradient(lambda x: loss(x=x), X)
+            want_w = central_gradient(lambda w: loss(w=w), W)
+            want_b = central_gradient(lambda c: loss(c=c), b)
+        names = ("dX = dY Wᵀ", "dW = Xᵀ dY", "db = dY.sum(axis=0)")
+        _swapped(call, (dX, dW, db), (want_x, want_w, want_b), names, given, LINEAR_PAIR_SWAPPED)
         wrong_x = [(DX_WITHOUT_TRANSPOSE, dY @ W)] if dY.shape[1] == W.shape[0] else []
-        _compare(call, "dX", dX, central_gradient(lambda x: loss(x=x), X), given, wrong_x, RELATIVE)
-        wrong_w = [(DW_TRANSPOSED, (X.T @ dY).T)]
-        _compare(call, "dW", dW, central_gradient(lambda w: loss(w=w), W), given, wrong_w, RELATIVE)
+        wrong_x.append((LINEAR_PAIR_SWAPPED, want_w))
+        wrong_w = [(DW_TRANSPOSED, want_w.T), (LINEAR_PAIR_SWAPPED, want_x)]
         wrong_b = [(DB_NOT_SUMMED, dY), (DB_AVERAGED, dY.mean(axis=0))]
-        _compare(call, "db", db, central_gradient(lambda c: loss(c=c), b), given, wrong_b, RELATIVE)
+        if exact:
+            _exactness(call, "dX (the first entry)", dX, want_x, given, wrong_x)
+            _exactness(call, "dW (the second entry)", dW, want_w, given, wrong_w)
+            _exactness(call, "db (the third entry)", db, want_b, given, wrong_b)
+            return
+        _compare(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
+        # the per-example contributions (row i of X and of dY): for the "first example only" diagnosis
+        each_w = X[:, :, None] * dY[:, None, :]
+        _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE, per_example=each_w)
+        _compare(call, "db (the third entry)", db, want_b, given, wrong_b, RELATIVE, per_example=dY)
 
     Case(call, given).run(observe, judge)
 
@@ -586,7 +793,8 @@ def check_quadratic_form_grad(
     on small cases, exactly on an integer case."""
     __tracebackhide__ = True
     if seed is None:
-        cases = [({"A": np.asarray(A, float), "x": np.asarray(x, float)}, False)]
+        arrays = {"A": np.asarray(A, float), "x": np.asarray(x, float)}
+        cases = [(arrays, _integer_valued(arrays))]
     else:
         cases = [(_random_arrays(seed * 10 + k, {"A": (n, n), "x": (n,)}), False) for k, n in enumerate((1, 3, 5))]
         cases.append((_random_arrays(seed * 10 + 9, {"A": (30, 30), "x": (30,)}, True), True))
@@ -605,12 +813,12 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
 
     def judge(obs: Observation) -> None:
         _judge_unchanged(call, obs.value["changed"])
+        wrong = [(TWO_A_X, 2 * A @ x), (ONLY_A_X, A @ x)]
         if exact:
             Ai, xi = A.astype(np.int64), x.astype(np.int64)
-            _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given)
+            _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given, wrong)
             return
         want = central_gradient(lambda v: float(v @ A @ v), x)
-        wrong = [(TWO_A_X, 2 * A @ x), (ONLY_A_X, A @ x)]
         _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
 
     Case(call, given).run(observe, judge)
@@ -670,6 +878,13 @@ def _overflows(logits: np.ndarray) -> bool:
     return bool(np.max(logits) > OVERFLOW)
 
 
+def _label_underflows(logits: np.ndarray, labels: Any) -> bool:
+    """Whether the softmax probability of some row's label is below the smallest float (it rounds to 0)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return bool(np.min(log_p[np.arange(len(logits)), np.asarray(labels)]) < np.log(np.finfo(float).smallest_subnormal))
+
+
 def _finite(value: Any, shape: tuple) -> bool:
     """Whether `value` is an array of `shape` with only finite entries (anything else counts as finite:
     it is not evidence of an overflow)."""
@@ -692,16 +907,17 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
 
     def judge(obs: Observation) -> None:
         batch = logits.shape[0]
-        given = f"logits = {show(logits, 110)} (shape {logits.shape}), labels = {show(labels, 40)}"
+        given = f"logits = {show(logits, 110)}, labels = {show(labels, 40)}"
         call = "softmax_cross_entropy(logits, labels)"
         if obs.raised:
             raise raised("softmax_cross_entropy / softmax_cross_entropy_vjp", obs.raised, given=given)
         if obs.warnings:
+            overflow = "overflow" in obs.warnings[0] and _overflows(logits)
             raise failure(
                 call,
                 f"raised a warning: {obs.warnings[0]}.",
                 given=given,
-                mistake="subtract the row maximum before exp: exp(1000) overflows.",
+                mistake="subtract the row maximum before exp: exp(1000) overflows." if overflow else None,
             )
         _judge_unchanged(call, obs.value["changed"])
         want = float(mp_cross_entropy(logits, labels))
@@ -709,13 +925,20 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
         if mismatch(got, want, 1e-9 * (1 + abs(want))):
             mistake: str | Mistake | None = None
             if not np.isfinite(got):
-                mistake = (
-                    "exp of large logits overflows to inf (inf / inf = nan): subtract each row's maximum "
-                    "first, softmax(z) = softmax(z - max z), and compute log-softmax as "
-                    "(z - m) - log(sum(exp(z - m)))."
-                )
                 if _overflows(logits) and not _finite(obs.value["grad"], logits.shape):
                     mistake = NO_MAX_SHIFT  # the gradient's softmax overflowed too: no shift anywhere
+                elif got == np.inf and _label_underflows(logits, labels):
+                    mistake = (
+                        "the softmax probability of a label underflows to 0 here (it is below 1e-308), and "
+                        "log(0) = -inf: compute log-softmax directly, (z - m) - log(sum(exp(z - m))), and never "
+                        "take the log of a probability."
+                    )
+                elif _overflows(logits):
+                    mistake = (
+                        "exp of large logits overflows to inf (inf / inf = nan): subtract each row's maximum "
+                        "first, softmax(z) = softmax(z - max z), and compute log-softmax as "
+                        "(z - m) - log(sum(exp(z - m)))."
+                    )
             elif batch > 1 and abs(got - want * batch) < 1e-9 * (1 + abs(want * batch)):
                 mistake = LOSS_SUMMED
             raise failure(call, "the loss is wrong.", expected=want, got=got, given=given, mistake=mistake)
@@ -732,9 +955,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
                     "returned nan or inf.",
                     got=array,
                     given=given,
-                    mistake=NO_MAX_SHIFT
-                    if _overflows(logits)
-                    else "subtract each row's maximum before exp: softmax(z) = softmax(z - max z).",
+                    mistake=NO_MAX_SHIFT if _overflows(logits) else None,
                 )
         wrong = [
             (MISSING_ONE_OVER_B, want_grad * batch),
@@ -778,24 +999,91 @@ def check_solve_vjp(
         _solve_large(solve_vjp, seed, 200)
 
 
+class InverseWatch:
+    """Context manager: which of numpy's (and SciPy's, when loaded) matrix inverses the block called.
+
+    A profile hook (`sys.setprofile`) sees every call of the Python code of `np.linalg.inv` and
+    `np.linalg.pinv` however the student named them (`inv = np.linalg.inv`, `from numpy.linalg import
+    inv`, `np.linalg.matrix_power(A, -1)`); `tampered` is set when the hook was switched off or
+    replaced in the block.
+    """
+
+    def __init__(self) -> None:
+        self.used: list[str] = []
+        self.tampered = False
+        self.watched = {inspect.unwrap(np.linalg.inv).__code__: "np.linalg.inv"}
+        self.watched[inspect.unwrap(np.linalg.pinv).__code__] = "np.linalg.pinv"
+        scipy_linalg = sys.modules.get("scipy.linalg")
+        for name in ("inv", "pinv"):
+            function = getattr(scipy_linalg, name, None)
+            code = getattr(inspect.unwrap(function), "__code__", None) if function is not None else None
+            if code is not None:
+                self.watched[code] = f"scipy.linalg.{name}"
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            name = self.watched.get(frame.f_code)
+            if name is not None and name not in self.used:
+                self.used.append(name)
+
+    def __enter__(self) -> InverseWatch:
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        hook = sys.getprofile()
+        sys.setprofile(self._previous)
+        if getattr(hook, "__self__", None) is not self:
+            self.tampered = True
+
+    def report(self) -> dict[str, Any]:
+        return {"used": list(self.used), "tampered": self.tampered}
+
+
+def _judge_no_inverse(call: str, report: Any, given: str) -> None:
+    """Fail when solve_vjp formed A⁻¹ (or switched the watch off): the notebook says never to."""
+    if not isinstance(report, dict):
+        raise failure(call, "could not be checked: the record of this test is damaged.")
+    used = [str(u) for u in report.get("used") or []]
+    if used:
+        raise failure(
+            call,
+            f"called {', '.join(used)}: it formed A⁻¹ (or a pseudo-inverse), which this exercise must never do.",
+            given=given,
+            mistake=INVERSE_FORMED,
+        )
+    if report.get("tampered"):
+        raise failure(call, "switched off the grader's watch on np.linalg.inv while it ran.", given=given)
+
+
 def _solve_case(student: Callable, arrays: dict) -> None:
     A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]
 
     def observe() -> dict:
-        return _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+        with InverseWatch() as watch:
+            result = _observe_call(student, {k: v.copy() for k, v in arrays.items()})
+        return {**result, "inverse": watch.report()}
 
     call = "solve_vjp(A, b, x, gx)"
     given = f"A = {show(A, 90)}, b = {show(b, 50)}, x = A⁻¹ b = {show(x, 50)}, gx = {show(gx, 50)}"
 
     def judge(obs: Observation) -> None:
         _judge_unchanged(call, obs.value["changed"])
+        _judge_no_inverse(call, obs.value.get("inverse"), given)
         dA, db = _pair(obs.value["out"], call, ("dA", "db"))
         want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
         want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
+        _swapped(call, (dA, db), (want_a, want_b), ("dA = -λ xᵀ", "db = λ"), given, SOLVE_PAIR_SWAPPED)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
-        wrong_b = [(SOLVE_WITHOUT_TRANSPOSE, lam)]
+        wrong_b = [(SOLVE_WITHOUT_TRANSPOSE, lam), (SOLVE_PAIR_SWAPPED, want_a)]
         _compare(call, "db (the second entry)", db, want_b, given, wrong_b, 1e-7)
-        wrong_a = [(SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)), (DA_SIGN, -want_a), (DA_TRANSPOSED, want_a.T)]
+        wrong_a = [
+            (SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)),
+            (DA_SIGN, -want_a),
+            (DA_TRANSPOSED, want_a.T),
+            (SOLVE_PAIR_SWAPPED, want_b),
+        ]
         _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
 
     Case(call, given).run(observe, judge)
@@ -809,19 +1097,21 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
 
     def observe() -> dict:
         system, U, u = arrays()
-        result = _observe_call(student, system)
+        with InverseWatch() as watch:
+            result = _observe_call(student, system)
         out = result["out"]
         shapes = [list(np.shape(o)) for o in out] if isinstance(out, list | tuple) and len(out) == 2 else None
         inner = None
         if shapes == [[n, n], [n]]:
             inner = [float(np.sum(np.asarray(out[0], float) * U)), float(np.sum(np.asarray(out[1], float) * u))]
-        return {"shapes": shapes, "inner": inner, "changed": result["changed"]}
+        return {"shapes": shapes, "inner": inner, "changed": result["changed"], "inverse": watch.report()}
 
     call = "solve_vjp(A, b, x, gx)"
     given = f"a random well-conditioned non-symmetric A of shape ({n}, {n})"
 
     def judge(obs: Observation) -> None:
         _judge_unchanged(call, obs.value["changed"])
+        _judge_no_inverse(call, obs.value.get("inverse"), given)
         if obs.value["shapes"] != [[n, n], [n]]:
             raise failure(
                 call,
@@ -832,6 +1122,8 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
         A, b, gx = system["A"], system["b"], system["gx"]
         want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
         want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
+        lam = np.linalg.solve(A, gx)  # without the transpose: <-λ xᵀ, U> and <λ, u> of that mistake
+        untransposed = {"dA": float(np.sum(-np.outer(lam, system["x"]) * U)), "db": float(lam @ u)}
         for what, got, want in (("dA", obs.value["inner"][0], want_a), ("db", obs.value["inner"][1], want_b)):
             got_value = real_scalar(got, call)
             if mismatch(got_value, want, 1e-6 * (1 + abs(want))):
@@ -842,7 +1134,12 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                     expected=want,
                     got=got_value,
                     given=given,
-                    mistake="with a non-symmetric A the transpose matters: solve with A.T." if what else None,
+                    mistake=diagnose(
+                        got_value,
+                        [(SOLVE_WITHOUT_TRANSPOSE, untransposed[what])],
+                        tolerance=1e-6 * (1 + abs(want)),
+                        truth=want,
+                    ),
                 )
 
     Case(call, given).run(observe, judge)

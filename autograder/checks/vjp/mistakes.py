@@ -95,3 +95,38 @@ SOLVE_WITHOUT_TRANSPOSE = Mistake(
 )
 DA_SIGN = Mistake("dA sign reversed", "dA = -(A⁻ᵀ gx) xᵀ = -db xᵀ, with a minus.", SOLVE)
 DA_TRANSPOSED = Mistake("dA transposed", "dA = -db xᵀ, an outer product with db on the left, not -x dbᵀ.", SOLVE)
+TENSOR = f"section 2 (`Tensor`: reverse mode on numpy arrays) {ASSIGNMENT}"
+ADJOINTS_SWAPPED = Mistake(
+    "adjoints returned in the wrong order",
+    "a VJP returns one adjoint per parent, in the order of `parents`: for a @ b, the adjoint of a, "
+    "g @ b.data.T, first and that of b, a.data.T @ g, second.",
+    TENSOR,
+)
+ADJOINT_TRANSPOSED = Mistake(
+    "an adjoint transposed",
+    "a variable's adjoint has the variable's shape: for a @ b the adjoint of a is g @ b.data.T (shape of a) "
+    "and that of b is a.data.T @ g; the Frobenius inner product fixes which product it is.",
+    TENSOR,
+)
+PAIR_ORDER = "return one gradient per input, in the order of the arguments"
+MATMUL_PAIR_SWAPPED = Mistake(
+    "gradients returned in the wrong order",
+    f"{PAIR_ORDER}: matmul_vjp(X, W, G) returns (dX, dW) = (G Wᵀ, Xᵀ G).",
+    MATRIX_RULES,
+)
+LINEAR_PAIR_SWAPPED = Mistake(
+    "gradients returned in the wrong order",
+    f"{PAIR_ORDER}: linear_backward(X, W, b, dY) returns (dX, dW, db) = (dY Wᵀ, Xᵀ dY, dY.sum(axis=0)).",
+    MATRIX_RULES,
+)
+SOLVE_PAIR_SWAPPED = Mistake(
+    "gradients returned in the wrong order",
+    f"{PAIR_ORDER}: solve_vjp(A, b, x, gx) returns (dA, db) = (-λ xᵀ, λ) with λ = A⁻ᵀ gx.",
+    SOLVE,
+)
+INVERSE_FORMED = Mistake(
+    "A⁻¹ formed",
+    "the adjoint needs λ = A⁻ᵀ gx, one linear solve: np.linalg.solve(A.T, gx). Forming A⁻¹ costs about three "
+    "times the work of a solve and loses accuracy when A is ill-conditioned.",
+    SOLVE,
+)
