@@ -230,23 +230,43 @@ def _values(expr: Any, symbols: Sequence[Any]) -> list[complex]:
     return out
 
 
+def _value_relations(pairs: list[tuple[complex, complex]], what: str, verb: str, relative: float) -> list:
+    """The scalings (and sign) that hold at every pair (got, want) of numbers: pure Python, the same
+    with and without numpy. Pairs where want is 0 or either is undefined are left out."""
+    pairs = [
+        (g, w)
+        for g, w in pairs
+        if not (cmath.isnan(g) or cmath.isnan(w) or cmath.isinf(g) or cmath.isinf(w)) and w != 0
+    ]
+    if not pairs or all(abs(g - w) <= relative * abs(w) for g, w in pairs):
+        return []  # a zero truth (every scaling holds), or got is the truth
+    found = []
+    for c in _factors(None):
+        if all(abs(g - float(c) * w) <= relative * abs(float(c) * w) for g, w in pairs):
+            found.append((("scale", c), _scaled(what, verb, c, None)))
+    return found
+
+
 def _expression_relations(want: Any, got: Any, what: str, verb: str) -> list[tuple[Any, Mistake]]:
     """The scalings (and sign) that hold between two SymPy expressions at the fixed points."""
     symbols = sorted(want.free_symbols | got.free_symbols, key=str)
-    pairs = [
-        (g, w)
-        for g, w in zip(_values(got, symbols), _values(want, symbols), strict=True)
-        if not (cmath.isnan(g) or cmath.isnan(w) or cmath.isinf(g) or cmath.isinf(w)) and abs(w) > 1e-12
-    ]
-    if len(pairs) < (3 if symbols else 1):
+    pairs = list(zip(_values(got, symbols), _values(want, symbols), strict=True))
+    defined = [(g, w) for g, w in pairs if not (cmath.isnan(g) or cmath.isnan(w)) and abs(w) > 1e-12]
+    if len(defined) < (3 if symbols else 1):
         return []  # the truth is undefined or zero at too many points: degenerate
-    if all(abs(g - w) <= 1e-12 * abs(w) for g, w in pairs):
-        return []
-    found = []
-    for c in _factors(None):
-        if all(abs(g - float(c) * w) <= 1e-12 * abs(float(c) * w) for g, w in pairs):
-            found.append((("scale", c), _scaled(what, verb, c, None)))
-    return found
+    return _value_relations(defined, what, verb, 1e-12)
+
+
+def _scalar(value: Any) -> float | None:
+    """A real number (int, float or numpy scalar, not bool) as a float; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float) and type(value).__module__ != "numpy":
+        return None
+    try:
+        if getattr(value, "shape", ()) != () or isinstance(value, complex) or getattr(value, "imag", 0) != 0:
+            return None
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def relate(
@@ -273,6 +293,9 @@ def relate(
     try:
         if _sympy_expr(want) and _sympy_expr(got):
             found = _expression_relations(want, got, what, verb)
+        elif _scalar(want) is not None and _scalar(got) is not None and steps is None and per_example is None:
+            # two numbers: in pure Python, so that a message is the same with and without numpy
+            found = _value_relations([(_scalar(got), _scalar(want))], what, verb, max(relative, 1e-12))
         else:
             want_array, got_array = _array(want), _array(got)
             if want_array is None or got_array is None:
@@ -301,6 +324,8 @@ def subject(problem: str) -> tuple[str, str] | None:
     what = match["what"].strip()
     if what.lower().startswith(("with ", "at ", "after ", "for ", "on ", "when ")) and ", " in what:
         what = what.rsplit(", ", 1)[1]  # "with a gradient ..., the relative error is wrong" -> "the relative error"
+    elif ", " in what and problem[match.end("what")] == ",":
+        what += ","  # an apposition keeps its closing comma: "uᵀJ, the second entry, is ..."
     return what, match["verb"]
 
 
