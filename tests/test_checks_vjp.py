@@ -292,6 +292,7 @@ def test_unbroadcast_shape_message_names_the_target_shape_once():
         "np.linalg.pinv(A.T) @ gx",
         "np.linalg.matrix_power(A.T, -1) @ gx",
         "inv(A.T) @ gx",
+        "np.linalg.solve(A.T, np.eye(len(A))) @ gx",
     ],
 )
 def test_solve_vjp_may_never_form_the_inverse(inverse):
@@ -303,7 +304,7 @@ def test_solve_vjp_may_never_form_the_inverse(inverse):
     )
     error = _failure(checks.check_solve_vjp, ns["solve_vjp"], A=[[2.0, 1.0], [0.0, 3.0]], b=[1.0, 2.0], gx=[1.0, -1.0])
     assert error.diagnosis == "A⁻¹ formed", str(error)
-    assert "np.linalg.inv" in str(error) or "np.linalg.pinv" in str(error)
+    assert "called np.linalg." in _text(error)
 
 
 def test_the_inverse_watch_is_off_after_the_check():

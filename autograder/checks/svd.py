@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.kit.arrays import Wrong, compare
+from autograder.checks.kit.arrays import Wrong
+from autograder.checks.vjp.cases import compare_array
 from autograder.compare import mismatch, real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.finite_differences import central_gradient, directional_derivative
@@ -134,7 +135,7 @@ def _svd_case(student: Callable, A: np.ndarray, s_bar: np.ndarray) -> None:  # n
                 mistake="compute new arrays instead of writing into the arguments: the caller still needs them.",
             )
         want = central_gradient(lambda a: singular_value_loss(a, s_bar), A, h=H)
-        compare(call, "dL/dA", obs.value["out"], want, given, known_wrong_answers(A, s_bar), RELATIVE)
+        compare_array(call, "dL/dA", obs.value["out"], want, given, known_wrong_answers(A, s_bar), RELATIVE)
 
     run_check(observe, judge)
 

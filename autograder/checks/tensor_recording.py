@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.kit.arrays import compare
 from autograder.checks.kit.dependencies import depends_on, prefixed
-from autograder.checks.vjp.cases import tensor_given, unbroadcast_dependency
+from autograder.checks.vjp.cases import compare_array, tensor_given, unbroadcast_dependency
 from autograder.compare import mismatch, real_scalar
 from autograder.feedback import CheckFailure, Mistake, failure, raised
 from autograder.finite_differences import central_gradient
@@ -327,4 +326,4 @@ def _judge_grads(
         got = grads.get(n)
         if got is None:
             raise failure(call, f"{n}.grad is None after backward(), though {n} requires grad.", given=given)
-        compare(call, f"{n}.grad", got, want, given, (), 1e-7)
+        compare_array(call, f"{n}.grad", got, want, given, (), 1e-7)

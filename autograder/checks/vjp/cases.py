@@ -118,7 +118,7 @@ def _shape_first(
     )
 
 
-def _compare(
+def compare_array(
     call: str,
     what: str,
     got: Any,
@@ -129,7 +129,8 @@ def _compare(
     must: str | None = None,
     **related: Any,
 ) -> None:
-    """`got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`
+    """`kit.arrays.compare`, with a wrong shape reported with the inputs (`given`) and as what it must be:
+    `got` must be an array of want's shape within the tolerance; else a diagnosis from `wrong`
     (`related`: what `kit.arrays.compare` needs for its relations, such as `per_example`)."""
     _shape_first(call, what, got, want, given, wrong, relative, must, **related)
     compare(call, what, got, want, given, wrong, relative, **related)
@@ -266,7 +267,7 @@ def _unbroadcast_case(student: Callable, g_shape: tuple, shape: tuple, seed: int
         if lead is not None and lead.shape != g.shape:
             wrong.append((SIZE_ONE_AXES_NOT_SUMMED, lead))
         wrong.append((NOTHING_SUMMED, g))
-        _compare(call, "the result", obs.value["out"], want, given, wrong, 1e-12, must=f"the target shape {shape}")
+        compare_array(call, "the result", obs.value["out"], want, given, wrong, 1e-12, must=f"the target shape {shape}")
 
     run_check(observe, judge)
 
@@ -522,7 +523,7 @@ def _tensor_case(student: Callable, text: str, shapes: dict, seed: int) -> None:
                     given=given,
                     mistake=matching(got, wrong, wants[n], 1e-7) or _unsummed_gradient(got, wants[n], n in broadcast),
                 )
-            _compare(call, f"{n}.grad", got, wants[n], given, wrong, 1e-7)
+            compare_array(call, f"{n}.grad", got, wants[n], given, wrong, 1e-7)
 
     Case(call, given).run(observe, judge)
 
@@ -641,8 +642,8 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
             _exactness(call, "dX (the first entry)", dX, want_x, given, wrong_x)
             _exactness(call, "dW (the second entry)", dW, want_w, given, wrong_w)
             return
-        _compare(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
-        _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
+        compare_array(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
+        compare_array(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE)
 
     Case(call, given).run(observe, judge)
 
@@ -774,11 +775,11 @@ def _linear_case(student: Callable, arrays: dict, exact: bool) -> None:
             _exactness(call, "dW (the second entry)", dW, want_w, given, wrong_w)
             _exactness(call, "db (the third entry)", db, want_b, given, wrong_b)
             return
-        _compare(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
+        compare_array(call, "dX (the first entry)", dX, want_x, given, wrong_x, RELATIVE)
         # the per-example contributions (row i of X and of dY): for the "first example only" diagnosis
         each_w = X[:, :, None] * dY[:, None, :]
-        _compare(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE, per_example=each_w)
-        _compare(call, "db (the third entry)", db, want_b, given, wrong_b, RELATIVE, per_example=dY)
+        compare_array(call, "dW (the second entry)", dW, want_w, given, wrong_w, RELATIVE, per_example=each_w)
+        compare_array(call, "db (the third entry)", db, want_b, given, wrong_b, RELATIVE, per_example=dY)
 
     Case(call, given).run(observe, judge)
 
@@ -819,7 +820,7 @@ def _quadratic_case(student: Callable, arrays: dict, exact: bool) -> None:
             _exactness(call, "the gradient", obs.value["out"], ((Ai + Ai.T) @ xi).astype(float), given, wrong)
             return
         want = central_gradient(lambda v: float(v @ A @ v), x)
-        _compare(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
+        compare_array(call, "the gradient", obs.value["out"], want, given, wrong, RELATIVE)
 
     Case(call, given).run(observe, judge)
 
@@ -962,7 +963,7 @@ def _softmax_case(loss: Callable, vjp: Callable, logits: np.ndarray, labels: Any
             (GRADIENT_SIGN, -want_grad),
             (ONEHOT_NOT_SUBTRACTED, want_grad + onehot / batch),
         ]
-        _compare(call, "the gradient", value, want_grad, given, wrong, 1e-8)
+        compare_array(call, "the gradient", value, want_grad, given, wrong, 1e-8)
 
     run_check(observe, judge)
 
@@ -1004,7 +1005,8 @@ class InverseWatch:
 
     A profile hook (`sys.setprofile`) sees every call of the Python code of `np.linalg.inv` and
     `np.linalg.pinv` however the student named them (`inv = np.linalg.inv`, `from numpy.linalg import
-    inv`, `np.linalg.matrix_power(A, -1)`); `tampered` is set when the hook was switched off or
+    inv`, `np.linalg.matrix_power(A, -1)`), and a `np.linalg.solve(A, I)` whose right-hand side is an
+    identity matrix (the inverse by a solve); `tampered` is set when the hook was switched off or
     replaced in the block.
     """
 
@@ -1013,6 +1015,7 @@ class InverseWatch:
         self.tampered = False
         self.watched = {inspect.unwrap(np.linalg.inv).__code__: "np.linalg.inv"}
         self.watched[inspect.unwrap(np.linalg.pinv).__code__] = "np.linalg.pinv"
+        self.solve = inspect.unwrap(np.linalg.solve).__code__
         scipy_linalg = sys.modules.get("scipy.linalg")
         for name in ("inv", "pinv"):
             function = getattr(scipy_linalg, name, None)
@@ -1021,10 +1024,13 @@ class InverseWatch:
                 self.watched[code] = f"scipy.linalg.{name}"
 
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
-            name = self.watched.get(frame.f_code)
-            if name is not None and name not in self.used:
-                self.used.append(name)
+        if event != "call":
+            return
+        name = self.watched.get(frame.f_code)
+        if name is None and frame.f_code is self.solve and _identity(frame.f_locals.get("b")):
+            name = "np.linalg.solve(A, I)"
+        if name is not None and name not in self.used:
+            self.used.append(name)
 
     def __enter__(self) -> InverseWatch:
         self._previous = sys.getprofile()
@@ -1039,6 +1045,15 @@ class InverseWatch:
 
     def report(self) -> dict[str, Any]:
         return {"used": list(self.used), "tampered": self.tampered}
+
+
+def _identity(value: Any) -> bool:
+    """Whether `value` is a square identity matrix of size at least 2 (a solve with it forms an inverse)."""
+    try:
+        array = np.asarray(value)
+        return array.ndim == 2 and array.shape[0] == array.shape[1] > 1 and np.array_equal(array, np.eye(len(array)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _judge_no_inverse(call: str, report: Any, given: str) -> None:
@@ -1077,14 +1092,14 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         _swapped(call, (dA, db), (want_a, want_b), ("dA = -λ xᵀ", "db = λ"), given, SOLVE_PAIR_SWAPPED)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
         wrong_b = [(SOLVE_WITHOUT_TRANSPOSE, lam), (SOLVE_PAIR_SWAPPED, want_a)]
-        _compare(call, "db (the second entry)", db, want_b, given, wrong_b, 1e-7)
+        compare_array(call, "db (the second entry)", db, want_b, given, wrong_b, 1e-7)
         wrong_a = [
             (SOLVE_WITHOUT_TRANSPOSE, -np.outer(lam, x)),
             (DA_SIGN, -want_a),
             (DA_TRANSPOSED, want_a.T),
             (SOLVE_PAIR_SWAPPED, want_b),
         ]
-        _compare(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
+        compare_array(call, "dA (the first entry)", dA, want_a, given, wrong_a, 1e-7)
 
     Case(call, given).run(observe, judge)
 
