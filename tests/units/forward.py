@@ -231,6 +231,19 @@ MUTANTS = {
         ("dual_arithmetic", "derivative"),
         diagnosis="a number not lifted in a comparison",
     ),
+    # relational fallbacks (no probe of the check names these: kit/relations.py does, from the values)
+    "jvp_tangent_negated": Mutant(
+        "jvp_code",
+        (
+            ("return float(out.value), float(out.tangent)", "return float(out.value), -float(out.tangent)"),
+            ("np.array([d.tangent for d in duals], dtype=float)", "-np.array([d.tangent for d in duals], dtype=float)"),
+        ),
+        ("jvp", "jacobian_forward"),  # jacobian_forward calls jvp
+        diagnosis="the opposite sign",
+    ),
+    "trace_tangent_of_the_step_before": Mutant(
+        "trace_code", (('"v_2": dv_2', '"v_2": dv_1'),), ("forward_trace",), diagnosis="one step off"
+    ),
 }
 
 ALTERNATIVES = {

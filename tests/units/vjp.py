@@ -131,6 +131,19 @@ MUTANTS = {
         ("svd_vjp",),
         diagnosis="vh transposed again",
     ),
+    # relational fallbacks (no probe of the check names these: kit/relations.py does, from the values)
+    "linear_dW_doubled": Mutant(
+        "linear_code",
+        (("dW = X.T @ dY", "dW = 2 * X.T @ dY"),),
+        ("linear_backward",),
+        diagnosis="off by a constant factor",
+    ),
+    "linear_bias_of_the_first_example": Mutant(
+        "linear_code",
+        (("db = dY.sum(axis=0)", "db = dY[0]"),),
+        ("linear_backward",),
+        diagnosis="the first example only",
+    ),
 }
 
 ALTERNATIVES = {
