@@ -9,9 +9,14 @@ case built so that every softmax output is exactly 1/4, against finite differenc
 arithmetic (mpmath) with a tolerance that a finite-difference answer in double precision cannot
 meet. `train` is run on a fixed split of the digits with a small network made here (the interface
 of the unit's modules on the notebook's `Tensor`); the held-out accuracy is computed by the judge
-from the predictions the observer records. `gradient_cost_ratio` gets a loss that records, for
-every call, which entry of the parameters was perturbed and in which direction, and a gradient that
-records how long it took.
+from the predictions the observer records. It is also run step by step on a tiny data set
+(`sgd_steps`): a network that records the rows of every minibatch and its parameters at every call
+lets the judge check each update against finite differences of that minibatch's loss, the
+minibatches and their order against one `np.random.default_rng(seed)`, and the returned epoch means.
+`gradient_cost_ratio` gets a loss that records, for every call, which entry of the parameters was
+perturbed, in which direction and by how much, and runs with the clocks of `time` reading the
+check's own clock (`autograder.checks.virtual_clock`), on which every call of loss and of gradient
+takes a known time: the ratio it returns has one exact right value.
 
 Student objects (Tensors, modules) are only touched by observers, which hand over plain arrays.
 
