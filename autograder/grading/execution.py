@@ -17,11 +17,21 @@ blocking and never beyond `RECORDS_LIMIT`. A whole task has a hard wall-clock bo
 a watchdog thread of the worker kills the kernel's processes when it runs out, and the notebook is
 graded from what was recorded until then, with a note saying so. The same code runs in local worker
 processes and on Dask workers.
+
+Starting a kernel (a fresh Python with IPython, numpy, SymPy, matplotlib and the autograder's checks
+imported) takes longer than most notebooks run, so each worker thread keeps one kernel started ahead
+(`KernelPool`): while student k's notebook runs, student k+1's kernel starts in its own fresh scratch
+folder, as its own unprivileged user (two alternating user ids per worker thread), and imports those
+modules before any student code (`warmup`). It holds no student data: the student's files are written
+into its folder when it is taken for that student. A kernel serves one student only and is killed after
+it; one left over is shut down when the worker exits, and dies with the worker (`--die-with-parent`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import itertools
 import os
 import shutil
 import stat
@@ -76,6 +86,8 @@ class Task:
     use_sandbox: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     time_bound: float | None = None  # seconds for the whole notebook; None: `time_bound(code cells, cell_timeout)`
+    warmup: tuple[str, ...] = ()  # modules the kernel imports before any student code
+    more: bool = False  # another task follows in this worker: start its kernel ahead (`KernelPool`)
 
     def bound(self) -> float:
         """The task's hard wall-clock bound in seconds."""
@@ -100,6 +112,7 @@ class Result:
     stopped: bool = False  # the task ran out of its time bound and its kernel was killed
     slowest: tuple[tuple[str, float], ...] = ()  # the slowest cells ("cell 7 (forward_difference)", seconds)
     stages: tuple[tuple[str, float], ...] = ()  # where the worker's time went: ("kernel start", s), ("executing", s)
+    cells: tuple[tuple[str, float], ...] = ()  # every cell that ran ("cell 7 (forward_difference)", seconds)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -141,8 +154,8 @@ def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
     }
 
 
-def _kernel_manager(task: Task, scratch: Path) -> AsyncKernelManager:
-    if not task.use_sandbox:
+def _kernel_manager(use_sandbox: bool, limits: sandbox.Limits, scratch: Path, uid: int) -> AsyncKernelManager:
+    if not use_sandbox:
         return AsyncKernelManager(kernel_name="python3", connection_file=str(scratch / "kernel.json"))
     manager = SandboxedKernelManager(
         kernel_name="python3",
@@ -150,8 +163,166 @@ def _kernel_manager(task: Task, scratch: Path) -> AsyncKernelManager:
         ip=str(scratch / "sockets" / "k"),
         connection_file=str(scratch / "kernel.json"),
     )
-    manager.scratch, manager.uid, manager.limits = scratch, sandbox.kernel_uid(os.getpid()), task.limits
+    manager.scratch, manager.uid, manager.limits = scratch, uid, limits
     return manager
+
+
+def kernel_arguments(warmup: tuple[str, ...]) -> list[str]:
+    """The kernel's command-line options: no history file, quiet, and the warm-up (imports of `warmup`,
+    before the kernel answers; nothing is left in the user's namespace or history)."""
+    arguments = list(KERNEL_ARGUMENTS)
+    if warmup:
+        code = (
+            "import importlib as _warm\n"
+            f"for _module in {tuple(warmup)!r}:\n"
+            "    try:\n"
+            "        _warm.import_module(_module)\n"
+            "    except Exception:\n"
+            "        pass\n"
+            "del _warm, _module"
+        )
+        arguments.append(f"--IPKernelApp.exec_lines={code}")
+    return arguments
+
+
+@dataclass
+class Kernel:
+    """A started kernel for one task: its own scratch folder and user id, its manager (not yet connected)."""
+
+    scratch: Path
+    uid: int
+    manager: AsyncKernelManager
+    use_sandbox: bool
+    limits: sandbox.Limits
+    warmup: tuple[str, ...]
+
+    def fits(self, task: Task) -> bool:
+        """Whether this kernel was started as `task` asks (sandbox, limits, warm-up)."""
+        return (self.use_sandbox, self.limits, self.warmup) == (task.use_sandbox, task.limits, task.warmup)
+
+    def alive(self) -> bool:
+        try:
+            return bool(run_sync(self.manager.is_alive)())
+        except Exception:
+            return False
+
+    def discard(self) -> None:
+        """Kill the kernel and everything it started, and remove its folder."""
+        if self.use_sandbox:
+            sandbox.kill_all(self.uid)
+        _shut_down(self.manager)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _shut_down(manager: AsyncKernelManager | None, client: object | None = None) -> None:
+    """Stop a kernel client's channels and its kernel, and free the manager's resources (never raises)."""
+    channels = getattr(client, "kc", None)
+    if channels is not None:
+        with contextlib.suppress(Exception):
+            channels.stop_channels()
+    if manager is None:
+        return
+    # A sandboxed kernel's bwrap exits by itself once `kill_all` killed the kernel: let it, so that it reaps
+    # its own child (killed first, that child would be left a zombie of the init process).
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    if process is not None and isinstance(manager, SandboxedKernelManager):
+        with contextlib.suppress(Exception):
+            process.wait(timeout=5)
+    with contextlib.suppress(Exception):
+        if run_sync(manager.is_alive)():
+            run_sync(manager.shutdown_kernel)(now=True)
+    with contextlib.suppress(Exception):
+        run_sync(manager.cleanup_resources)()
+
+
+def launch(use_sandbox: bool, limits: sandbox.Limits, warmup: tuple[str, ...], uid: int) -> Kernel:
+    """Start a kernel in a fresh scratch folder as user `uid`, without waiting for it to answer."""
+    if use_sandbox:
+        sandbox.kill_all(uid)  # nothing left over from the last kernel of this user id
+    scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+    try:
+        _prepare(scratch, uid if use_sandbox else None)
+        manager = _kernel_manager(use_sandbox, limits, scratch, uid)
+        run_sync(manager.start_kernel)(
+            extra_arguments=kernel_arguments(warmup),
+            env=kernel_environment(scratch, scratch / "records.jsonl"),
+            cwd=str(scratch / "work"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except BaseException:
+        if use_sandbox:
+            sandbox.kill_all(uid)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return Kernel(scratch, uid, manager, use_sandbox, limits, warmup)
+
+
+class KernelPool:
+    """One worker thread's kernel started ahead for its next task (at most one), and the user ids it uses.
+
+    Two user ids alternate: the kernel started ahead never shares one with the kernel running now, so
+    killing everything of the running kernel's user (the watchdog, a crash) never touches it.
+    """
+
+    def __init__(self, thread_slot: int) -> None:
+        self.thread_slot = thread_slot
+        self.turn = itertools.count()
+        self.ahead: Kernel | None = None
+
+    def next_uid(self) -> int:
+        return sandbox.kernel_uid(os.getpid(), 2 * self.thread_slot + next(self.turn) % 2)
+
+    def take(self, task: Task) -> Kernel:
+        """A kernel for `task`: the one started ahead if it fits and is alive, else one started now."""
+        kernel, self.ahead = self.ahead, None
+        if kernel is not None and kernel.fits(task) and kernel.alive():
+            return kernel
+        if kernel is not None:
+            kernel.discard()
+        return launch(task.use_sandbox, task.limits, task.warmup, self.next_uid())
+
+    def start_ahead(self, task: Task) -> None:
+        """Start the next task's kernel now (like `task`'s); a failure only means it starts later."""
+        if self.ahead is not None:
+            return
+        try:
+            self.ahead = launch(task.use_sandbox, task.limits, task.warmup, self.next_uid())
+        except Exception:
+            self.ahead = None
+
+    def close(self) -> None:
+        """Shut down the kernel started ahead, if any."""
+        kernel, self.ahead = self.ahead, None
+        if kernel is not None:
+            kernel.discard()
+
+
+_POOLS: dict[int, KernelPool] = {}  # thread id -> its pool
+_POOLS_LOCK = threading.Lock()
+
+
+def kernel_pool() -> KernelPool:
+    """This thread's KernelPool (Dask runs tasks in threads; a local worker process has one)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threading.get_ident())
+        if pool is None:
+            pool = _POOLS[threading.get_ident()] = KernelPool(len(_POOLS) % sandbox.THREAD_SLOTS)
+        return pool
+
+
+def close_kernel_pools() -> int:
+    """Shut down every kernel started ahead in this process (at the end of a run, and at exit); how many."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+    closed = 0
+    for pool in pools:
+        closed += pool.ahead is not None
+        pool.close()
+    return closed
+
+
+atexit.register(close_kernel_pools)
 
 
 def _cut_outputs(cell: NotebookNode) -> None:
@@ -167,12 +338,14 @@ def _cut_outputs(cell: NotebookNode) -> None:
 class _Run:
     """Executes the cells of one notebook, replacing the kernel when it dies or hangs."""
 
-    def __init__(self, task: Task, notebook: NotebookNode, scratch: Path) -> None:
-        self.task, self.notebook, self.scratch = task, notebook, scratch
+    def __init__(self, task: Task, notebook: NotebookNode, kernel: Kernel) -> None:
+        self.task, self.notebook, self.scratch = task, notebook, kernel.scratch
+        self.uid = kernel.uid
+        self.started: Kernel | None = kernel  # the first kernel, started already (by the pool)
         self.notes: list[str] = []
         self.failed: set[int] = set()
-        self.records = scratch / "records.jsonl"
-        self.work = scratch / "work"
+        self.records = kernel.scratch / "records.jsonl"
+        self.work = kernel.scratch / "work"
         self.timings: dict[int, float] = {}
         self.kernel_seconds = 0.0  # spent starting kernels (until each answered)
         self.expired = threading.Event()  # set by the watchdog when the task's time bound runs out
@@ -182,23 +355,32 @@ class _Run:
     def client(self) -> NotebookClient:
         # The client writes each executed cell back into its notebook at the given index: give it a copy,
         # so that replayed cells and the probe cell never land in the notebook being graded.
+        started, self.started = self.started, None
+        if started is not None:  # connect to the kernel started ahead (nbclient does not start it again)
+            manager = started.manager
+        else:
+            manager = _kernel_manager(self.task.use_sandbox, self.task.limits, self.scratch, self.uid)
         return NotebookClient(
             nbformat.from_dict(self.notebook),
-            km=_kernel_manager(self.task, self.scratch),
+            km=manager,
             timeout=self.task.cell_timeout,
             startup_timeout=STARTUP_SECONDS,
             allow_errors=True,
             interrupt_on_timeout=False,
             record_timing=False,
-            extra_arguments=list(KERNEL_ARGUMENTS),
+            extra_arguments=kernel_arguments(self.task.warmup),
             resources={"metadata": {"path": str(self.work)}},
         )
 
     def execute(self) -> None:
         start, starts = 0, 0
         while start is not None and starts < MAX_KERNEL_STARTS and not self.expired.is_set():
+            ahead = self.started is not None
             starts += 1
             start = self._one_kernel(start)
+            if ahead and start == 0 and not self.timings:  # the kernel started ahead never answered: not
+                starts -= 1  # the student's doing (no cell ran); a fresh kernel takes its place
+                self.notes = [n for n in self.notes if not n.startswith("a kernel did not start")]
         if start is not None and self.expired.is_set():
             bound = self.bound
             self.notes.append(
@@ -216,7 +398,7 @@ class _Run:
     def kill(self) -> None:
         """Kill the kernel running now and everything it started (called by the watchdog thread)."""
         if self.task.use_sandbox:
-            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))
+            sandbox.kill_all(self.uid)
             return
         client = self.client_now
         process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
@@ -226,11 +408,12 @@ class _Run:
 
     def _one_kernel(self, start: int) -> int | None:
         """Run cells from `start` in a new kernel (after replaying earlier cells); the index to resume at, or None."""
+        fresh = self.started is None
         client = self.client()
         self.client_now = client
         env = kernel_environment(self.scratch, self.records)
-        if self.task.use_sandbox:
-            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))  # nothing left over from an earlier kernel
+        if self.task.use_sandbox and fresh:
+            sandbox.kill_all(self.uid)  # nothing left over from an earlier kernel
         try:
             if self.expired.is_set():
                 return start
@@ -249,7 +432,8 @@ class _Run:
             return start
         finally:
             if self.task.use_sandbox:
-                sandbox.kill_all(sandbox.kernel_uid(os.getpid()))  # forked children outlive their kernel
+                sandbox.kill_all(self.uid)  # forked children outlive their kernel
+            _shut_down(client.km, client)  # a kernel serves one student, once
         return None
 
     def _replay(self, client: NotebookClient, end: int) -> None:
@@ -316,6 +500,10 @@ class _Run:
             cell.outputs = [*cell.get("outputs", []), error_output(f"This cell {reason}.", "GradingError")]
         if note:
             self.notes.append(f"{cell_label(self.notebook, index)}: {reason}")
+
+    def cell_seconds(self) -> tuple[tuple[str, float], ...]:
+        """Every cell that ran, in notebook order: (label, seconds)."""
+        return tuple((cell_label(self.notebook, index), seconds) for index, seconds in sorted(self.timings.items()))
 
     def slowest(self) -> tuple[tuple[str, float], ...]:
         """The slowest cells that ran, slowest first: (label, seconds)."""
@@ -390,40 +578,55 @@ def read_untrusted(path: Path, limit: int) -> tuple[bytes, str | None]:
         os.close(handle)
 
 
-def _prepare(task: Task, scratch: Path) -> None:
-    """Lay out the scratch folder. It stays the grader's (the kernel cannot replace what is in it); the
-    kernel's user owns only `work/` (the notebook's folder), `home/`, `sockets/` and the record file."""
+def _prepare(scratch: Path, uid: int | None) -> None:
+    """Lay out the scratch folder before its kernel starts. It stays the grader's (the kernel cannot replace
+    what is in it); the kernel's user `uid` owns only `work/` (the notebook's folder), `home/`, `sockets/`
+    and the record file."""
     os.chmod(scratch, 0o755)
-    work = scratch / "work"
-    work.mkdir()
+    for folder in ("work", "home", "sockets"):
+        (scratch / folder).mkdir()
+    (scratch / "records.jsonl").touch()
+    if uid is not None and os.geteuid() == 0:
+        for path in (scratch / "home", scratch / "sockets", scratch / "records.jsonl", scratch / "work"):
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def _add_files(task: Task, kernel: Kernel) -> None:
+    """Write the task's files into the kernel's `work/` folder, owned by its user, before any cell runs.
+
+    The folder is written through paths this process checks: a kernel started ahead has run only the
+    warm-up, never student code, so nothing in it can be a planted link."""
+    work = (kernel.scratch / "work").resolve()
     for relative, content in task.files.items():
         target = work / relative
+        if not target.resolve().is_relative_to(work):
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    (scratch / "home").mkdir()
-    (scratch / "sockets").mkdir()
-    (scratch / "records.jsonl").touch()
-    if task.use_sandbox and os.geteuid() == 0:
-        uid = sandbox.kernel_uid(os.getpid())
-        owned = [scratch / "home", scratch / "sockets", scratch / "records.jsonl", work]
-        owned += [p for p in work.rglob("*")]  # made by this process just now: no kernel has run yet
-        for path in owned:
-            os.chown(path, uid, uid, follow_symlinks=False)
+        if kernel.use_sandbox and os.geteuid() == 0:
+            for path in [target, *target.parents]:
+                if path == work:
+                    break
+                os.chown(path, kernel.uid, kernel.uid, follow_symlinks=False)
 
 
 def execute(task: Task) -> Result:
     """Execute `task`'s notebook in a fresh kernel (sandboxed unless `task.use_sandbox` is False), within
     the task's time bound: when it runs out, the kernel is killed and the result holds what ran until then."""
     start = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+    pool = kernel_pool()
+    kernel = pool.take(task)
     try:
-        _prepare(task, scratch)
+        if task.more:  # the next student's kernel starts while this one runs
+            pool.start_ahead(task)
+        _add_files(task, kernel)
+        preparing = time.perf_counter() - start
         notebook = nbformat.reads(task.notebook_json, as_version=4)
-        run = _Run(task, notebook, scratch)
+        run = _Run(task, notebook, kernel)
         with Watchdog(run, run.bound):
             run.execute()
         if task.use_sandbox:
-            sandbox.kill_all(sandbox.kernel_uid(os.getpid()))
+            sandbox.kill_all(kernel.uid)
         content, problem = read_untrusted(run.records, RECORDS_LIMIT)
         if problem:
             run.notes.append(
@@ -441,7 +644,11 @@ def execute(task: Task) -> Result:
             seconds,
             stopped=run.expired.is_set(),
             slowest=run.slowest(),
-            stages=(("kernel start", run.kernel_seconds), ("executing", seconds - run.kernel_seconds)),
+            cells=run.cell_seconds(),
+            stages=(
+                ("kernel start", preparing + run.kernel_seconds),
+                ("executing", seconds - preparing - run.kernel_seconds),
+            ),
         )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)  # fd-based on Linux: never follows the kernel's links
+        kernel.discard()  # killed and removed, whatever happened (rmtree is fd-based: never follows links)

@@ -2,17 +2,24 @@
 
 For each student with `submitted/<student>/<assignment>/`:
 
-1. check (this process): every notebook of the assignment is there, is a notebook, and is this
-   assignment's (not another's) with some of its cells; otherwise the submission is flagged with the
-   reason and left alone (an earlier grade stays in the gradebook). Unchanged submissions (same files,
-   assignment source and autograder code as when last graded) are skipped unless forced;
-2. grade (a worker: a local process, or a Dask worker with `--scheduler`; `worker_grading`): nbgrader's
-   own autograde on the worker's private copy of the course: sanitizing, executing in a fresh sandboxed
-   kernel, judging the test cells from the kernel's records (`trusted_judge`), scoring, feedback HTML.
-   Tasks and results are plain data; workers never touch this course folder or its gradebook;
+1. read (this process): the submission's files, as bytes. Unchanged submissions (same files, assignment
+   source and autograder code as when last graded) are skipped unless forced;
+2. grade (a worker: a local process, or a Dask worker with `--scheduler`; `worker_grading`): first
+   `admission`: every notebook of the assignment is there, is a notebook, and is this assignment's (not
+   another's) with some of its cells; otherwise the submission is flagged with the reason and left
+   alone (an earlier grade stays in the gradebook). Then nbgrader's own autograde on the worker's
+   private copy of the course: sanitizing, executing in a fresh sandboxed kernel (started ahead, while
+   the previous student's notebook ran: `execution.KernelPool`), judging the test cells from the
+   kernel's records (`trusted_judge`), scoring, feedback HTML (with the instructor's manual grades,
+   read from the gradebook once per run). Tasks and results are plain data; workers never touch this
+   course folder or its gradebook;
 3. record (this process): the autograded and feedback folders are written, and the scores go into the
-   gradebook in batches through nbgrader's `Gradebook` API (this process is its only writer), with the
-   state of what was graded and `results/` for reports.
+   gradebook in batches through nbgrader's `Gradebook` API and its tables (a few queries and one
+   commit per batch; this process is its only writer), with the state of what was graded and
+   `results/` for reports.
+
+Nothing in this process reads a notebook or imports anything per submission: its work per submission
+is reading and hashing the files, writing the two folders and its share of a batch.
 
 A batch is recorded every `BATCH_SIZE` submissions or `BATCH_SECONDS`, and when the run ends or is
 interrupted: an interrupted run loses nothing it recorded, and the next run regrades only submissions
@@ -37,10 +44,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from autograder.grading import recovery, worker_grading
+from autograder.grading import execution, recovery, worker_grading
 from autograder.grading.course import db_url, load_config
 from autograder.grading.progress import ProgressBar
 from autograder.reporting import results
@@ -49,11 +55,16 @@ LOCK_FILE = ".autograder-grading.lock"
 STATE_FILE = ".autograder-state.json"  # in autograded/: what was graded, from which files
 STATUS_FILE = ".autograder-status.json"  # in autograded/: each submission's last status and why (grades.csv)
 TICK_SECONDS = 2.0  # how often the progress display is refreshed while submissions run
-BATCH_SIZE = 16  # graded submissions recorded in the gradebook at once ...
-BATCH_SECONDS = 5.0  # ... or after this long, whichever comes first
+BATCH_SIZE = 64  # graded submissions recorded in the gradebook at once ...
+BATCH_SECONDS = 10.0  # ... or after this long, whichever comes first
 # Where the last run's time went, in seconds: the coordinator's stages (wall time in this process) and
 # the workers' ("worker: kernel start", "worker: executing"). Read by benchmarks/grading_pipeline.py.
 STAGES: dict[str, float] = {}
+# The coordinator's own CPU seconds in the last run (all its threads): "start-up" (state, digest, course kit,
+# manual grades) and "grading" (everything after: reading, recording, waiting). Read by the benchmarks.
+CPU: dict[str, float] = {}
+# Seconds each cell took in the last run, summed over its submissions ("<notebook>: cell 7 (id)" -> [runs, s]).
+CELLS: dict[str, list[float]] = {}
 
 
 @contextmanager
@@ -98,74 +109,9 @@ def exclusive(root: Path) -> Iterator[None]:
         handle.close()
 
 
-def notebook_names(root: Path, assignment: str) -> list[str]:
-    """The assignment's notebooks (names without .ipynb), from source/."""
-    return sorted(p.stem for p in (root / "source" / assignment).glob("*.ipynb"))
-
-
 def students(root: Path, assignment: str) -> list[str]:
     """Students with a submission folder for `assignment`."""
     return sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}") if p.is_dir())
-
-
-def problems(root: Path, assignment: str, student: str) -> list[str]:
-    """Why this submission cannot be graded (empty if it can)."""
-    folder = root / "submitted" / student / assignment
-    found = []
-    for name in notebook_names(root, assignment):
-        path = folder / f"{name}.ipynb"
-        if not path.exists():
-            others = sorted(p.name for p in folder.glob("*.ipynb"))
-            found.append(f"no {name}.ipynb in the submission (it has {others or 'no notebook'})")
-            continue
-        if path.stat().st_size == 0:
-            found.append(f"{name}.ipynb is an empty file")
-            continue
-        try:
-            nbformat.read(path, as_version=4)
-        except Exception as error:  # nbformat raises JSON, validation and version errors
-            found.append(f"{name}.ipynb is not a readable notebook ({type(error).__name__}: {str(error)[:120]})")
-    return found
-
-
-def unrecognised(root: Path, assignment: str, student: str) -> list[str]:
-    """Why a readable submission cannot be graded: a notebook with none of the assignment's cells (empty if none)."""
-    return [
-        recovery.unmatched_message(name, assignment)
-        for name, found in recovered(root, assignment, student).items()
-        if not found.found
-    ]
-
-
-def recovered(root: Path, assignment: str, student: str) -> dict[str, recovery.Recovery]:
-    """Per notebook name: the submitted notebook with the assignment's cells recognised (`recovery.recover`)."""
-    folder = root / "submitted" / student / assignment
-    found = {}
-    for name in notebook_names(root, assignment):
-        submitted = nbformat.read(folder / f"{name}.ipynb", as_version=4)
-        reference = recovery.reference_notebook(root, assignment, name)
-        found[name] = recovery.recover(submitted, reference) if reference is not None else recovery.Recovery(submitted)
-    return found
-
-
-def foreign_assignment(root: Path, assignment: str, student: str) -> str | None:
-    """The other assignment whose test cells a submitted notebook carries instead of this one's, if any."""
-    folder = root / "submitted" / student / assignment
-    for name in notebook_names(root, assignment):
-        submitted = test_ids(folder / f"{name}.ipynb")
-        if submitted & test_ids(root / "source" / assignment / f"{name}.ipynb"):
-            continue
-        for other in sorted((root / "source").glob("*/*.ipynb")):
-            if other.parent.name != assignment and submitted & test_ids(other):
-                return other.parent.name
-    return None
-
-
-def test_ids(path: Path | nbformat.NotebookNode) -> set[str]:
-    """Grade ids of the cells a notebook (file) marks as test cells (whatever their cell type)."""
-    notebook = nbformat.read(path, as_version=4) if isinstance(path, Path) else path
-    cells = (c.get("metadata", {}).get("nbgrader", {}) for c in notebook.cells)
-    return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
 
 
 def shared_digest(root: Path, assignment: str) -> str:
@@ -334,6 +280,16 @@ class Recorder:
         self.coursedir = CourseDirectory(config=config)
         self.batch: list[tuple[worker_grading.Graded, Report, str]] = []
         self.last = time.monotonic()
+        self.book: Any = None  # nbgrader's Gradebook, opened at the first batch and kept (its queries stay compiled)
+
+    def close(self) -> None:
+        """Record what is queued and close the gradebook."""
+        try:
+            self.flush()
+        finally:
+            if self.book is not None:
+                self.book.close()
+                self.book = None
 
     def add(self, graded: worker_grading.Graded, report: Report, digest_: str) -> None:
         """Queue a graded submission; its folders are written now, its grades with the batch."""
@@ -383,40 +339,125 @@ class Recorder:
                 results.save(self.root, found)
 
     def _gradebook(self, batch: list[tuple[worker_grading.Graded, Report, str]]) -> set[str]:
-        """nbgrader's `SaveAutoGrades` and `AssignLatePenalties`, for a batch, in one transaction; the students
-        whose scores are not all the automatic ones (an instructor's manual grade)."""
-        from nbgrader.api import Gradebook, MissingEntry
+        """nbgrader's `SaveAutoGrades` and `AssignLatePenalties`, for a whole batch in one transaction and a few
+        queries (nbgrader's own `add_submission` and `find_grade` commit or query once per student and per
+        cell); the students whose scores are not all the automatic ones (an instructor's manual grade)."""
+        from nbgrader.api import Comment, Grade, Gradebook, Notebook, Student, SubmittedAssignment, SubmittedNotebook
 
+        students = [graded.student for graded, _, _ in batch]
         manual = set()
-        with Gradebook(db_url(self.root), self.course_id) as gradebook:
+        if self.book is None:
+            self.book = Gradebook(db_url(self.root), self.course_id)
+        db = self.book.db
+        try:
+            assignment = self.book.find_assignment(self.assignment)
+            known = {student for (student,) in db.query(Student.id).filter(Student.id.in_(students))}
+            for student in dict.fromkeys(students):
+                if student not in known:
+                    db.add(Student(id=student))
+            submissions = {
+                s.student_id: s
+                for s in db.query(SubmittedAssignment).filter(
+                    SubmittedAssignment.assignment_id == assignment.id, SubmittedAssignment.student_id.in_(students)
+                )
+            }
             for graded, _, _ in batch:
-                try:
-                    gradebook.find_student(graded.student)
-                except MissingEntry:
-                    gradebook.add_student(graded.student)
                 folder = self.root / "submitted" / graded.student / self.assignment
                 timestamp = self.coursedir.get_existing_timestamp(str(folder))
-                try:
-                    submission = gradebook.find_submission(self.assignment, graded.student)
-                    if timestamp is not None and submission.timestamp != timestamp:
+                submission = submissions.get(graded.student)
+                if submission is None:  # as nbgrader's Gradebook.add_submission, without its commit
+                    submission = SubmittedAssignment(assignment=assignment, student_id=graded.student)
+                    if timestamp is not None:
                         submission.timestamp = timestamp
-                except MissingEntry:
-                    extra = {"timestamp": timestamp} if timestamp is not None else {}
-                    gradebook.add_submission(self.assignment, graded.student, **extra)
+                    for notebook in assignment.notebooks:
+                        submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                        for cell in notebook.grade_cells:
+                            Grade(cell_id=cell.id, notebook=submitted)
+                        for cell in notebook.solution_cells:
+                            Comment(cell_id=cell.id, notebook=submitted)
+                        for cell in notebook.task_cells:
+                            Comment(cell_id=cell.id, notebook=submitted)
+                            Grade(cell_id=cell.id, notebook=submitted)
+                    db.add(submission)
+                    submissions[graded.student] = submission
+                elif timestamp is not None and submission.timestamp != timestamp:
+                    submission.timestamp = timestamp
+            db.flush()
+            grades = _by_cell(db, Grade, self.assignment, students)
+            comments = _by_cell(db, Comment, self.assignment, students)
+            notebooks = {
+                (student, name): notebook
+                for notebook, student, name in db.query(
+                    SubmittedNotebook, SubmittedAssignment.student_id, Notebook.name
+                )
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+                .filter(
+                    SubmittedAssignment.assignment_id == assignment.id, SubmittedAssignment.student_id.in_(students)
+                )
+            }
+            for graded, _, _ in batch:
                 for notebook, cell, score in graded.grades:
-                    grade = gradebook.find_grade(cell, notebook, self.assignment, graded.student)
+                    grade = grades[(graded.student, notebook, cell)]
                     grade.auto_score = score
                     # as nbgrader: a manual grade, or no automatic score, needs the instructor's review
                     grade.needs_manual_grade = grade.manual_score is not None or score is None
                     if grade.manual_score is not None:
                         manual.add(graded.student)
                 for notebook, cell, text in graded.comments:
-                    gradebook.find_comment(cell, notebook, self.assignment, graded.student).auto_comment = text
+                    comments[(graded.student, notebook, cell)].auto_comment = text
                 for notebook, penalty in graded.penalties:
-                    found = gradebook.find_submission_notebook(notebook, self.assignment, graded.student)
-                    found.late_submission_penalty = penalty
-            gradebook.db.commit()
+                    notebooks[(graded.student, notebook)].late_submission_penalty = penalty
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
         return manual
+
+
+def _by_cell(db: Any, table: Any, assignment: str, students: list[str]) -> dict[tuple[str, str, str], Any]:
+    """nbgrader's `Grade` or `Comment` rows of `students`' submissions of `assignment`, in one query:
+    (student, notebook, cell name) -> row."""
+    from nbgrader.api import SubmittedAssignment
+
+    rows = _cell_rows(db, table, assignment).filter(SubmittedAssignment.student_id.in_(students))
+    return {(student, notebook, cell): row for row, student, notebook, cell in rows}
+
+
+def _cell_rows(db: Any, table: Any, assignment: str) -> Any:
+    """A query of nbgrader's `Grade` or `Comment` rows of `assignment` as (row, student, notebook, cell name)."""
+    from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
+
+    return (
+        db.query(table, SubmittedAssignment.student_id, Notebook.name, BaseCell.name)
+        .join(BaseCell, BaseCell.id == table.cell_id)
+        .join(SubmittedNotebook, SubmittedNotebook.id == table.notebook_id)
+        .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+        .filter(Assignment.name == assignment)
+    )
+
+
+def manual_grades(root: Path, assignment: str) -> dict[str, tuple[worker_grading.ManualGrade, ...]]:
+    """The instructor's manual scores, extra credit and comments on `assignment`, by student (one query each
+    for grades and comments, once per run): the workers put them in the feedback."""
+    from nbgrader.api import Comment, Grade, Gradebook
+
+    found: dict[str, list[worker_grading.ManualGrade]] = {}
+    course_id = str(load_config(root).CourseDirectory.get("course_id", "") or "default_course")
+    with Gradebook(db_url(root), course_id) as gradebook:
+        for table, wanted in (
+            (Grade, (Grade.manual_score.isnot(None)) | (Grade.extra_credit.isnot(None))),
+            (Comment, Comment.manual_comment.isnot(None)),
+        ):
+            for row, student, notebook, cell in _cell_rows(gradebook.db, table, assignment).filter(wanted):
+                if table is Grade:
+                    entry = worker_grading.ManualGrade(notebook, cell, "grade", row.manual_score, row.extra_credit)
+                else:
+                    entry = worker_grading.ManualGrade(notebook, cell, "comment", comment=row.manual_comment)
+                found.setdefault(student, []).append(entry)
+    return {student: tuple(entries) for student, entries in found.items()}
 
 
 def grade(
@@ -455,6 +496,9 @@ def _grade(
     time_bound: float | None = None,
 ) -> list[Report]:
     STAGES.clear()
+    CPU.clear()
+    CELLS.clear()
+    cpu_began = time.process_time()
     timeout = cell_timeout or float(load_config(root).Execute.get("timeout", 60) or 60)
     state = _state(root)
     with _stage("digest"):
@@ -462,19 +506,9 @@ def _grade(
     reports: dict[str, Report] = {}
     todo: list[str] = []
     for student in students(root, assignment):
-        with _stage("checking"):
-            found = problems(root, assignment, student)
-            other = None if found else foreign_assignment(root, assignment, student)
-            if other:
-                found = [f"this is the notebook of {other}, not of {assignment}: not graded (submit the right one)"]
-            elif not found:
-                found = unrecognised(root, assignment, student)
-        if found:
-            reports[student] = Report(student, "flagged", found)
-            continue
-        if not force:
+        if not force and f"{assignment}/{student}" in state:
             with _stage("digest"):
-                known = state.get(f"{assignment}/{student}") == digest(root, assignment, student, shared)
+                known = state[f"{assignment}/{student}"] == digest(root, assignment, student, shared)
             if known:
                 reports[student] = Report(student, "unchanged")
                 continue
@@ -483,21 +517,38 @@ def _grade(
     bar = ProgressBar(len(todo), f"grading {assignment}", enabled=progress)
     recorder = Recorder(root, assignment, state, feedback)
     digests: dict[str, str] = {}
+    workers = _workers(jobs, scheduler)
+    manual: dict[str, tuple[worker_grading.ManualGrade, ...]] = {}  # read once, when there is something to grade
 
     def tasks() -> Iterator[worker_grading.SubmissionTask]:
         """One plain-data task per submission, read as the workers ask for them."""
-        for student in todo:
+        for number, student in enumerate(todo):
             with _stage("reading submissions"):
                 files = submission_files(root, assignment, student)
                 digests[student] = digest(root, assignment, student, shared, files)
             reports[student] = Report(student, "graded")
-            yield worker_grading.SubmissionTask(student, assignment, files, timeout, use_sandbox, time_bound, feedback)
+            # the last `workers` tasks start no kernel ahead: no task would use it
+            more = number < len(todo) - workers
+            yield worker_grading.SubmissionTask(
+                student,
+                assignment,
+                files,
+                timeout,
+                use_sandbox,
+                time_bound,
+                feedback,
+                manual.get(student, ()),
+                more,
+            )
 
     running: dict[str, float] = {}  # student -> when their grading started (or was queued, on Dask)
     try:
         if todo:
             with _stage("course kit"):
                 kit = worker_grading.build_kit(root, assignment)
+            with _stage("manual grades"):
+                manual.update(manual_grades(root, assignment))
+            CPU["start-up"] = time.process_time() - cpu_began
             for graded in _execute(tasks(), kit, jobs, scheduler, running):
                 if graded is None:  # nothing finished for a while: say what is still running
                     now = time.monotonic()
@@ -506,9 +557,18 @@ def _grade(
                     continue
                 for name, seconds in graded.stages:
                     STAGES[f"worker: {name}"] = STAGES.get(f"worker: {name}", 0.0) + seconds
+                for label, seconds in graded.cell_seconds:
+                    runs = CELLS.setdefault(label, [0, 0.0])
+                    runs[0], runs[1] = runs[0] + 1, runs[1] + seconds
                 report = reports[graded.student]
-                report.notes.extend(graded.notes)
+                digest_ = digests.pop(graded.student)
+                if graded.flagged:  # not gradable (admission): an earlier grade stays
+                    report.status = "flagged"
+                    report.notes.extend(graded.flagged)
+                    bar.advance(graded.student, "flagged")
+                    continue
                 report.seconds += graded.seconds
+                report.notes.extend(graded.notes)
                 report.stopped = report.stopped or graded.stopped
                 report.slowest = sorted([*report.slowest, *graded.slowest], key=lambda item: -item[1])[:3]
                 if graded.error:
@@ -516,14 +576,22 @@ def _grade(
                     report.notes.append(f"the worker could not grade it: {graded.error}")
                     bar.advance(graded.student, "failed")
                     continue
-                recorder.add(graded, report, digests.pop(graded.student))
+                recorder.add(graded, report, digest_)
                 bar.advance(graded.student, "needs attention" if report.notes else "ok")
     finally:
-        recorder.flush()  # what was graded is recorded, even when the run is interrupted
+        recorder.close()  # what was graded is recorded, even when the run is interrupted
         bar.close()
     _save_statuses(root, assignment, reports.values())
     results.record_run(root, assignment, reports.values())  # flagged, failed, missing files
+    CPU["grading"] = time.process_time() - cpu_began - CPU.get("start-up", 0.0)
     return [reports[s] for s in sorted(reports)]
+
+
+def _workers(jobs: int | None, scheduler: str | None) -> int:
+    """How many submissions run at once: local worker processes, or (on Dask) a guess of 2 until connected."""
+    if scheduler:
+        return 2
+    return max(1, jobs or os.cpu_count() or 1)
 
 
 _STARTED: Any = None  # in a local worker process: the queue on which it says when it starts a task
@@ -542,6 +610,38 @@ def _grade_and_tell(task: worker_grading.SubmissionTask) -> worker_grading.Grade
             _STARTED.put((task.student, time.time()))
     assert _KIT is not None
     return worker_grading.grade_submission(task, _KIT)
+
+
+def _on_dask(
+    client: Any, todo: Iterator[worker_grading.SubmissionTask], kit: worker_grading.CourseKit, running: dict[str, float]
+) -> Iterator[worker_grading.Graded | None]:
+    """`_execute` on a Dask cluster: the kit broadcast once, two tasks per worker thread in flight."""
+    shared = client.scatter(kit, broadcast=True)
+    ahead = 2 * max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+    futures: dict[Any, str] = {}
+
+    def submit() -> bool:
+        task = next(todo, None)
+        if task is None:
+            return False
+        futures[client.submit(worker_grading.grade_submission, task, shared, pure=False)] = task.student
+        running.setdefault(task.student, time.monotonic())
+        return True
+
+    while len(futures) < ahead and submit():
+        pass
+    while futures:
+        done = [f for f in futures if f.done()]
+        if not done:
+            yield None
+            time.sleep(min(TICK_SECONDS, 0.2))
+            continue
+        for future in done:
+            student = futures.pop(future)
+            running.pop(student, None)
+            result = future.result()
+            submit()
+            yield result
 
 
 def _execute(
@@ -566,36 +666,15 @@ def _execute(
         from distributed import Client
 
         with Client(scheduler, timeout="30s") as client:
-            shared = client.scatter(kit, broadcast=True)
-            ahead = 2 * max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-            futures: dict[Any, str] = {}
-
-            def submit() -> bool:
-                task = next(todo, None)
-                if task is None:
-                    return False
-                futures[client.submit(worker_grading.grade_submission, task, shared, pure=False)] = task.student
-                running.setdefault(task.student, time.monotonic())
-                return True
-
-            while len(futures) < ahead and submit():
-                pass
-            while futures:
-                done = [f for f in futures if f.done()]
-                if not done:
-                    yield None
-                    time.sleep(min(TICK_SECONDS, 0.2))
-                    continue
-                for future in done:
-                    student = futures.pop(future)
-                    running.pop(student, None)
-                    result = future.result()
-                    submit()
-                    yield result
+            try:
+                yield from _on_dask(client, todo, kit, running)
+            finally:  # the kernels the workers started ahead are not left running between runs
+                with contextlib.suppress(Exception):
+                    client.run(execution.close_kernel_pools)
         return
     context = multiprocessing.get_context("spawn")  # worker processes start on demand, up to max_workers
     started = context.Queue()
-    workers = max(1, jobs or os.cpu_count() or 1)
+    workers = _workers(jobs, None)
     with ProcessPoolExecutor(workers, context, initializer=_set_up_worker, initargs=(started, kit)) as pool:
         submitted: dict[Future[worker_grading.Graded], str] = {}
 

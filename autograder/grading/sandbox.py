@@ -20,7 +20,8 @@ from pathlib import Path
 import autograder
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
-FIRST_UID = 1_000_000  # a kernel runs as FIRST_UID + its worker's pid: unprivileged, its own rlimit count
+FIRST_UID = 1_000_000  # kernels run as user ids from here on (`kernel_uid`): unprivileged, their own rlimit count
+THREAD_SLOTS = 8  # worker threads per process with user ids of their own (Dask may run tasks in threads)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ def package_path() -> str:
     return str(Path(autograder.__file__).resolve().parent.parent)
 
 
-def kernel_uid(worker_pid: int) -> int:
-    """The unprivileged user id of the kernel started by the worker process `worker_pid`.
+def kernel_uid(worker_pid: int, slot: int = 0) -> int:
+    """The unprivileged user id of a kernel started by the worker process `worker_pid`, in `slot` (0 to
+    2 * THREAD_SLOTS - 1: two per worker thread, so that the kernel started ahead for the next student
+    never shares the user id of the kernel running now).
 
-    Distinct for every live worker, so one kernel's process limit and `kill_all` never touch another's.
+    Distinct for every live worker and slot, so one kernel's process limit and `kill_all` never touch another's.
     """
-    return FIRST_UID + worker_pid
+    return FIRST_UID + worker_pid * 2 * THREAD_SLOTS + slot % (2 * THREAD_SLOTS)
 
 
 def kill_all(uid: int) -> None:
@@ -78,7 +81,8 @@ def kill_all(uid: int) -> None:
 def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | None = None) -> list[str]:
     """The command that runs `argv` in the sandbox, with `scratch` as its only writable mount and `cwd`
     (default: `scratch`) as its working directory. What `uid` may write inside `scratch` is up to the caller."""
-    command = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    # --die-with-parent: a kernel never outlives the worker that started it (killed, interrupted, crashed)
+    command = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     # ipykernel exits when it sees its parent gone; in a pid namespace its parent pid means nothing.
     command += ["--unsetenv", "JPY_PARENT_PID", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for folder in SYSTEM_DIRS:

@@ -35,7 +35,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.grading import execution, recovery
+from autograder.grading import admission, execution, recovery
 from autograder.grading.course import CONFIG_FILE
 from autograder.grading.trusted_judge import RESOURCE_KEY, error_output, test_cell_id
 
@@ -57,6 +57,8 @@ class CourseKit:
     gradebook: bytes  # a gradebook with the assignment's notebooks and cells, no student
     files: dict[str, bytes]  # path relative to the course root (source/<a>/..., release/<a>/...) -> content
     key: str = ""
+    others: dict[str, frozenset[str]] = field(default_factory=dict)  # other assignments' test ids (admission)
+    warmup: tuple[str, ...] = ()  # modules a kernel imports before any student code (`execution.KernelPool`)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,20 @@ class SubmissionTask:
     use_sandbox: bool = True
     time_bound: float | None = None
     feedback: bool = True
+    manual: tuple[ManualGrade, ...] = ()  # the instructor's grades and comments, shown in the feedback
+    more: bool = True  # more tasks follow this one in the run: start the next kernel ahead
+
+
+@dataclass(frozen=True)
+class ManualGrade:
+    """An instructor's manual score, extra credit or comment on one cell of a submission (from the gradebook)."""
+
+    notebook: str
+    cell: str
+    kind: str  # "grade" (manual score and extra credit) or "comment"
+    score: float | None = None
+    extra_credit: float | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,9 @@ class Graded:
     stopped: bool = False
     slowest: tuple[tuple[str, float], ...] = ()
     stages: tuple[tuple[str, float], ...] = ()  # where the worker's time went
-    cells: tuple[dict[str, Any], ...] = ()  # `results.CellResult`s (as dicts) by the automatic scores, for reports
+    cells: tuple[dict[str, Any], ...] = ()  # `results.CellResult`s (as dicts) by the gradebook's scores, for reports
+    flagged: tuple[str, ...] = ()  # why the submission is not graded (`admission`): nothing to record
+    cell_seconds: tuple[tuple[str, float], ...] = ()  # every cell that ran: ("<notebook>: cell 7 (id)", seconds)
 
 
 def build_kit(root: Path, assignment: str) -> CourseKit:
@@ -136,11 +154,48 @@ def build_kit(root: Path, assignment: str) -> CourseKit:
                     )
         gradebook = target.read_bytes()
     config_py = (root / CONFIG_FILE).read_text()
+    others = admission.other_assignments_tests(root, assignment)
+    warmup = warmup_modules(root, assignment)
     sha = hashlib.sha256(config_py.encode() + gradebook)
     for name, content in files.items():
         sha.update(name.encode())
         sha.update(content)
-    return CourseKit(assignment, course_id, config_py, gradebook, files, sha.hexdigest())
+    sha.update(repr((sorted((k, sorted(v)) for k, v in others.items()), warmup)).encode())
+    return CourseKit(assignment, course_id, config_py, gradebook, files, sha.hexdigest(), others, warmup)
+
+
+ALWAYS_WARM = ("numpy", "sympy", "matplotlib", "matplotlib.pyplot", "autograder.runtime", "autograder.self_check")
+
+
+def warmup_modules(root: Path, assignment: str) -> tuple[str, ...]:
+    """The modules a kernel imports before any student code: numpy, SymPy, matplotlib (Agg) and the
+    autograder's runtime, and every module the instructor's source notebooks of `assignment` import
+    (their checks, for instance). Only installed modules are listed; the list holds no student data."""
+    import ast
+    import importlib.util
+
+    names = list(ALWAYS_WARM)
+    for path in sorted((root / "source" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: not Python
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    names += [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.append(node.module)
+    found = []
+    for name in dict.fromkeys(names):
+        try:
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                found.append(name)
+        except (ImportError, ValueError):
+            continue
+    return tuple(found)
 
 
 class _Course:
@@ -181,8 +236,8 @@ def _course(kit: CourseKit) -> _Course:
 class _Running:
     """What `WorkerExecution` needs of the task being graded, and what it found."""
 
-    def __init__(self, task: SubmissionTask, deleted: dict[str, set[str]]) -> None:
-        self.task, self.deleted = task, deleted
+    def __init__(self, task: SubmissionTask, deleted: dict[str, set[str]], warmup: tuple[str, ...] = ()) -> None:
+        self.task, self.deleted, self.warmup = task, deleted, warmup
         self.results: list[execution.Result] = []
 
 
@@ -210,6 +265,9 @@ class WorkerExecution(NbGraderPreprocessor):
             task.cell_timeout,
             task.use_sandbox,
             time_bound=task.time_bound,
+            warmup=running.warmup,
+            # another notebook of this submission, or another task, follows: start its kernel ahead
+            more=task.more or len(running.results) + 1 < len(running.deleted),
         )
         result = execution.execute(run)
         running.results.append(result)
@@ -286,8 +344,11 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
         mark = time.perf_counter()
+        flagged = admission.reasons_not_to_grade(course.root, task.assignment, submitted, kit.others)
+        if flagged:
+            return Graded(task.student, task.assignment, flagged=tuple(flagged), seconds=time.perf_counter() - began)
         notes, deleted = repairs(course.root, task.assignment, submitted)
-        running = _LOCAL.running = _Running(task, deleted)
+        running = _LOCAL.running = _Running(task, deleted, kit.warmup)
         outcome = course.api.autograde(task.assignment, task.student, force=True, create=True)
         autograde_seconds = time.perf_counter() - mark
         for result in running.results:
@@ -303,6 +364,8 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
             return Graded(
                 task.student, task.assignment, notes=tuple(notes), error=f"nbgrader: {_nbgrader_error(outcome)}"
             )
+        if task.manual:  # so that the feedback shows the instructor's grades, not the automatic ones
+            _apply_manual(course, task)
         if task.feedback:
             mark = time.perf_counter()
             course.api.generate_feedback(task.assignment, task.student, force=True)
@@ -332,6 +395,7 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
             slowest=tuple(sorted((s for r in running.results for s in r.slowest), key=lambda item: -item[1])[:3]),
             stages=tuple(stages.items()),
             cells=cells,
+            cell_seconds=tuple((f"{r.notebook_name}: {label}", s) for r in running.results for label, s in r.cells),
         )
     except Exception as error:  # a broken machine must not stop the class: report it with this submission
         return Graded(task.student, task.assignment, error=repr(error))
@@ -341,6 +405,24 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
             shutil.rmtree(course.root / folder / task.student, ignore_errors=True)
         with contextlib.suppress(Exception):
             _remove_student(course, task.student)
+
+
+def _apply_manual(course: _Course, task: SubmissionTask) -> None:
+    """Copy the instructor's manual grades and comments of `task`'s submission into the private gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course.root / GRADEBOOK}", course.kit.course_id) as gradebook:
+        for manual in task.manual:
+            try:
+                if manual.kind == "grade":
+                    grade = gradebook.find_grade(manual.cell, manual.notebook, task.assignment, task.student)
+                    grade.manual_score, grade.extra_credit = manual.score, manual.extra_credit
+                else:
+                    comment = gradebook.find_comment(manual.cell, manual.notebook, task.assignment, task.student)
+                    comment.manual_comment = manual.comment
+            except MissingEntry:  # a cell the assignment no longer has
+                continue
+        gradebook.db.commit()
 
 
 def _remove_student(course: _Course, student: str) -> None:
