@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.checks.kit.relations import NAMES as RELATIONS
 from autograder.cli import main
 from autograder.feedback import Mistake, failure
 from autograder.grading.pipeline import Report
@@ -69,6 +70,12 @@ def test_every_graded_submission_is_recorded_with_its_gradebook_points(graded, u
         assert recorded.score == pytest.approx(row.total)
 
 
+def _makes(mutant, diagnosis: str) -> bool:
+    """Whether `mutant` may be listed with `diagnosis`: one it declares, or a relational diagnosis (a relation
+    of its answer to the truth, true of any answer it is given to: see tests/test_diagnosis.py)."""
+    return diagnosis in mutant.diagnoses or diagnosis in RELATIONS
+
+
 @pytest.mark.parametrize("unit", UNITS, ids=[u.assignment for u in UNITS])
 def test_the_mistakes_counted_are_the_mistakes_the_mutants_make(graded, reports, unit):
     analysis = reports[unit.assignment]
@@ -77,7 +84,7 @@ def test_the_mistakes_counted_are_the_mistakes_the_mutants_make(graded, reports,
         for student in mistake.students:
             listed.setdefault(mistake.diagnosis, set()).add(student)
     for diagnosis, students in listed.items():
-        makers = {f"mutant-{n}" for n, m in unit.mutants.items() if diagnosis in m.diagnoses}
+        makers = {f"mutant-{n}" for n, m in unit.mutants.items() if _makes(m, diagnosis)}
         # an attack is a wrong answer too: a mistake it happens to match may be named (e.g. fake training
         # losses with parameters never updated); anyone else listed must be a mutant that makes it
         strangers = {s for s in students if original(s) not in makers and not s.startswith("attack-")}
@@ -89,7 +96,7 @@ def test_the_mistakes_counted_are_the_mistakes_the_mutants_make(graded, reports,
             found = copies & listed.get(diagnosis, set())
             assert found == (copies if diagnosis in named else set()), (name, diagnosis)
     for diagnosis, students in listed.items():
-        makers = [n for n, m in unit.mutants.items() if diagnosis in m.diagnoses]
+        makers = [n for n, m in unit.mutants.items() if _makes(m, diagnosis)]
         named = [
             n
             for n in makers

@@ -49,6 +49,7 @@ from autograder.checks.forward.mistakes import (
     sign_flipped,
 )
 from autograder.checks.kit.case import Case, explicit_or_seeded
+from autograder.checks.kit.dependencies import LIKELY
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.relations import relate
 from autograder.checks.kit.text import expression, random_case
@@ -630,7 +631,8 @@ def _vector_case(
             _judge_dual_result(call, given, Observation(value=obs.value["dual"]), want_value, want_tangent)
         except CheckFailure as error:
             mistake = _vector_mistake(python, x, obs.value["dual"]) or hint
-            raise failure(call, str(error).strip().split(": ", 1)[-1], mistake=mistake) from None
+            problem = LIKELY.sub("", " ".join(str(error).split()).split(": ", 1)[-1])  # one "Likely mistake"
+            raise failure(call, problem, mistake=mistake) from None
         if plain:
             plain_call = f"{plain}(x) for the plain array x = {show(x, 80)}"
             outcome = obs.value["plain"]
