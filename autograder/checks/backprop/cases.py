@@ -171,7 +171,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
         return record
 
     call = f"Linear({n_in}, {n_out}, seed={seed})"
-    given = f"x = Tensor({show(X, 80)}, requires_grad=True) of shape {X.shape}"
+    given = f"x = Tensor(X, requires_grad=True) with X = {show(X, 80)}"  # show gives X's shape
 
     def judge(obs: Observation) -> None:
         record = obs.value
@@ -662,7 +662,7 @@ def _unchanged(params: dict, X: np.ndarray, y: np.ndarray, given: tuple) -> bool
 
 def _network_text(params: dict, X: np.ndarray, y: np.ndarray) -> str:
     shapes = ", ".join(f"{k} {params[k].shape}" for k in PARAMETER_KEYS)
-    return f"params has shapes {shapes}; X = {show(X, 60)} (shape {X.shape}); y = {show(y, 40)}"
+    return f"params has shapes {shapes}; X = {show(X, 60)}; y = {show(y, 40)}"  # show gives X's shape
 
 
 # --- mlp_forward ---------------------------------------------------------------------------------
@@ -724,7 +724,7 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
             candidates += [(SOFTMAX_OVER_COLUMNS, E / E.sum(axis=0)), (SIGMOID_FOR_SEVERAL, sigmoid)]
         else:
             candidates.append((SOFTMAX_OF_ONE_LOGIT, np.ones_like(Z2)))
-        array = real_array(got, want.shape, call, "the output")
+        array = real_array(got, want.shape, call, "output")  # real_array says "the output has shape ..."
         if mismatch(array, want, 1e-9):
             mistake: str | Mistake | None = diagnose(array, candidates, tolerance=relative_to_largest(1e-9))
             if mistake is None and not np.all(np.isfinite(array)):
