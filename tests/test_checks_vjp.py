@@ -361,3 +361,39 @@ def test_shortened_values_end_at_a_token_with_their_brackets_closed():
     assert text == "[[ 0.548, -0.921, -1.836], [-1.934, ...]] (shape (2, 3), float64)", text
     assert_reads_clean(show(np.arange(60.0).reshape(6, 10) / 7, 90))
     assert_reads_clean(show("a long sentence of many words that goes on and on", 20))
+
+
+def _recorded_then_judged(replaced: dict, cell: str, tmp_path, monkeypatch) -> str | None:
+    """Run a test cell (hidden part included) as grading does: observations recorded in the student's
+    namespace (collect mode), then judged from the record file alone (the grader's process)."""
+    from autograder import runtime
+    from autograder.grading.trusted_judge import judge_cell
+
+    source = next(c.source for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell)
+    ns = {**namespace(replaced), "print": lambda *a: None}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "records.jsonl"
+    monkeypatch.setattr(runtime, "_running_cell_key", lambda: runtime.cell_key(source))
+    monkeypatch.setattr(runtime, "_state", runtime._State())
+    runtime.start_collecting(str(path))
+    try:
+        exec(source, ns)
+    finally:
+        runtime._state.sink.close()
+        runtime._state = runtime._State()
+    return judge_cell(source, cell, runtime.read_records(str(path)))
+
+
+def test_the_dependency_sentence_survives_recording_and_judging(tmp_path, monkeypatch):
+    """At grading time the unbroadcast check is one recorded observation before the Tensor's own, so
+    the judge (which never calls student code) still says first that unbroadcast fails."""
+    unbroadcast = MUTANTS["unbroadcast_leading_axes_only"]
+    message = _recorded_then_judged({unbroadcast.cell: unbroadcast.code(SOURCE)}, "tensor", tmp_path, monkeypatch)
+    assert message is not None and message.startswith("`unbroadcast` fails above: fix it first."), message
+    assert _recorded_then_judged({}, "tensor", tmp_path / "right", monkeypatch) is None
+
+
+def test_the_inverse_watch_survives_recording_and_judging(tmp_path, monkeypatch):
+    mutant = MUTANTS["solve_with_inverse"]
+    message = _recorded_then_judged({mutant.cell: mutant.code(SOURCE)}, "solve_vjp", tmp_path, monkeypatch)
+    assert message is not None and "Likely mistake (A⁻¹ formed)" in " ".join(message.split()), message
