@@ -216,7 +216,7 @@ def _steps_case(student: Callable, tensor: Callable, case: StepCase, data_seed: 
     n_in, hidden, classes = case.sizes
     output = "one sigmoid output, binary_cross_entropy" if classes == 1 else f"{classes} classes, cross_entropy"
     given = (
-        f"model is a {n_in}-{hidden}-{classes} ReLU network ({output}); X = {show(X, 90)} ({case.rows} rows), "
+        f"model is a {n_in}-{hidden}-{classes} ReLU network ({output}); X = {show(X, 90)}, "
         f"y = {show(y, 40)}; an epoch is {len(case.batch_sizes)} minibatches of {case.batch_sizes} rows"
     )
 
