@@ -397,3 +397,29 @@ def test_the_inverse_watch_survives_recording_and_judging(tmp_path, monkeypatch)
     mutant = MUTANTS["solve_with_inverse"]
     message = _recorded_then_judged({mutant.cell: mutant.code(SOURCE)}, "solve_vjp", tmp_path, monkeypatch)
     assert message is not None and "Likely mistake (A⁻¹ formed)" in " ".join(message.split()), message
+
+
+def test_right_values_with_a_numpy_warning_fail_as_the_notebook_says():
+    """'No warning for logits of size 1000': an unshifted exp whose overflow is then discarded gives the
+    right values, but numpy warns; the check records numpy's warnings and fails with the reason."""
+    code = """
+def softmax_cross_entropy(logits, labels):
+    z = np.asarray(logits, dtype=float)
+    naive = np.log(np.exp(z).sum(axis=1))
+    m = z.max(axis=1)
+    lse = np.where(np.isfinite(naive), naive, m + np.log(np.exp(z - m[:, None]).sum(axis=1)))
+    return float((lse - z[np.arange(len(labels)), np.asarray(labels)]).mean())
+"""
+    ns = namespace({"softmax_code": submissions.solution_code(submissions.solution_cells(SOURCE)["softmax_code"])})
+    exec(code, ns)
+    error = _failure(
+        checks.check_softmax_cross_entropy,
+        ns["softmax_cross_entropy"],
+        ns["softmax_cross_entropy_vjp"],
+        [[1000.0, -1000.0, 0.0]],
+        [1],
+    )
+    text = _text(error)
+    assert "raised a warning: RuntimeWarning: overflow encountered in exp" in text, text
+    assert "subtract each row's maximum before every exp" in text and error.diagnosis == ""
+    checks.check_softmax_cross_entropy(ns["softmax_cross_entropy"], ns["softmax_cross_entropy_vjp"], [[1.0, 2.0]], [0])
