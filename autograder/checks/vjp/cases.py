@@ -100,7 +100,9 @@ def _shape_first(
     try:
         shape = np.shape(got)
     except (TypeError, ValueError):  # a ragged list
-        return
+        raise failure(
+            call, f"{what} is not an array of numbers of one shape: it is {show(got, 80)}.", given=given
+        ) from None
     if shape == np.shape(want):
         return
     mistake = matching(got, wrong, want, relative)
@@ -175,6 +177,14 @@ def _integer_valued(arrays: dict[str, np.ndarray]) -> bool:
     )
 
 
+def _close(got: Any, want: np.ndarray) -> bool:
+    """`close` within RELATIVE, False for anything that is not an array of numbers (a ragged list)."""
+    try:
+        return close(got, want, RELATIVE)
+    except (TypeError, ValueError):
+        return False
+
+
 def _swapped(
     call: str, got: Sequence[Any], wants: Sequence[np.ndarray], names: Sequence[str], given: str, mistake: Mistake
 ) -> None:
@@ -183,7 +193,7 @@ def _swapped(
         for j in range(i + 1, len(wants)):
             if close(wants[i], wants[j], RELATIVE):
                 continue  # the two answers are the same here: an order cannot show
-            if close(got[i], wants[j], RELATIVE) and close(got[j], wants[i], RELATIVE):
+            if _close(got[i], wants[j]) and _close(got[j], wants[i]):
                 raise failure(
                     call,
                     f"the entries {i + 1} and {j + 1} of the returned tuple are swapped: entry {i + 1} is "
