@@ -211,8 +211,8 @@ def test_a_failure_caused_by_an_exercise_above_says_so_first():
     assert text.splitlines()[hessian + 1].strip().startswith("`hvp` fails above: fix it first.")
 
 
-def test_the_self_check_traces_a_cause_the_check_itself_does_not_name():
-    """unbroadcast wrong: Tensor's failure starts with the sentence, from the table of dependencies."""
+def test_a_tensor_failing_over_a_wrong_unbroadcast_says_so_once():
+    """unbroadcast wrong: Tensor's failure starts with the sentence (from its check or the table), once."""
     never_sums = "import numpy as np\n\n\ndef unbroadcast(g, shape):\n    return np.asarray(g)\n"
     results = _results("05_vjp", Mutant("unbroadcast_code", (), ("unbroadcast", "tensor")), never_sums)
     assert not results["unbroadcast"].passed and not results["tensor"].passed
@@ -258,3 +258,19 @@ def test_the_thorough_check_traces_causes_too():
     assert traced["checkpoint"].message == "`no_grad` fails above: fix it first.\ny: wrong."
     text = thorough.summary(list(traced.values()), "07_higher_order.ipynb", 5)
     assert "      `hvp` fails above: fix it first.\n      hessian: wrong." in text
+
+
+def test_the_table_traces_a_cause_no_check_names():
+    """04: grad fails because Var's arithmetic does; the grad check cannot know, the table does."""
+    results = [
+        self_check.TestResult("var_arithmetic", 0, 10, False, "\nVar(2.0) * Var(3.0): wrong."),
+        self_check.TestResult("var_functions", 10, 10, True),
+        self_check.TestResult("backward_graph", 0, 10, False, "\nbackward: wrong."),
+        self_check.TestResult("grad", 0, 10, False, "\ngrad(f, x): wrong."),
+        self_check.TestResult("jacobian_chain", 0, 10, False, "\nbracketing_cost: wrong."),
+    ]
+    traced = {r.name: r.message for r in self_check.trace_causes(results)}
+    assert traced["var_arithmetic"] == "\nVar(2.0) * Var(3.0): wrong."
+    assert traced["backward_graph"] == "`var_arithmetic` fails above: fix it first.\nbackward: wrong."
+    assert traced["grad"] == "`var_arithmetic` fails above: fix it first.\ngrad(f, x): wrong."  # the root cause
+    assert traced["jacobian_chain"] == "\nbracketing_cost: wrong."  # builds on nothing above
