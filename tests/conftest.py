@@ -1,19 +1,23 @@
 """Shared fixtures: throw-away copies of the course, each unit graded once per test session.
 
-Every module in tests/units/ that defines `UNIT` is a unit under test. Its submissions are split
-into jobs of at most JOB_SIZE students; jobs run in parallel worker processes (one per core), each
-in its own course copy and gradebook.
+Every module in tests/units/ that defines `UNIT` is a unit under test. Each unit is released once
+(a template course); its submissions are split into jobs of at most JOB_SIZE students; jobs run in
+parallel worker processes (one per core), each in its own copy of the template and its gradebook.
+With AUTOGRADER_TEST_TIMINGS=<file>, the `graded` fixture writes where its time went there (JSON:
+the pipeline's stages summed over every job, and each cell's runs and seconds).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
 import pkgutil
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,14 +84,23 @@ class GradedUnit:
     where: dict[str, Path]
 
 
-def grade_job(module: str, part: int, parts: int, root: Path) -> dict[str, gradebook_table.Row]:
-    """In a fresh course at `root`: release the unit, write every `parts`-th of its submissions
-    (starting at `part`), grade them with the grading pipeline (sandboxed where the machine allows).
-    Returns the gradebook rows by student; runs in a worker process.
-    """
+def release_template(module: str, root: Path) -> Path:
+    """A course at `root` with the unit's assignment released (once per unit; jobs copy it)."""
     unit = importlib.import_module(module).UNIT
     copy_course(root)
     release(root, [unit.assignment])
+    return root
+
+
+def grade_job(
+    module: str, part: int, parts: int, template: Path, root: Path
+) -> tuple[dict[str, gradebook_table.Row], dict]:
+    """In a copy of the released `template` at `root`: write every `parts`-th of the unit's submissions
+    (starting at `part`), grade them with the grading pipeline (sandboxed where the machine allows).
+    Returns the gradebook rows by student and where the time went; runs in a worker process.
+    """
+    unit = importlib.import_module(module).UNIT
+    shutil.copytree(template, root)
     released, source = submissions.load_pair(root, unit.assignment)
     everything = harness.build(unit, released, source)
     built = {student: everything[student] for student in list(everything)[part::parts]}
@@ -99,7 +112,12 @@ def grade_job(module: str, part: int, parts: int, root: Path) -> dict[str, grade
     if failed:
         raise RuntimeError(f"the grading pipeline could not grade: {failed}")
     _, rows = gradebook_table.read(db_url(root), unit.assignment)
-    return {row.student: row for row in rows}
+    timings = {
+        "stages": dict(pipeline.STAGES),
+        "cells": {f"{unit.assignment}/{k}": v for k, v in pipeline.CELLS.items()},
+    }
+    timings["submissions"] = len(reports)
+    return {row.student: row for row in rows}, timings
 
 
 @pytest.fixture(scope="session")
@@ -113,24 +131,57 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradedUnit]:
     """Every unit's submissions (reference, untouched, mutants, alternatives, attacks), autograded once."""
-    jobs = []
+    began = time.perf_counter()
+    jobs: dict[str, list[tuple[int, int, Path]]] = {}
     for module, unit in zip(UNIT_MODULES, UNITS, strict=True):
         count = 2 + len(unit.mutants) + len(unit.alternatives) + len(unit.attacks)
         parts = max(1, -(-count // JOB_SIZE))
-        for part in range(parts):
-            root = tmp_path_factory.mktemp(f"{module.rsplit('.', 1)[-1]}-{part}") / "course"
-            jobs.append((module, part, parts, root))
+        name = module.rsplit(".", 1)[-1]
+        jobs[module] = [(part, parts, tmp_path_factory.mktemp(f"{name}-{part}") / "course") for part in range(parts)]
     results: dict[str, GradedUnit] = {unit.assignment: GradedUnit({}, {}) for unit in UNITS}
+    stages: dict[str, float] = {}
+    cells: dict[str, list[float]] = {}
+    graded_count = 0
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
-        futures = [
-            (module, root, pool.submit(grade_job, module, part, parts, root)) for module, part, parts, root in jobs
-        ]
-        for module, root, future in futures:
-            unit = importlib.import_module(module).UNIT
-            for student, row in future.result().items():
-                results[unit.assignment].rows[student] = row
-                results[unit.assignment].where[student] = root
+        # each unit is released once; its grading jobs are queued as soon as its release is done
+        releases = {
+            pool.submit(
+                release_template, module, tmp_path_factory.mktemp(f"{module.rsplit('.', 1)[-1]}-release") / "course"
+            ): module
+            for module in UNIT_MODULES
+        }
+        grading = {}
+        while releases or grading:
+            done, _ = wait([*releases, *grading], return_when=FIRST_COMPLETED)
+            for future in done:
+                if future in releases:
+                    module = releases.pop(future)
+                    template = future.result()
+                    for part, parts, root in jobs[module]:
+                        grading[pool.submit(grade_job, module, part, parts, template, root)] = (module, root)
+                    continue
+                module, root = grading.pop(future)
+                unit = importlib.import_module(module).UNIT
+                rows, timings = future.result()
+                for student, row in rows.items():
+                    results[unit.assignment].rows[student] = row
+                    results[unit.assignment].where[student] = root
+                graded_count += timings["submissions"]
+                for name, seconds in timings["stages"].items():
+                    stages[name] = stages.get(name, 0.0) + seconds
+                for label, (runs, seconds) in timings["cells"].items():
+                    total = cells.setdefault(label, [0, 0.0])
+                    total[0], total[1] = total[0] + runs, total[1] + seconds
+    report = os.environ.get("AUTOGRADER_TEST_TIMINGS")
+    if report:
+        summary = {
+            "seconds": time.perf_counter() - began,
+            "submissions": graded_count,
+            "stages": stages,
+            "cells": cells,
+        }
+        Path(report).write_text(json.dumps(summary, indent=1, sort_keys=True))
     return results
 
 
