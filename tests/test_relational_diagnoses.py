@@ -339,3 +339,9 @@ def test_tangent_trace_with_the_tangent_of_the_step_before():
 def test_every_relation_name_is_a_valid_mistake_name():
     for relation in relations.NAMES:
         Mistake(relation, "a rule.")  # no parentheses: diagnoses_in reads it back
+
+
+def test_compare_on_a_ragged_list_says_what_came_back():
+    with pytest.raises(CheckFailure) as caught:
+        compare("f()", "dW", [[1.0, 2.0], [3.0]], np.ones((2, 2)), "given")
+    assert "not an array of numbers" in str(caught.value) and caught.value.diagnosis == ""

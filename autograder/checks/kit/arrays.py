@@ -68,12 +68,16 @@ def compare(
             step=step,
         )
 
-    if not isinstance(got, Foreign) and got is not None and np.shape(got) != shape:
+    try:
+        got_shape = None if isinstance(got, Foreign) or got is None else np.shape(got)
+    except (TypeError, ValueError):  # a ragged list: real_array says what came back
+        got_shape = None
+    if got_shape is not None and got_shape != shape:
         mistake = matching(got, wrong, want, relative) or related(got)
         if mistake is not None:
             raise failure(
                 call,
-                f"{what} has shape {np.shape(got)}, but it must have shape {shape}.",
+                f"{what} has shape {got_shape}, but it must have shape {shape}.",
                 given=given,
                 mistake=mistake,
             )
