@@ -345,3 +345,21 @@ def test_compare_on_a_ragged_list_says_what_came_back():
     with pytest.raises(CheckFailure) as caught:
         compare("f()", "dW", [[1.0, 2.0], [3.0]], np.ones((2, 2)), "given")
     assert "not an array of numbers" in str(caught.value) and caught.value.diagnosis == ""
+
+
+def test_gradient_expr_over_a_derivative_rules_with_the_cos_sign_flipped():
+    """Unit 02 (SymPy answers): the gradient's check has no probe for derivative_rules' own mistakes,
+    and the entry is compared at points: the relation of the expressions names the sign."""
+    from autograder.checks.symbolic import check_gradient_expr
+    from tests.units.symbolic import MUTANTS
+
+    source = nbformat.read(REPO / "source" / "02_symbolic" / "02_symbolic.ipynb", as_version=4)
+    flipped = MUTANTS["cos_derivative_sign"]
+    namespace: dict = {}
+    exec("import sympy as sp", namespace)
+    ns = solution_namespace(
+        source, ("derivative_rules_code", "gradient_expr_code"), {flipped.cell: flipped.code(source)}, namespace
+    )
+    error = failing(lambda: check_gradient_expr(ns["gradient_expr"], "x1**2 + cos(x2**2)"))
+    assert error.diagnosis == OPPOSITE_SIGN and diagnoses_in(str(error)) == [OPPOSITE_SIGN]
+    assert "entry 1 (d/dx2) is the right value with the opposite sign" in message(error)
