@@ -89,12 +89,11 @@ def _data(value: Any) -> Any:
         return data
 
 
-def _compare(
-    call: str, what: str, got: Any, want: np.ndarray, given: str, mistake: str | None = None, wrong: Any = ()
-) -> None:
+def _compare(call: str, what: str, got: Any, want: np.ndarray, given: str, wrong: Any = ()) -> None:
     """`got` must equal `want` (a real array of its shape); a failure names the first matching mistake of
-    `wrong`, else gives the general hint `mistake`."""
-    compare(call, what, got, want, given, wrong, RELATIVE, hint=mistake)
+    `wrong`, else the one relation of got to want (`kit.relations`), else no cause: a hint is given only
+    when the wrong value shows it."""
+    compare(call, what, got, want, given, wrong, RELATIVE)
 
 
 def _relu(z: np.ndarray) -> np.ndarray:
@@ -188,7 +187,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
             raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=mistake)
         W, b = record["weight"], record["bias"]
         wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
-        _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, LINEAR_FORWARD, wrong)
+        _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, wrong)
         names = ("weight.grad", "bias.grad", "x.grad")
         wants = (
             central_gradient(lambda w: float(np.sum(G * (X @ w.T + b))), W),
@@ -446,8 +445,6 @@ def _sequential_case(
             record["out"],
             want,
             given,
-            mistake="Sequential applies its modules in order, each to the output of the previous one; ReLU is "
-            "x.relu().",
             wrong=_chaining_mistakes(spec, weights, X),
         )
         truth = _sequential_gradients(spec, weights, X, G)
@@ -481,11 +478,18 @@ def _sequential_case(
                     got,
                     want_grad,
                     given,
-                    mistake="the engine adds into .grad: after zero_grad the second backward must give the "
-                    "gradient once, not twice.",
+                    wrong=[(ACCUMULATED_TWICE, 2 * want_grad)],
                 )
 
     Case(call, given).run(observe, judge)
+
+
+ACCUMULATED_TWICE = (
+    "the second backward's gradient is exactly twice the right one: a gradient kept from the first backward "
+    "(of a parameter or of an intermediate tensor) was added again; after zero_grad, backward must give the "
+    "gradient once."
+)
+"""A plain hint, given only when the second backward's .grad is exactly twice the gradient."""
 
 
 SQUARE_SEEDS = (11, 12)
@@ -910,9 +914,10 @@ def _backward_case(student: Callable, params: dict, X: np.ndarray, y: np.ndarray
                         given=given,
                         mistake="finite differences are approximate; compute the gradient with the backward formulas.",
                     )
+                right = {"b1": " (grads['b2'] and grads['W2'] are right)", "W1": " (the other three are right)"}
                 raise failure(
                     call,
-                    f"grads[{key!r}] is wrong by up to {largest_gap(got, want):.3g}.",
+                    f"grads[{key!r}] is wrong by up to {largest_gap(got, want):.3g}{right.get(key, '')}.",
                     expected=want,
                     got=got,
                     given=given,
@@ -945,7 +950,8 @@ def _judge_shape(call: str, key: str, got: Any, params: dict, batch: int, given:
 
 
 def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict, X: np.ndarray, y: np.ndarray) -> Any:
-    """The mistake whose gradient `got` (of parameter `key`) matches, else a general hint.
+    """The mistake whose gradient `got` (of parameter `key`) matches, else None (the failure then gives the
+    one relation of got to the truth, if any: no guessed cause).
 
     The wrong gradients come from oracles: dZ2 and dY1, the gradients of the loss with respect to the
     logits and to the hidden activations, are finite differences of the loss as a function of them.
@@ -969,21 +975,7 @@ def _backward_mistake(key: str, got: np.ndarray, want: np.ndarray, params: dict,
         if params["W2"].shape[0] == params["W2"].shape[1]:
             dZ1 = (_logit_gradient(Z2, y) @ params["W2"].T) * (Z1 > 0)
             wrong.append((W2_TRANSPOSED_IN_HIDDEN, dZ1.sum(axis=0) if key == "b1" else dZ1.T @ X))
-    mistake = diagnose(got, wrong, tolerance=relative_to_largest(1e-6))
-    if mistake is not None:
-        return mistake
-    if key in ("b2", "W2"):
-        if classes == 1:
-            return (
-                "the output layer: with a sigmoid output and the binary cross-entropy, ∇z2 = (Y - d) / B "
-                "(the sigmoid's derivative Y(1 - Y) cancels against the divergence's; do not multiply by it again)."
-            )
-        return "the output layer: with softmax and cross-entropy, ∇z2 = (Y - onehot(y)) / B, one row per example."
-    return (
-        "the output layer is right but the hidden layer is not: ∇y1 = ∇z2 W2 (dY1 = dZ2 @ W2), then the diagonal "
-        "Jacobian of ReLU, dZ1 = dY1 * (Z1 > 0) (the mask is easy to forget), then dW1 = dZ1.T @ X and "
-        "db1 = dZ1.sum(axis=0)."
-    )
+    return diagnose(got, wrong, tolerance=relative_to_largest(1e-6))
 
 
 def _logit_gradient(Z2: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -148,7 +148,8 @@ _DUNDERS = {
 
 
 def _dunder_hint(op: str, description: str) -> Mistake | str | None:
-    """A missing reflected (or unary) method named when Python says so; else the general hint."""
+    """A missing reflected (or unary) method named when Python says so; what the method is for when the
+    error names it (it exists but fails); else None: an error elsewhere shows no missing method."""
     if op not in _DUNDERS:
         return None
     dunder, hint = _DUNDERS[op]
@@ -156,7 +157,7 @@ def _dunder_hint(op: str, description: str) -> Mistake | str | None:
         "TypeError: bad operand type for unary"
     ):
         return Mistake(f"a missing {dunder}", hint, CLASS)
-    return hint
+    return hint if dunder in description else None
 
 
 PROBE_X, PROBE_Y = (1.3, 0.7), (0.6, 1.9)
@@ -277,7 +278,9 @@ def _judge_operation(op: str, outcome: Any, x: tuple, y: tuple, given: str, prob
             f"returned a {result.get('type')} ({show(result.get('value'), 60)}), not a Dual: an operation "
             "with a Dual operand returns a Dual.",
             given=given,
-            mistake="lift a number operand to Dual(number, 0.0) and return Dual(value, tangent).",
+            mistake="lift a number operand to Dual(number, 0.0) and return Dual(value, tangent)."
+            if re.search(r"[0-9]", op)
+            else "return Dual(value, tangent), built from the values and tangents of the operands.",
         )
     want_value, want_tangent = _exact(op, a, da, b, db)
     got_value = _number(result.get("value"), call, "value")
@@ -553,9 +556,6 @@ def _judge_dual_result(call: str, given: str, obs: Observation, want_value: Any,
             expected=want_tangent,
             got=got_tangent,
             given=given,
-            mistake="the checks above test each operation and function alone; a mistake that shows only "
-            "in combination is often a missing chain factor (the tangent of the argument) or a number "
-            "operand handled as if it were the Dual.",
         )
 
 
@@ -605,10 +605,6 @@ def _vector_case(
 ) -> None:
     """f(Dual(x, t)) for arrays x and t; `python` is f as Python source (else f is lambdified)."""
     text = python or str(g.expr)
-    hint = (
-        "use numpy's functions (np.sin, np.log, ...), which work elementwise, not math's; no `if` on a "
-        "value (an array has no single truth value); no float(...) of a value."
-    )
 
     def observe() -> dict:
         fun = _operation(python)[0] if python else g.function(functions_data(functions))
@@ -630,19 +626,36 @@ def _vector_case(
         try:
             _judge_dual_result(call, given, Observation(value=obs.value["dual"]), want_value, want_tangent)
         except CheckFailure as error:
-            mistake = _vector_mistake(python, x, obs.value["dual"]) or hint
+            mistake = _vector_mistake(python, x, obs.value["dual"]) or _truth_value_hint(obs.value["dual"])
+            if mistake is None:
+                raise  # nothing in the observation shows a cause: the failure as it is (with its relation, if any)
             problem = LIKELY.sub("", " ".join(str(error).split()).split(": ", 1)[-1])  # one "Likely mistake"
             raise failure(call, problem, mistake=mistake) from None
         if plain:
             plain_call = f"{plain}(x) for the plain array x = {show(x, 80)}"
             outcome = obs.value["plain"]
             if "raised" in outcome:
-                raise raised(plain_call, outcome["raised"], mistake=_vector_mistake(None, x, outcome) or hint)
+                mistake = _vector_mistake(None, x, outcome) or _truth_value_hint(outcome)
+                raise raised(plain_call, outcome["raised"], mistake=mistake)
             got = real_array(outcome["result"]["value"], x.shape, plain_call, "result")
             if mismatch(got, want_value, relative_tolerance(want_value)):
-                raise failure(plain_call, "is wrong.", expected=want_value, got=got, mistake=hint)
+                raise failure(plain_call, "is wrong.", expected=want_value, got=got)
 
     Case(call, given).run(observe, judge)
+
+
+TRUTH_VALUE_HINT = (
+    "an `if` (or `and`, `or`, `max`) on a value asks an array for one truth value: compute elementwise with "
+    "numpy instead (np.where, np.maximum, np.abs)."
+)
+"""A plain hint, given only when numpy said an array's truth value is ambiguous."""
+
+
+def _truth_value_hint(outcome: Any) -> str | None:
+    """TRUTH_VALUE_HINT when the student's code raised numpy's "truth value of an array ... is ambiguous"."""
+    if isinstance(outcome, dict) and "truth value of an array" in str(outcome.get("raised", "")):
+        return TRUTH_VALUE_HINT
+    return None
 
 
 def _vector_mistake(python: str | None, x: np.ndarray, outcome: Any) -> Mistake | None:

@@ -295,8 +295,12 @@ def _gradient_case(
                     ),
                 )
             mistake = diagnose(got, probes, tolerance=tolerance, truth=want)
-            if mistake is None and x.dtype.kind in "iu":
-                mistake = "x has integer entries here: a copy of an integer array truncates x + h; use x.astype(float)."
+            if mistake is None and x.dtype.kind in "iu" and _whole(got) and not _whole(want):
+                # no probe matched, but whole numbers where the truth has fractions: something was truncated
+                mistake = (
+                    "x has integer entries here and every entry of your gradient is a whole number: an integer "
+                    "array truncates what is stored in it (x + h, or the gradient); use x.astype(float)."
+                )
             raise failure(
                 call,
                 f"the gradient is wrong by up to {largest_gap(got, want):.2e} (allowed: "
@@ -325,6 +329,12 @@ def _gradient_case(
             )
 
     Case(call, given).run(observe, judge)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every entry is a finite whole number."""
+    array = np.asarray(values, dtype=float)
+    return bool(np.all(np.isfinite(array)) and np.array_equal(array, np.round(array)))
 
 
 # --- numerical_jacobian ---------------------------------------------------------------------------
@@ -492,11 +502,7 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
             mistake: Mistake | str | None = None
             if np.isnan(got):
                 both_zero = bool(np.any((flat_a == 0) & (flat_b == 0)))
-                mistake = (
-                    NO_GUARD
-                    if both_zero
-                    else "a nan means a 0/0 or a nan somewhere: divide by np.maximum(np.abs(a) + np.abs(b), 1e-300)."
-                )
+                mistake = NO_GUARD if both_zero else None  # else the nan's cause does not show
             mistake = mistake or diagnose(
                 got,
                 [(DIVIDES_BY_B, only_b), (RATIO_OF_MAXIMA, ratio_of_maxima), (DIVIDES_BY_SUM, signed)],
@@ -512,10 +518,11 @@ def _relative_error_case(student: Callable, a: np.ndarray, b: np.ndarray, stated
                 mistake="divide by |a| + |b|, which does not depend on the order.",
             )
         if obs.warnings:
+            division = any("divide" in w or "invalid value" in w for w in obs.warnings)  # numpy's 0/0, x/0
             raise failure(
                 call,
                 f"emitted a warning ({obs.warnings[0]}).",
-                mistake="guard the denominator so that 0/0 never happens.",
+                mistake="guard the denominator so that 0/0 never happens." if division else None,
             )
 
     Case(call).run(observe, judge)

@@ -386,9 +386,6 @@ def _expression_case(student: Callable, functions: Functions, g: RandomExpressio
                 expected=want,
                 got=got,
                 given=given,
-                mistake="the checks above test each operation alone; a mistake that shows only in "
-                "combination is often a gradient overwritten (=) instead of accumulated (+=) where a node "
-                "is used twice, or a node processed before all of its children.",
             )
 
     run_check(observe, judge)
@@ -513,10 +510,11 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
                 got = _number(result[key], call, f"{key}.grad")
                 if mismatch(got, value, relative_tolerance(value)):
                     mistake = _shared_mistake(result, b) if key == "a" else None
-                    if mistake is None and key == "a":
+                    if mistake is None and key == "a" and _passed_on_early(result):
                         mistake = (
-                            "a node's grad must be complete (all of its children done) before it is passed "
-                            "on: process the nodes in reverse topological order, and add (+=) into grads."
+                            "a.grad is not 3 * b.grad (a = Var, b = a * 3): b passed on a grad that was not yet "
+                            "complete; process the nodes in reverse topological order, each once all of its "
+                            "children are done."
                         )
                     raise failure(call, f"{key}.grad is wrong.", expected=value, got=got, given=given, mistake=mistake)
         elif graph in ("diamond", "chain"):
@@ -535,8 +533,6 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
                     expected=slope,
                     got=got,
                     given=given,
-                    mistake="every node used several times must add up the contributions of all its uses "
-                    "(+=), and pass its grad on only once, after all of them arrived.",
                 )
         else:
             once = 3 * (2 * b + 1)
@@ -580,10 +576,22 @@ def _graph_case(student: Callable, graph: str, a: float) -> None:
                     expected=2 * once,
                     got=after,
                     given=given,
-                    mistake="backward(grad) seeds the output with grad, not with 1.",
+                    mistake=None
+                    if mismatch(after, once, relative_tolerance(once))
+                    else "a.grad is dd/da, as if seeded with 1: backward(grad) seeds the output with grad.",
                 )
 
     run_check(observe, judge)
+
+
+def _passed_on_early(result: dict) -> bool:
+    """Whether a.grad differs from 3 * b.grad in b = a * 3: b's grad, whatever it is at the end, is not
+    what b passed on to a (it was passed on before all of its shares arrived, or more than once)."""
+    try:
+        got_a, got_b = float(result["a"]), float(result["b"])
+    except (TypeError, ValueError, KeyError):
+        return False
+    return bool(np.isfinite(got_a) and np.isfinite(got_b) and mismatch(got_a, 3 * got_b, relative_tolerance(3 * got_b)))
 
 
 def _shared_mistake(result: dict, b: float) -> Mistake | None:
