@@ -126,7 +126,10 @@ def build_kit(root: Path, assignment: str) -> CourseKit:
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
                 files[str(path.relative_to(root))] = path.read_bytes()
-    with tempfile.TemporaryDirectory(prefix="autograder-kit-", dir=private_folder_parent()) as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="autograder-kit-", dir=private_folder_parent()) as scratch,
+        _alembic_version_of(root / GRADEBOOK),
+    ):
         target = Path(scratch) / GRADEBOOK
         with Gradebook(db_url(root), course_id) as source, Gradebook(f"sqlite:///{target}", course_id) as copy:
             found = source.find_assignment(assignment)
@@ -163,6 +166,28 @@ def build_kit(root: Path, assignment: str) -> CourseKit:
         sha.update(content)
     sha.update(repr((sorted((k, sorted(v)) for k, v in others.items()), warmup)).encode())
     return CourseKit(assignment, course_id, config_py, gradebook, files, sha.hexdigest(), others, warmup)
+
+
+@contextlib.contextmanager
+def _alembic_version_of(database: Path) -> Any:
+    """While creating a gradebook, take its schema version from the course's `database` instead of running
+    `alembic heads` in a subprocess as nbgrader does (a whole Python start: seconds on a busy machine)."""
+    import sqlite3
+
+    import nbgrader.api
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            version = str(connection.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+    except Exception:  # no such table or file: let nbgrader ask alembic
+        yield
+        return
+    original = nbgrader.api.get_alembic_version
+    nbgrader.api.get_alembic_version = lambda: version
+    try:
+        yield
+    finally:
+        nbgrader.api.get_alembic_version = original
 
 
 ALWAYS_WARM = ("numpy", "sympy", "matplotlib", "matplotlib.pyplot", "autograder.runtime", "autograder.self_check")
