@@ -288,3 +288,53 @@ def test_virtual_clock_restores_the_real_clocks():
         assert namespace_["perf_counter"] is not real and namespace_["perf_counter"]() == time.perf_counter()
         assert time.perf_counter_ns() == clock.ns
     assert time.perf_counter is real and namespace_["perf_counter"] is real and clock.reads == 5
+
+
+# --- issue 21: a hint only when the observation supports it ----------------------------------------
+
+
+def _backward_with(old: str, new: str) -> dict:
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id["backward_code"])
+    assert code.count(old) == 1, old
+    return namespace({"backward_code": code.replace(old, new)})
+
+
+def test_a_wrong_hidden_layer_gets_no_recipe_when_no_probe_matches():
+    """dZ1 = dY1 * Y1 (the activation where the ReLU mask belongs): no probe matches. The old fallback
+    gave the recipe "the output layer is right but the hidden layer is not: ... (the mask is easy to
+    forget) ...", naming a forgotten mask that is not forgotten; now the message says which gradients are
+    right and which is wrong, and stops."""
+    ns = _backward_with("dZ1 = dY1 * (Z1 > 0)", "dZ1 = dY1 * Y1")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_mlp_backward(ns["mlp_backward"], seed=6401)
+    text = " ".join(str(caught.value).split())
+    assert "grads['b1'] is wrong by up to" in text and "(grads['b2'] and grads['W2'] are right)" in text, text
+    assert "mask is easy to forget" not in text and "Likely mistake" not in text, text
+
+
+def test_a_scaled_hidden_gradient_gets_its_relation_instead_of_the_recipe():
+    """dY1 three times too large: a general hint was passed before, so the relation never showed; now
+    the relational diagnosis falls back and says the factor."""
+    ns = _backward_with("dY1 = dZ2 @ W2", "dY1 = 3.0 * (dZ2 @ W2)")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_mlp_backward(ns["mlp_backward"], seed=6401)
+    text = " ".join(str(caught.value).split())
+    assert "exactly 3 times the right value" in text, text
+    assert caught.value.diagnosis == "off by a constant factor", text
+
+
+def test_a_wrong_linear_inside_sequential_is_not_told_how_sequential_chains():
+    """A Linear that subtracts its bias, checked through Sequential: the old hint ("Sequential applies
+    its modules in order, each to the output of the previous one; ReLU is x.relu().") blamed the
+    chaining, which is right; now the message says the output is wrong and stops."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id["modules_code"])
+    old = "return x @ self.weight.T + self.bias"
+    assert code.count(old) == 1
+    ns = namespace({"modules_code": code.replace(old, "return x @ self.weight.T - self.bias")})
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_sequential(ns["Sequential"], ns["Linear"], ns["ReLU"], ns["Tensor"], seed=6201)
+    text = " ".join(str(caught.value).split())
+    assert "the output is wrong by up to" in text, text
+    assert "Sequential applies its modules" not in text and "Likely mistake" not in text, text

@@ -114,3 +114,50 @@ def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypat
         counts.append(0)
         run_all(ns)
     assert counts[0] == counts[1] > 0
+
+
+# --- issue 21: a hint only when the observation supports it ----------------------------------------
+
+SIN_DUAL = "return Dual(np.sin(x.value), np.cos(x.value) * x.tangent)"
+
+
+def _with_sin(new: str) -> dict:
+    """The reference solution with sin's Dual branch replaced."""
+    from autograder.grading import submissions
+
+    code = submissions.solution_code(submissions.solution_cells(SOURCE)["functions_code"])
+    assert code.count(SIN_DUAL) == 1
+    return solution({"functions_code": code.replace(SIN_DUAL, new)})
+
+
+def test_a_wrong_tangent_on_arrays_is_not_told_to_use_numpy():
+    """sin's tangent without the chain factor ȧ, on array duals: the old hint ("use numpy's functions
+    ..., not math's; no `if` on a value; no float(...) of a value") blamed what the code does right."""
+    ns = _with_sin("return Dual(np.sin(x.value), np.cos(x.value))")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_dual_vectorized(ns["Dual"], functions(ns), seed=1, count=1)
+    text = " ".join(str(caught.value).split())
+    assert "the tangent is wrong" in text, text
+    assert "numpy's functions" not in text and "math's" not in text and "Likely mistake" not in text, text
+
+
+def test_an_if_on_an_array_value_gets_the_truth_value_hint():
+    """The hint survives where numpy's error is its evidence: an `if` on an array value."""
+    ns = _with_sin("return Dual(np.sin(x.value), np.cos(x.value) * x.tangent if x.value == x.value else 0.0)")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_dual_vectorized(ns["Dual"], functions(ns), seed=1, count=1)
+    text = " ".join(str(caught.value).split())
+    assert "truth value" in text and "one truth value: compute elementwise" in text, text
+
+
+def test_a_wrong_tangent_in_an_expression_gets_no_guessed_cause():
+    """A wrong sin tangent in random expressions: the old hint ("the checks above test each operation and
+    function alone; a mistake that shows only in combination is often a missing chain factor ... or a
+    number operand handled as if it were the Dual") guessed; the message now says what is wrong, and a
+    relation of the tangent to the truth when one holds."""
+    ns = _with_sin("return Dual(np.sin(x.value), 2.0 * np.cos(x.value) * x.tangent)")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_dual_expression(ns["Dual"], functions(ns), seed=1, count=3)
+    text = " ".join(str(caught.value).split())
+    assert "the tangent is wrong" in text and "checks above" not in text, text
+    assert caught.value.diagnosis in ("", "off by a constant factor"), text

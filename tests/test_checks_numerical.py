@@ -267,3 +267,66 @@ def test_best_step_typed_in_is_named():
     )
     best_step = namespace["best_step"]
     assert _diagnosis(lambda: checks.check_best_step(best_step)) == "a step typed in, not read off the curve"
+
+
+# --- issue 21: a hint only when the observation supports it ----------------------------------------
+
+
+def test_a_nan_from_a_square_root_is_not_told_to_guard_the_denominator():
+    """A relative error through the square root of a negative number is nan with no 0/0 anywhere: the
+    old hint ("a nan means a 0/0 or a nan somewhere: divide by np.maximum(np.abs(a) + np.abs(b),
+    1e-300).") guessed a denominator; now the message says the value is wrong and stops."""
+
+    def relative_error(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return float(np.max(np.sqrt((a - b) / (np.abs(a) + np.abs(b)))))
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_relative_error(relative_error, [1.0, 2.0], [1.5, 2.1])
+    text = " ".join(str(caught.value).split())
+    assert "the relative error is wrong." in text and "Got nan." in text, text
+    assert "np.maximum" not in text and "Likely mistake" not in text, text
+
+
+def test_a_wrong_step_on_integer_x_is_not_told_about_truncation():
+    """A gradient that converts x to float but uses its own step 0.1 (h ignored): on an integer x the
+    old fallback said "x has integer entries here: a copy of an integer array truncates x + h", which
+    this code does not do (its gradient is not whole numbers); now no such hint."""
+
+    def numerical_gradient(f, x, h=1e-5, method="central"):
+        return _gradient()(f, x, 0.1, method)
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_numerical_gradient(numerical_gradient, "x1*x2 + sin(x1)", x=[1, 2])
+    text = " ".join(str(caught.value).split())
+    assert "the gradient is wrong" in text and "truncates" not in text, text
+
+
+def test_a_whole_number_gradient_on_integer_x_keeps_the_truncation_hint():
+    """Whole numbers where the truth has fractions, on an integer x, and no probe matched: the
+    truncation hint has its evidence."""
+
+    def numerical_gradient(f, x, h=1e-5, method="central"):
+        return np.floor(_gradient()(f, x, h, method) + 0.5)
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_numerical_gradient(numerical_gradient, "x1*x2 + sin(x1)", x=[1, 2])
+    text = " ".join(str(caught.value).split())
+    assert "every entry of your gradient is a whole number" in text, text
+
+
+def test_a_warning_that_is_no_division_gets_no_guard_hint():
+    """A relative_error that warns (here its own UserWarning): only numpy's divide/invalid warnings are
+    evidence of a 0/0; the old hint "guard the denominator so that 0/0 never happens." came with any."""
+    import warnings
+
+    right = _relative(lambda a, b: np.maximum(np.abs(a) + np.abs(b), 1e-300))
+
+    def relative_error(a, b):
+        warnings.warn("checking", UserWarning, stacklevel=1)
+        return right(a, b)
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_relative_error(relative_error, [1.0, 2.0], [1.5, 2.1])
+    text = " ".join(str(caught.value).split())
+    assert "emitted a warning (UserWarning: checking)" in text and "guard the denominator" not in text, text

@@ -139,3 +139,69 @@ def test_every_check_observes_as_often_for_a_stub_as_for_the_reference(monkeypat
         counts.append(0)
         run_all(ns)
     assert counts[0] == counts[1] > 0
+
+
+# --- issue 21: a hint only when the observation supports it ----------------------------------------
+
+
+def _var_with(old: str, new: str) -> type:
+    """The reference Var with one substitution made in its cell."""
+    code = solution_code(SOURCE, "var_code")
+    assert code.count(old) == 1, old
+    return solution({"var_code": code.replace(old, new)})["Var"]
+
+
+def solution_code(source: nbformat.NotebookNode, cell: str) -> str:
+    from autograder.grading import submissions
+
+    return submissions.solution_code(submissions.solution_cells(source)[cell])
+
+
+def test_a_chain_cut_short_is_not_told_about_nodes_used_several_times():
+    """A backward that processes only the last 1000 nodes leaves a.grad 0 in the chain of 100 000
+    operations, where every node is used once: the old hint ("every node used several times must add
+    up the contributions of all its uses") named a cause the chain cannot have. Now the message says
+    what is wrong and stops."""
+    var = _var_with("for node in reversed(order):", "for node in reversed(order[-1000:]):")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_backward_graph(var, "chain")
+    text = " ".join(str(caught.value).split())
+    assert "a.grad is wrong." in text and "Got 0.0." in text, text
+    assert "used several times" not in text and "Likely mistake" not in text, text
+
+
+def test_a_wrong_local_derivative_of_add_is_not_told_to_process_nodes_in_order():
+    """d = b*b + b with the local derivative of + for the right operand 2 instead of 1: b.grad is
+    wrong and a.grad = 3 b.grad, so b passed on its complete grad. The old fallback hint ("a node's grad
+    must be complete ... reverse topological order") guessed; now no hint."""
+    var = _var_with("((self, 1.0), (other, 1.0))", "((self, 1.0), (other, 2.0))")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_backward_graph(var, "shared")
+    text = " ".join(str(caught.value).split())
+    assert "a.grad is wrong." in text and "reverse topological order" not in text, text
+    assert caught.value.diagnosis == "", text
+
+
+def test_nodes_processed_parents_first_are_told_so_from_a_grad_not_three_times_b_grad():
+    """The nodes processed in topological order (parents first): b passes on 0 before its shares
+    arrive, a.grad is 0 though b.grad ends right: a.grad != 3 b.grad is the evidence for the hint."""
+    var = _var_with("for node in reversed(order):", "for node in order:")
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_backward_graph(var, "shared")
+    text = " ".join(str(caught.value).split())
+    assert "a.grad is not 3 * b.grad" in text and "reverse topological order" in text, text
+
+
+@pytest.mark.parametrize(
+    ("seed", "hinted"), [("self.grad += 1.0", True), ("self.grad += grad * grad", False)], ids=["one", "squared"]
+)
+def test_the_seed_hint_only_when_backward_seeded_with_one(seed, hinted):
+    """backward(2.0) giving dd/da is the seed 1 (hinted); giving 4 dd/da (the seed squared) is not:
+    the old message told that one too to seed with grad rather than 1."""
+    var = _var_with("self.grad += grad", seed)
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_backward_graph(var, "accumulate")
+    text = " ".join(str(caught.value).split())
+    assert "d.backward(2.0) should give" in text, text
+    assert ("as if seeded with 1" in text) == hinted, text
+    assert ("Likely mistake" in text) == hinted, text
