@@ -128,3 +128,40 @@ def test_a_function_of_numbers_only_is_named():
     with pytest.raises(CheckFailure) as failed:
         check_to_function(scalar_only, "x1*sin(x2)", xs=["x1", "x2"])
     assert failed.value.diagnosis == NOT_VECTORIZED.name
+
+
+# --- issue 21: a hint only when the observation supports it ----------------------------------------
+
+
+def _swell_with_ops(change: dict[int, int]):
+    """expression_swell returning the true table with the ops of l_n replaced in the rows of `change`."""
+
+    def expression_swell(n_max):
+        rows = _truth_table(n_max)
+        return [(n, change.get(n, ops), naive, simple) for n, ops, naive, simple in rows]
+
+    return expression_swell
+
+
+def test_an_ops_count_off_by_one_is_not_told_it_was_expanded():
+    """The ops of l_3 one too many (9, where expanded it has 10): the old hint ("count the ops of l_n as the recursion builds it (do not
+    expand or simplify it).") guessed an expansion; now the row says what is wrong and stops."""
+    from autograder.checks.symbolic import check_expression_swell
+
+    ops = swell_truth(3)[0]
+    with pytest.raises(CheckFailure) as failed:
+        check_expression_swell(_swell_with_ops({3: ops + 1}))
+    text = " ".join(str(failed.value).split())
+    assert f"row 3: the ops of l_n should be {ops}, but it is {ops + 1}." in text, text
+    assert "Likely mistake" not in text, text
+
+
+def test_an_expanded_l_n_is_told_so():
+    """The ops of l_3 expanded: the count is the evidence of the hint."""
+    from autograder.checks.symbolic import check_expression_swell
+    from autograder.checks.symbolic.cases import _expanded_ops
+
+    with pytest.raises(CheckFailure) as failed:
+        check_expression_swell(_swell_with_ops({3: _expanded_ops(3)}))
+    text = " ".join(str(failed.value).split())
+    assert f"{_expanded_ops(3)} is the count of l_3 expanded" in text, text
