@@ -154,3 +154,21 @@ def test_observations_are_plain_data(monkeypatch):
     assert wire == seen[0]
     assert wire["result"] == pytest.approx(-1.0)
     assert all(isinstance(v, bool) for row in wire["comparisons"]["table"] for v in row.values())
+
+
+def test_a_loop_that_never_ends_with_right_comparisons_gets_no_comparison_hint():
+    """A Dual whose division is 1% off: Heron's `while` never ends, though every comparison is right
+    (the probe of <, >, <=, >=, == shows it). The old hint ("the loop's condition compares objects of
+    your class: compare the values.") blamed the comparisons; now the message says what happened and stops
+    (issue 21)."""
+    from autograder.grading import submissions
+
+    code = submissions.solution_code(submissions.solution_cells(FORWARD)["dual_code"])
+    old = "quotient = self.value / other.value"
+    assert code.count(old) == 1
+    ns = solution_namespace(FORWARD, FORWARD_CELLS, {"dual_code": code.replace(old, old + " * 1.01")})
+    with pytest.raises(CheckFailure) as caught:
+        programs.check_programs(ns["derivative"], ns["Dual"], functions(ns), "heron_sqrt", x=7.0)
+    text = " ".join(str(caught.value).split())
+    assert "did not end after" in text, text
+    assert "compare the values" not in text and "Likely mistake" not in text, text

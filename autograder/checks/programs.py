@@ -199,6 +199,19 @@ def comparison_mistake(obs: Any, cases: Sequence[tuple[Any, Any]], mode: str) ->
     return None
 
 
+def _some_comparison_wrong(obs: Any, cases: Sequence[tuple[Any, Any]] = COMPARISON_CASES) -> bool:
+    """Whether the observed comparison table (`_comparison_table`) has a cell that is not the right bool
+    (a wrong answer, an error or another type); False when the table was not observed."""
+    if not isinstance(obs, dict) or not isinstance(obs.get("table"), list) or len(obs["table"]) != len(cases):
+        return False
+    for case, row in zip(cases, obs["table"], strict=True):
+        for name, op in OPERATORS.items():
+            got = row.get(name) if isinstance(row, dict) else None
+            if not isinstance(got, bool) or got != op(_value(case[0]), _value(case[1])):
+                return True
+    return False
+
+
 def check_comparisons(cls: Any, *, mode: str = "derivative") -> None:
     """Check `<, >, <=, >=, ==` of the student's `Dual` (mode "derivative") or `Var` (mode "grad"):
     by value, with an object or a number on either side, each returning a bool."""
@@ -423,7 +436,13 @@ def _program_case(driver: Callable, cls: Any, functions: Functions, program: Pro
                 f"the program's while loop did not end after {LOOP_LIMIT} iterations (on plain numbers it "
                 "ends after fewer than 20).",
                 given=given,
-                mistake=mistake or "the loop's condition compares objects of your class: compare the values.",
+                mistake=mistake
+                or (
+                    "the loop's condition compares objects of your class, and some of your comparisons give the "
+                    "wrong answer (a probe of <, >, <=, >=, ==): compare the values."
+                    if _some_comparison_wrong(obs.value.get("comparisons") if isinstance(obs.value, dict) else None)
+                    else None
+                ),
             )
         if outcome.get("timed_out"):
             raise failure(call, f"did not finish within {outcome['timed_out']:g} s.", given=given, mistake=mistake)
