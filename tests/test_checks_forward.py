@@ -161,3 +161,22 @@ def test_a_wrong_tangent_in_an_expression_gets_no_guessed_cause():
     text = " ".join(str(caught.value).split())
     assert "the tangent is wrong" in text and "checks above" not in text, text
     assert caught.value.diagnosis in ("", "off by a constant factor"), text
+
+
+@pytest.mark.parametrize(
+    ("body", "hinted"), [("int(f(Dual(x, 1.0)).tangent)", False), ("f(Dual(x, 0.0)).tangent", True)]
+)
+def test_the_seed_hint_only_when_f_was_called_with_tangent_zero(body, hinted):
+    """A derivative of 0: from int(...) of a right tangent of size below 1 (seeded with 1) the old hint
+    "seed the input with tangent 1: Dual(x, 1.0)." was wrong; only a seed 0 that f received shows it."""
+    ns = solution()
+    dual = ns["Dual"]
+
+    def derivative(f, x):
+        return eval(body, {"Dual": dual, "f": f, "x": x})
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_derivative(derivative, functions(ns), f="sin(x)", x=1.0)
+    text = " ".join(str(caught.value).split())
+    assert "the derivative is wrong." in text and "Got 0" in text, text
+    assert ("seed the input with tangent 1" in text) == hinted, text

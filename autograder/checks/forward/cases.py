@@ -969,6 +969,15 @@ def _calls_mistake(obs: dict, needed: int) -> Mistake | None:
     return None
 
 
+def _seeded_with_zero(obs: dict) -> bool:
+    """Whether f's first call had a Dual argument whose tangent is 0 (the evidence of a seed 0)."""
+    first = obs.get("first") or []
+    try:
+        return bool(first) and all(a.get("dual") and float(a.get("tangent")) == 0.0 for a in first)
+    except (TypeError, ValueError):
+        return False
+
+
 def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> None:
     calls = obs.get("calls")
     if calls != needed:
@@ -978,9 +987,7 @@ def _judge_calls(call: str, obs: dict, needed: int, what: str, given: str) -> No
             f"{'es' if needed != 1 else ''}, that is {needed} call{'s' if needed != 1 else ''} of f, on duals "
             "(a call on plain numbers counts too).",
             given=given,
-            mistake=_calls_mistake(obs, needed)
-            or "call f with duals, once per seed direction, and read every result from those calls "
-            "(finite differences or an extra call of f for the value are not forward mode).",
+            mistake=_calls_mistake(obs, needed),
         )
     first = obs.get("first") or []
     plain = [a for a in first if not a.get("dual")]
@@ -1036,8 +1043,8 @@ def _derivative_case(student: Callable, functions: Functions, case: _Case, x: fl
             mistake = _calls_mistake(obs.value, 1)
             if mistake is None and _probe_shows(obs.value.get("probe"), 1.25):  # the probe's value, not 1.0
                 mistake = diagnose(got, [(VALUE_INSTEAD_OF_TANGENT, value)], tolerance=TO_ROUNDING)
-            if mistake is None and got == 0:
-                mistake = "seed the input with tangent 1: Dual(x, 1.0)."
+            if mistake is None and got == 0 and _seeded_with_zero(obs.value):
+                mistake = "f was called on a Dual with tangent 0: seed the input with tangent 1, Dual(x, 1.0)."
             raise failure(call, "the derivative is wrong.", expected=want, got=got, given=given, mistake=mistake)
         _judge_calls(call, obs.value, 1, "derivative", given)
 
