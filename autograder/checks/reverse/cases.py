@@ -69,7 +69,9 @@ def _number(value: Any, call: str, what: str) -> float:
         raise failure(
             call,
             f"the {what} is None.",
-            mistake="start every grad at 0.0 and add to it in backward (a node that got no gradient keeps 0.0).",
+            mistake="start every grad at 0.0 and add to it in backward (a node that got no gradient keeps 0.0)."
+            if "grad" in what
+            else None,
         )
     return real_scalar(value, f"{call} ({what})")
 
@@ -816,8 +818,7 @@ def _judge_passes(call: str, obs: dict, needed: int, given: str, outputs: int = 
             given=given,
             mistake=FINITE_DIFFERENCES
             if _never_on_vars(obs)
-            else "make every input a leaf Var(x_i), call f on them, and run backward on the result: "
-            "reverse mode, not finite differences.",
+            else "make every input a leaf Var(x_i), call f on them, and run backward on the result.",
         )
     passes = obs.get("passes")
     if passes != needed:
