@@ -338,3 +338,22 @@ def test_a_wrong_linear_inside_sequential_is_not_told_how_sequential_chains():
     text = " ".join(str(caught.value).split())
     assert "the output is wrong by up to" in text, text
     assert "Sequential applies its modules" not in text and "Likely mistake" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("forward", "hinted"),
+    [("return x @ self.weight.T + self.bias.value", False), ("return x @ self.weight + self.bias", True)],
+    ids=["attribute", "shapes"],
+)
+def test_a_linear_that_raises_gets_the_formula_only_for_a_shape_error(forward, hinted):
+    """A Linear whose forward raises: an AttributeError (a Tensor has no .value) is not told the formula's
+    shapes (the old message gave LINEAR_FORWARD for any error); numpy's shape error is its evidence."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id["modules_code"])
+    old = "return x @ self.weight.T + self.bias"
+    ns = namespace({"modules_code": code.replace(old, forward)})
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_linear(ns["Linear"], ns["Tensor"], seed=6101)
+    text = " ".join(str(caught.value).split())
+    assert "raised" in text, text
+    assert ("weight has shape (out_features, in_features)" in text) == hinted, text

@@ -183,7 +183,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
                 "submodules), each once.",
             )
         if "error" in record:
-            mistake = _forward_error_mistake(record, X) if "square" in record else LINEAR_FORWARD
+            mistake = _forward_error_mistake(record, X) if "square" in record else _linear_hint(record["error"])
             raise raised(f"{call}(x), then backward()", record["error"], given=given, mistake=mistake)
         W, b = record["weight"], record["bias"]
         wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
@@ -229,13 +229,19 @@ def _forward_error_mistake(record: dict, X: np.ndarray) -> Mistake | str:
     try:
         W, b = np.asarray(probe["weight"], dtype=float), np.asarray(probe["bias"], dtype=float)
         if W.shape == (X.shape[1], X.shape[1]) and b.shape == (X.shape[1],):
-            return (
-                diagnose(probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], tolerance=relative_to_largest(RELATIVE))
-                or LINEAR_FORWARD
-            )
+            return diagnose(
+                probe["out"], [(WEIGHT_NOT_TRANSPOSED, X @ W + b)], tolerance=relative_to_largest(RELATIVE)
+            ) or _linear_hint(record.get("error"))
     except (KeyError, TypeError, ValueError):
         pass
-    return LINEAR_FORWARD
+    return _linear_hint(record.get("error"))
+
+
+def _linear_hint(error: Any) -> str | None:
+    """LINEAR_FORWARD when the error is numpy's about shapes (a product or a sum that does not fit: the
+    formula's shapes are its evidence); None for any other error."""
+    text = str(error or "")
+    return LINEAR_FORWARD if re.search(r"matmul|not aligned|could not be broadcast", text) else None
 
 
 def _judge_linear_layer(call: str, record: dict, n_in: int, n_out: int) -> None:
@@ -714,7 +720,9 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
                 f"raised a warning: {obs.warnings[0]}.",
                 given=given,
                 mistake="exp of a large logit overflows: subtract each row's maximum before exp, and use a "
-                "stable sigmoid such as 0.5 * (1 + tanh(z / 2)).",
+                "stable sigmoid such as 0.5 * (1 + tanh(z / 2))."
+                if "overflow" in obs.warnings[0]
+                else None,
             )
         if not obs.value["unchanged"]:
             raise failure(call, "modified params or X in place.", given=given)
@@ -731,7 +739,8 @@ def _forward_case(student: Callable, sizes: tuple, rows: int, scale: float, seed
         array = real_array(got, want.shape, call, "output")  # real_array says "the output has shape ..."
         if mismatch(array, want, 1e-9):
             mistake: str | Mistake | None = diagnose(array, candidates, tolerance=relative_to_largest(1e-9))
-            if mistake is None and not np.all(np.isfinite(array)):
+            overflows = np.max(np.abs(Z2)) > np.log(np.finfo(float).max)  # exp of some logit is inf
+            if mistake is None and not np.all(np.isfinite(array)) and overflows:
                 mistake = "exp of a large logit overflows to inf: subtract each row's maximum first."
                 if Z2.shape[1] > 1 and np.max(Z2) > np.log(np.finfo(float).max):
                     mistake = NO_MAX_SHIFT  # inf / inf: exp of the unshifted logits overflowed
