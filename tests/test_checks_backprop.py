@@ -357,3 +357,25 @@ def test_a_linear_that_raises_gets_the_formula_only_for_a_shape_error(forward, h
     text = " ".join(str(caught.value).split())
     assert "raised" in text, text
     assert ("weight has shape (out_features, in_features)" in text) == hinted, text
+
+
+def test_losses_returned_in_reverse_are_not_told_to_reset_or_step_against_the_gradient():
+    """A correct training whose list of losses is returned reversed. The step check: the old message
+    guessed "append float(loss.data) of every minibatch ...: the short last minibatch counts once"; now it
+    says the losses are not the epoch means and stops. The training check: the watch saw descent steps and
+    gradients cleared, yet the old message guessed "reset the gradients (model.zero_grad()) before every
+    backward, and step against the gradient (p.data - lr * p.grad)."; now it says what is wrong and stops."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id["train_code"])
+    assert code.count("    return losses") == 1
+    ns = namespace({"train_code": code.replace("    return losses", "    return losses[::-1]")})
+    with pytest.raises(CheckFailure) as caught:
+        run_checks(ns, "steps")
+    text = " ".join(str(caught.value).split())
+    assert "not the means of each epoch's minibatch losses" in text, text
+    assert "short last minibatch" not in text and "Likely mistake" not in text, text
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_train(ns["train"], ns["Tensor"], "two or not two")
+    text = " ".join(str(caught.value).split())
+    assert "the loss did not decrease from the first epoch to the last." in text, text
+    assert "zero_grad" not in text and "Likely mistake" not in text, text

@@ -385,9 +385,7 @@ class _Judge:
                 f"{self.where(steps, k)}: the parameters moved by the wrong amount. An SGD step moves them by -lr "
                 "times the gradient of this minibatch's mean loss at the parameters the minibatch was evaluated at "
                 "(the expected step is from finite differences; entries in the order W1, b1, W2, b2).",
-                mistake
-                or "for each minibatch: logits = model(Tensor(X[rows])), the loss, model.zero_grad(), loss.backward(), "
-                "then p.data = p.data - lr * p.grad for every p in model.parameters().",
+                mistake,  # a named step mistake, or none: no guessed cause
                 expected=want,
                 got=moved,
             )
@@ -453,10 +451,7 @@ class _Judge:
             "the minibatches (rows of X, by epoch) are not those of the permutations that one "
             f"np.random.default_rng({self.seed}), made once at the start, draws: generator.permutation({case.rows}) in "
             "every epoch.",
-            mistake
-            or "generator = np.random.default_rng(seed) once, before the epoch loop; then every epoch "
-            "order = generator.permutation(len(X)) (or generator.shuffle of an index array) and the minibatches "
-            "order[start : start + batch_size].",
+            mistake,  # a named order mistake, or none: the problem already says what the order must be
             expected=want,
             got=got,
         )
@@ -484,9 +479,7 @@ class _Judge:
             "returned per-epoch losses that are not the means of each epoch's minibatch losses. Each minibatch's "
             "loss is computed here from its logits at the parameters it saw (before its update); the minibatch "
             f"losses were {show(table, 120)} (one row per epoch).",
-            mistake
-            or "append float(loss.data) of every minibatch to a list started at each epoch, and return "
-            "np.mean of it per epoch: the short last minibatch counts once, like the others.",
+            mistake,  # a named loss mistake, or none: no guessed cause
             expected=means,
             got=losses,
         )
