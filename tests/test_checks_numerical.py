@@ -330,3 +330,17 @@ def test_a_warning_that_is_no_division_gets_no_guard_hint():
         checks.check_relative_error(relative_error, [1.0, 2.0], [1.5, 2.1])
     text = " ".join(str(caught.value).split())
     assert "emitted a warning (UserWarning: checking)" in text and "guard the denominator" not in text, text
+
+
+def test_a_complex_result_made_a_float_is_not_told_to_pass_a_complex_number():
+    """complex_step that calls f(x + 1j h) and then float() of the result: the error mentions complex, and
+    the old hint "pass x + 1j * h to f (a complex number); f works on complex input." told it to do what it
+    did; now the error is shown and the message stops."""
+
+    def complex_step(f, x, h=1e-20):
+        return float(f(x + 1j * h)) / h
+
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_complex_step(complex_step, "sin(x)", x=1.0)
+    text = " ".join(str(caught.value).split())
+    assert "complex" in text and "pass x + 1j * h to f" not in text and "Likely mistake" not in text, text

@@ -1635,8 +1635,6 @@ def _judge_real_ratio(call: str, ratio: float, seconds: list, total: float, give
             f"returned {ratio:.3g}, but the times observed here give about {implied:.3g} (the time of the 2P loss "
             "evaluations divided by that of one gradient call).",
             given=given,
-            mistake="time the whole finite-difference loop with time.perf_counter() and one call of gradient, and "
-            "return the first divided by the second.",
         )
 
 
