@@ -180,3 +180,19 @@ def test_the_seed_hint_only_when_f_was_called_with_tangent_zero(body, hinted):
     text = " ".join(str(caught.value).split())
     assert "the derivative is wrong." in text and "Got 0" in text, text
     assert ("seed the input with tangent 1" in text) == hinted, text
+
+
+def test_a_reflected_method_that_fails_inside_is_not_told_to_define_it():
+    """__rsub__ defined but failing inside (it calls a helper that does not exist): the old hint "`3 - x` is
+    Dual.__rsub__(x, 3): define __rsub__ ..." told to define what is there; only Python's "unsupported
+    operand" (a missing method) or an error that names the method supports it."""
+    from autograder.grading import submissions
+
+    code = submissions.solution_code(submissions.solution_cells(SOURCE)["dual_code"])
+    old = "        return lift(other) - self\n"
+    assert code.count(old) == 1
+    ns = solution({"dual_code": code.replace(old, "        return lifted(other) - self\n")})
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_dual_arithmetic(ns["Dual"], ["3 - x"])
+    text = " ".join(str(caught.value).split())
+    assert "NameError" in text and "define __rsub__" not in text, text
