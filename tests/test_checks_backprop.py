@@ -379,3 +379,17 @@ def test_losses_returned_in_reverse_are_not_told_to_reset_or_step_against_the_gr
     text = " ".join(str(caught.value).split())
     assert "the loss did not decrease from the first epoch to the last." in text, text
     assert "zero_grad" not in text and "Likely mistake" not in text, text
+
+
+def test_a_relu_that_raises_inside_sequential_is_not_told_how_sequential_chains():
+    """ReLU.forward calling a method the Tensor does not have: the old hint ("Sequential.forward applies
+    every module in order: x = module(x) for each, then return x.") blamed the chaining for any error in
+    the model's forward; only numpy's shape error (a module fed the wrong input) supports it."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in SOURCE.cells}
+    code = submissions.solution_code(by_id["modules_code"])
+    assert code.count("return x.relu()") == 1
+    ns = namespace({"modules_code": code.replace("return x.relu()", "return x.rectify()")})
+    with pytest.raises(CheckFailure) as caught:
+        checks.check_sequential(ns["Sequential"], ns["Linear"], ns["ReLU"], ns["Tensor"], seed=6201)
+    text = " ".join(str(caught.value).split())
+    assert "AttributeError" in text and "Sequential.forward applies" not in text, text

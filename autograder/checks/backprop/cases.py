@@ -440,7 +440,7 @@ def _sequential_case(
         if "parameters" in record:
             _judge_parameters(call, record["parameters"], expected_labels, name, record.get("nesting"))
         if "error" in record:
-            mistake = _stage_hint(record["stage"])
+            mistake = _stage_hint(record["stage"], record["error"])
             if "square" in record:
                 mistake = _square_network_mistake(record["square"]) or mistake
             raise raised(f"{call}: {record['stage']}", record["error"], given=given, mistake=mistake)
@@ -556,8 +556,10 @@ def _nesting_probe(linear: Callable) -> dict:
     return found
 
 
-def _stage_hint(stage: str) -> str | None:
-    if stage.startswith("out = model"):
+def _stage_hint(stage: str, error: Any) -> str | None:
+    """How Sequential chains, when its forward failed with numpy's shape error (a module applied to
+    something other than the previous module's output does not fit); None for any other error."""
+    if stage.startswith("out = model") and re.search(r"matmul|not aligned|could not be broadcast", str(error or "")):
         return "Sequential.forward applies every module in order: x = module(x) for each, then return x."
     return None
 
