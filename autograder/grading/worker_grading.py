@@ -228,9 +228,20 @@ def private_folder_parent() -> str | None:
     """Where private course copies go: /dev/shm (memory) when it is there and writable, else the temporary
     folder. nbgrader commits its gradebook after nearly every change (a course kit: one commit per cell;
     autograde: several per student); in memory these commits cost no disk sync, which on a busy machine
-    took seconds per student. Nothing there is kept: the copies are removed when the worker exits."""
+    took seconds per student. Nothing there is kept: the copies are removed when the worker exits.
+    /dev/shm is used only with at least SHM_FREE_BYTES free (a container's default is 64 MB)."""
     shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+    if not (shm.is_dir() and os.access(shm, os.W_OK | os.X_OK)):
+        return None
+    try:
+        free = shutil.disk_usage(shm).free
+    except OSError:
+        return None
+    return str(shm) if free >= SHM_FREE_BYTES else None
+
+
+SHM_FREE_BYTES = 1 << 30
+"""Free memory /dev/shm must have for private course copies to go there (a few MB each, one per worker)."""
 
 
 _COURSES: list[_Course] = []  # every private course copy of this process, removed at exit
