@@ -144,8 +144,9 @@ def _swell_with_ops(change: dict[int, int]):
 
 
 def test_an_ops_count_off_by_one_is_not_told_it_was_expanded():
-    """The ops of l_3 one too many (9, where expanded it has 10): the old hint ("count the ops of l_n as the recursion builds it (do not
-    expand or simplify it).") guessed an expansion; now the row says what is wrong and stops."""
+    """The ops of l_3 one too many (9, where expanded it has 10): the old hint ("count the ops of l_n as
+    the recursion builds it (do not expand or simplify it).") guessed an expansion; now the row says what
+    is wrong and stops."""
     from autograder.checks.symbolic import check_expression_swell
 
     ops = swell_truth(3)[0]
