@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.checks.backprop.cases import _loss  # the network's mean divergence, the oracle's loss
 from autograder.checks.backprop.mistakes import (
     CROSS_ENTROPY_FOR_ONE,
     EPOCH_LOSS_SUMMED,
@@ -122,17 +123,6 @@ def _unflatten(theta: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> dict[str
         out[key] = theta[start : start + size].reshape(shape)
         start += size
     return out
-
-
-def _loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:
-    """The mean divergence of the network on (X, y): cross-entropy of the softmax, or of the sigmoid for one output."""
-    Z2 = np.maximum(_pre_activations(params, X), 0.0) @ params["W2"].T + params["b2"]
-    if Z2.shape[1] == 1:
-        d = y.reshape(-1, 1).astype(float)
-        return float(np.mean(np.logaddexp(0.0, Z2) - d * Z2))
-    m = Z2.max(axis=1, keepdims=True)
-    lse = (m + np.log(np.exp(Z2 - m).sum(axis=1, keepdims=True)))[:, 0]
-    return float(np.mean(lse - Z2[np.arange(len(y)), y]))
 
 
 # --- observing: a network that records what it is fed -----------------------------------------------
