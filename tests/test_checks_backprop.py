@@ -13,7 +13,7 @@ from autograder.checks.backprop import mistakes
 from autograder.feedback import CheckFailure
 from autograder.grading import submissions
 from tests.conftest import REPO
-from tests.units.backprop import ATTACKS, MUTANTS
+from tests.units.backprop import ALTERNATIVES, ATTACKS, MUTANTS
 
 SOURCE = nbformat.read(REPO / "source" / "06_backprop" / "06_backprop.ipynb", as_version=4)
 LOCKED = ("engine", "network_by_engine")
@@ -214,33 +214,9 @@ def test_in_process_mistake_is_named(name):
 
 # Correct trains written differently: every step check passes them.
 CORRECT_TRAINS = {
-    # the order shuffled in place every epoch (a permutation of the previous order), zero_grad after the
-    # update, an extra forward on all rows per epoch (an evaluation), losses kept as numpy scalars
-    "compounded_shuffle": """
-def train(model, X, y, epochs, lr, seed, batch_size=32):
-    rng = np.random.default_rng(seed)
-    index = np.arange(len(X))
-    history = []
-    model.zero_grad()
-    for epoch in range(epochs):
-        rng.shuffle(index)
-        losses = []
-        for chunk in np.array_split(index, np.arange(batch_size, len(index), batch_size)):
-            rows = np.sort(chunk)
-            logits = model(Tensor(X[rows]))
-            if logits.data.shape[1] == 1:
-                loss = binary_cross_entropy(logits, y[rows])
-            else:
-                loss = cross_entropy(logits, y[rows])
-            loss.backward()
-            for p in model.parameters():
-                p.data -= lr * p.grad
-            model.zero_grad()
-            losses.append(loss.data)
-        accuracy = (model(Tensor(X)).data.argmax(axis=1) == y).mean()
-        history.append(np.mean(losses))
-    return history
-""",
+    # the graded alternative's: the order shuffled in place every epoch (a permutation of the previous
+    # order), zero_grad after the update, an extra forward on all rows per epoch (an evaluation)
+    "compounded_shuffle": ALTERNATIVES["compounded_shuffle_and_per_call_timing"].cells["train_code"],
     # X and y themselves permuted every epoch, minibatches taken by slicing, choice without replacement
     "permuted_arrays": """
 def train(model, X, y, epochs, lr, seed, batch_size=32):
