@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -21,6 +20,7 @@ import pytest
 from autograder.grading import execution, sandbox, submissions
 from autograder.grading.release import release
 from tests.conftest import copy_course
+from tests.test_pipeline import _wait_for
 
 ASSIGNMENT = "01_numerical"
 
@@ -94,15 +94,6 @@ def _kernels_under(folder: Path) -> list[str]:
         if str(folder) in command and ("ipykernel" in command or "bwrap" in command):
             found.append(f"{entry.name}: {command[:160]}")
     return found
-
-
-def _wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture
