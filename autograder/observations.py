@@ -55,7 +55,9 @@ def encode(value: object, depth: int = 0) -> Any:
         if isinstance(value, _COMPLEXES):
             return {"complex": [_float(value.real), _float(value.imag)]}
         if isinstance(value, _ARRAYS) and value.dtype.kind in "biufc":
-            flat = [encode(v.item(), depth + 1) for v in value.ravel()]
+            flat = _plain_entries(value) if depth < 8 else None
+            if flat is None:
+                flat = [encode(v.item(), depth + 1) for v in value.ravel()]
             return {"ndarray": flat, "dtype": value.dtype.str, "shape": list(value.shape)}
         if isinstance(value, list | tuple):
             kind = "list" if isinstance(value, list) else "tuple"
@@ -69,6 +71,22 @@ def encode(value: object, depth: int = 0) -> Any:
     except Exception:
         text = "?"
     return {"foreign": [type(value).__name__, text]}
+
+
+def _plain_entries(value: Any) -> list | None:
+    """The entries of a plain ndarray of a standard dtype encoded at once (`tolist`), exactly as
+    entry by entry; None for anything else (subclasses, long doubles), which goes entry by entry."""
+    if type(value) is not np.ndarray or value.dtype.itemsize > {"c": 16}.get(value.dtype.kind, 8):
+        return None
+    items = value.ravel().tolist()
+    kind = value.dtype.kind
+    if kind == "b":
+        return items
+    if kind in "iu":
+        return [{"int": v} for v in items]
+    if kind == "f":
+        return items if bool(np.isfinite(value).all()) else [_float(v) for v in items]
+    return [{"complex": [_float(v.real), _float(v.imag)]} for v in items]
 
 
 def decode(data: Any) -> Any:
@@ -86,7 +104,11 @@ def decode(data: Any) -> Any:
         if "ndarray" in data:
             if np is None:
                 return Foreign("ndarray", "an array, which cannot be read without numpy")
-            values = [decode(v) for v in data["ndarray"]]
+            flat = data["ndarray"]
+            if isinstance(flat, list) and all(type(v) is float for v in flat):
+                values = flat  # decode(v) is v for a float
+            else:
+                values = [decode(v) for v in flat]
             return np.array(values, dtype=np.dtype(data["dtype"])).reshape(data["shape"])
         if "list" in data:
             return [decode(v) for v in data["list"]]

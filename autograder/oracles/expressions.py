@@ -56,6 +56,14 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sympy
+
+# SymPy imports these on first use, while the checks build a random expression (a function's
+# assumptions) or lambdify one (its printer): imported with this module, they are paid when the
+# grader's kernels import the checks before any student code, not in a test cell.
+import sympy.assumptions.wrapper  # noqa: F401
+import sympy.codegen.ast  # noqa: F401
+import sympy.sets.setexpr  # noqa: F401
+import sympy.tensor.tensor  # noqa: F401
 from sympy.core.numbers import ImaginaryUnit
 from sympy.printing.numpy import NumPyPrinter
 

@@ -28,6 +28,10 @@ from __future__ import annotations
 
 from autograder.checks.backprop import cases as cases
 from autograder.checks.backprop import mistakes as mistakes
+
+# check_train imports sgd_steps on first use (sgd_steps imports cases): imported here, it is paid when
+# the grader's kernels import the checks before any student code, not in the train test cell.
+from autograder.checks.backprop import sgd_steps as sgd_steps
 from autograder.checks.backprop.cases import check_gradient_cost_ratio as check_gradient_cost_ratio
 from autograder.checks.backprop.cases import check_linear as check_linear
 from autograder.checks.backprop.cases import check_mlp_backward as check_mlp_backward

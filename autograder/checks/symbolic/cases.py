@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import cmath
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +13,11 @@ from typing import Any
 
 import sympy
 from sympy.core.function import Derivative, _derivative_dispatch
+
+# simplify imports sympy.physics.units on first use (expression_swell simplifies): imported with the
+# checks, it is paid when the grader's kernels import them before any student code, not in a test cell.
+with contextlib.suppress(ImportError):  # a SymPy without physics: simplify then does not need it either
+    import sympy.physics.units  # noqa: F401
 
 from autograder.checks.kit.case import Case
 from autograder.checks.kit.diagnose import Candidate, diagnose
