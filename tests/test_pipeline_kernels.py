@@ -82,7 +82,8 @@ def test_the_next_student_gets_a_fresh_kernel_started_ahead():
 
 
 def _kernels_under(folder: Path) -> list[str]:
-    """Command lines of running processes that use a scratch folder under `folder` (kernels, bwrap)."""
+    """Command lines of running processes that use a scratch folder under `folder` (kernels, bwrap, fork
+    servers and the kernels they forked, whose command line is their server's, and the kernels' launchers)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -91,7 +92,7 @@ def _kernels_under(folder: Path) -> list[str]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if str(folder) in command and ("ipykernel" in command or "bwrap" in command):
+        if str(folder) in command and any(word in command for word in ("ipykernel", "bwrap", "fork_server")):
             found.append(f"{entry.name}: {command[:160]}")
     return found
 
@@ -121,6 +122,7 @@ def test_no_kernel_is_left_running_after_a_run(small_class):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert _wait_for(lambda: not _kernels_under(scratch), 20), _kernels_under(scratch)
     assert not list(scratch.glob("autograder-run-*")), "every kernel's scratch folder is removed"
+    assert not list(scratch.glob("autograder-kernels-*")), "every fork server's folder is removed"
 
 
 def test_no_kernel_is_left_running_after_ctrl_c(small_class):

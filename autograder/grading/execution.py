@@ -51,7 +51,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 from autograder import runtime
-from autograder.grading import sandbox
+from autograder.grading import fork_server, sandbox
 from autograder.grading.trusted_judge import error_output, test_cell_id
 
 MAX_KERNEL_STARTS = 4  # the first kernel and at most three replacements after crashes or hangs
@@ -121,6 +121,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     scratch: Path
     uid: int
     limits: sandbox.Limits
+    server: fork_server.ForkServer | None = None  # forks the kernel (`fork_server`); None: a fresh Python
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # Signals reach bwrap, not the kernel inside it: interrupt by a control message instead.
@@ -130,9 +131,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         # where the kernel cannot plant a link): only that file is handed to the kernel's user.
         if os.geteuid() == 0:
             os.chown(self.connection_file, self.uid, self.uid, follow_symlinks=False)
-        return sandbox.wrap(
-            super().format_kernel_cmd(extra_arguments), self.scratch, self.uid, self.limits, cwd=self.scratch / "work"
-        )
+        argv = super().format_kernel_cmd(extra_arguments)
+        if self.server is not None:
+            return self.server.kernel_command(argv, self.scratch, self.uid, self.limits, cwd=self.scratch / "work")
+        return sandbox.wrap(argv, self.scratch, self.uid, self.limits, cwd=self.scratch / "work")
 
 
 def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
@@ -154,16 +156,26 @@ def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
     }
 
 
-def _kernel_manager(use_sandbox: bool, limits: sandbox.Limits, scratch: Path, uid: int) -> AsyncKernelManager:
+def _kernel_manager(
+    use_sandbox: bool, limits: sandbox.Limits, scratch: Path, uid: int, warmup: tuple[str, ...] = ()
+) -> AsyncKernelManager:
+    """A manager for a kernel in `scratch`: sandboxed (forked by this process's fork server for `warmup` when
+    `scratch` is one of its folders, else a fresh Python in bwrap), or a plain local kernel."""
+    client = "autograder.grading.kernel_client.PromptKernelClient"
     if not use_sandbox:
-        return AsyncKernelManager(kernel_name="python3", connection_file=str(scratch / "kernel.json"))
+        return AsyncKernelManager(
+            kernel_name="python3", connection_file=str(scratch / "kernel.json"), client_class=client
+        )
     manager = SandboxedKernelManager(
         kernel_name="python3",
+        client_class=client,
         transport="ipc",
         ip=str(scratch / "sockets" / "k"),
         connection_file=str(scratch / "kernel.json"),
     )
     manager.scratch, manager.uid, manager.limits = scratch, uid, limits
+    server = fork_server.server_for(warmup)
+    manager.server = server if server is not None and scratch.parent == server.folder else None
     return manager
 
 
@@ -237,12 +249,14 @@ def _shut_down(manager: AsyncKernelManager | None, client: object | None = None)
 
 def launch(use_sandbox: bool, limits: sandbox.Limits, warmup: tuple[str, ...], uid: int) -> Kernel:
     """Start a kernel in a fresh scratch folder as user `uid`, without waiting for it to answer."""
+    server = None
     if use_sandbox:
         sandbox.kill_all(uid)  # nothing left over from the last kernel of this user id
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+        server = fork_server.server_for(warmup)
+    scratch = server.scratch_folder() if server is not None else Path(tempfile.mkdtemp(prefix="autograder-run-"))
     try:
         _prepare(scratch, uid if use_sandbox else None)
-        manager = _kernel_manager(use_sandbox, limits, scratch, uid)
+        manager = _kernel_manager(use_sandbox, limits, scratch, uid, warmup)
         run_sync(manager.start_kernel)(
             extra_arguments=kernel_arguments(warmup),
             env=kernel_environment(scratch, scratch / "records.jsonl"),
@@ -322,6 +336,7 @@ def close_kernel_pools() -> int:
     return closed
 
 
+atexit.register(fork_server.close_servers)  # runs after close_kernel_pools (atexit is last in, first out)
 atexit.register(close_kernel_pools)
 
 
@@ -359,7 +374,7 @@ class _Run:
         if started is not None:  # connect to the kernel started ahead (nbclient does not start it again)
             manager = started.manager
         else:
-            manager = _kernel_manager(self.task.use_sandbox, self.task.limits, self.scratch, self.uid)
+            manager = _kernel_manager(self.task.use_sandbox, self.task.limits, self.scratch, self.uid, self.task.warmup)
         return NotebookClient(
             nbformat.from_dict(self.notebook),
             km=manager,

@@ -78,10 +78,11 @@ def kill_all(uid: int) -> None:
         )
 
 
-def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | None = None) -> list[str]:
-    """The command that runs `argv` in the sandbox, with `scratch` as its only writable mount and `cwd`
-    (default: `scratch`) as its working directory. What `uid` may write inside `scratch` is up to the caller."""
-    # --die-with-parent: a kernel never outlives the worker that started it (killed, interrupted, crashed)
+def _namespaces(writable: Path, cwd: Path) -> list[str]:
+    """bwrap's options for the view every sandboxed process gets: its own network, process, IPC and host
+    name namespaces, a fresh /tmp, /proc and /dev, the system and the Python environment read-only, and
+    `writable` as its only writable mount; `cwd` its working directory."""
+    # --die-with-parent: a sandboxed process never outlives the worker that started it (killed, crashed)
     command = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     # ipykernel exits when it sees its parent gone; in a pid namespace its parent pid means nothing.
     command += ["--unsetenv", "JPY_PARENT_PID", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
@@ -89,12 +90,18 @@ def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | N
         command += ["--ro-bind-try", folder, folder]
     readable = readable_paths()
     # Mount points are created with their host parent's mode; /root is 0700, so open the path up.
-    parents = sorted({q for p in (*readable, scratch) for q in p.parents if q != Path("/")}, key=lambda q: len(q.parts))
-    for folder in parents:
+    parents = {q for p in (*readable, writable) for q in p.parents if q != Path("/")}
+    for folder in sorted(parents, key=lambda q: len(q.parts)):
         command += ["--perms", "0755", "--dir", str(folder)]
     for folder in readable:
         command += ["--ro-bind", str(folder), str(folder)]
-    command += ["--bind", str(scratch), str(scratch), "--chdir", str(cwd or scratch)]
+    return command + ["--bind", str(writable), str(writable), "--chdir", str(cwd)]
+
+
+def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | None = None) -> list[str]:
+    """The command that runs `argv` in the sandbox, with `scratch` as its only writable mount and `cwd`
+    (default: `scratch`) as its working directory. What `uid` may write inside `scratch` is up to the caller."""
+    command = _namespaces(scratch, cwd or scratch)
     command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
     command += [
         "prlimit",
@@ -105,6 +112,14 @@ def wrap(argv: list[str], scratch: Path, uid: int, limits: Limits, cwd: Path | N
         "--",
     ]
     return command + argv
+
+
+def server_wrap(argv: list[str], folder: Path) -> list[str]:
+    """The command that runs a kernel fork server (`fork_server`) in the sandbox's view, with `folder` (its
+    socket and its kernels' scratch folders) writable. The server keeps root's capabilities: every kernel
+    it forks makes its own namespaces and mounts with them, then drops them all and becomes its student's
+    user (see `fork_server`). The server runs no student code."""
+    return [*_namespaces(folder, Path("/tmp")), "--cap-add", "ALL", *argv]
 
 
 def probe(limits: Limits | None = None) -> None:
