@@ -19,12 +19,15 @@ graded from what was recorded until then, with a note saying so. The same code r
 processes and on Dask workers.
 
 Starting a kernel (a fresh Python with IPython, numpy, SymPy, matplotlib and the autograder's checks
-imported) takes longer than most notebooks run, so each worker thread keeps one kernel started ahead
-(`KernelPool`): while student k's notebook runs, student k+1's kernel starts in its own fresh scratch
-folder, as its own unprivileged user (two alternating user ids per worker thread), and imports those
-modules before any student code (`warmup`). It holds no student data: the student's files are written
-into its folder when it is taken for that student. A kernel serves one student only and is killed after
-it; one left over is shut down when the worker exits, and dies with the worker (`--die-with-parent`).
+imported) takes longer than most notebooks run. Two things make it cheap. A sandboxed kernel is forked
+from the worker's fork server (`fork_server`), which imported those modules once, and makes its own
+sandbox before any student code (where the server cannot run, each kernel is a fresh Python in bwrap).
+And each worker thread keeps one kernel started ahead (`KernelPool`): while student k's notebook runs,
+student k+1's kernel starts in its own fresh scratch folder, as its own unprivileged user (two
+alternating user ids per worker thread), with those modules imported (`warmup`). It holds no student
+data: the student's files are written into its folder when it is taken for that student. A kernel
+serves one student only and is killed after it; one left over is shut down when the worker exits, and
+dies with the worker (`--die-with-parent`).
 """
 
 from __future__ import annotations
