@@ -6,6 +6,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import mpmath
@@ -15,6 +16,7 @@ from autograder.checks.kit.arrays import Wrong, compare, matching
 from autograder.checks.kit.case import Case, explicit_or_seeded, explicit_or_table
 from autograder.checks.kit.dependencies import depends_on, prefixed, quick_check
 from autograder.checks.kit.diagnose import diagnose
+from autograder.checks.kit.memo import by_value
 from autograder.checks.kit.text import entries
 from autograder.checks.kit.tolerance import close, tolerance
 from autograder.checks.vjp.mistakes import (
@@ -841,8 +843,11 @@ SOFTMAX_CASES = ((3, 5, 1.0), (4, 10, 1000.0), (1, 7, 1000.0), (5, 3, 50.0), (2,
 """(batch B, classes C, scale of the logits) of the hidden cases; scale 1000 overflows exp."""
 
 
+@by_value()
 def _mp_gradient(logits: np.ndarray, labels: Sequence[int], h: float = 1e-4) -> np.ndarray:
-    """The gradient of the 30-digit cross-entropy by the fourth-order stencil, in 30-digit arithmetic."""
+    """The gradient of the 30-digit cross-entropy by the fourth-order stencil, in 30-digit arithmetic.
+
+    Kept per process by value: every submission meets the same hidden logits."""
     grad = np.empty(logits.shape)
     for i in range(logits.size):
 
@@ -1088,6 +1093,14 @@ def _judge_no_inverse(call: str, report: Any, given: str) -> None:
         raise failure(call, "switched off the grader's watch on np.linalg.inv while it ran.", given=given)
 
 
+@by_value()
+def _solve_gradients(A: np.ndarray, b: np.ndarray, gx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+    """The gradients of <gx, solve(A, b)> in A and in b by finite differences (kept per process by value)."""
+    want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
+    want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
+    return want_a, want_b
+
+
 def _solve_case(student: Callable, arrays: dict) -> None:
     A, b, x, gx = arrays["A"], arrays["b"], arrays["x"], arrays["gx"]
 
@@ -1103,8 +1116,7 @@ def _solve_case(student: Callable, arrays: dict) -> None:
         _judge_unchanged(call, obs.value["changed"])
         _judge_no_inverse(call, obs.value.get("inverse"), given)
         dA, db = _pair(obs.value["out"], call, ("dA", "db"))
-        want_a = central_gradient(lambda a: float(gx @ np.linalg.solve(a, b)), A, h=1e-4)
-        want_b = central_gradient(lambda c: float(gx @ np.linalg.solve(A, c)), b, h=1e-4)
+        want_a, want_b = _solve_gradients(A, b, gx)
         _swapped(call, (dA, db), (want_a, want_b), ("dA = -λ xᵀ", "db = λ"), given, SOLVE_PAIR_SWAPPED)
         lam = np.linalg.solve(A, gx)  # without the transpose: the likely mistake
         wrong_b = [(SOLVE_WITHOUT_TRANSPOSE, lam), (SOLVE_PAIR_SWAPPED, want_a)]
@@ -1120,11 +1132,29 @@ def _solve_case(student: Callable, arrays: dict) -> None:
     Case(call, given).run(observe, judge)
 
 
+def _large_arrays(seed: int, n: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The large system of `_solve_large` and its random directions U (for dA) and u (for db)."""
+    system = _system(seed + 11, n)
+    generator = rng(seed + 12)
+    return system, generator.normal(size=(n, n)), generator.normal(size=n)
+
+
+@lru_cache(maxsize=16)
+def _large_truth(seed: int, n: int) -> tuple[float, float, dict[str, float]]:
+    """<dA, U> and <db, u> by directional derivatives, and their values for the untransposed solve
+    (kept per process: every submission meets the same large system)."""
+    system, U, u = _large_arrays(seed, n)
+    A, b, gx = system["A"], system["b"], system["gx"]
+    want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
+    want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
+    lam = np.linalg.solve(A, gx)  # without the transpose: <-λ xᵀ, U> and <λ, u> of that mistake
+    untransposed = {"dA": float(np.sum(-np.outer(lam, system["x"]) * U)), "db": float(lam @ u)}
+    return want_a, want_b, untransposed
+
+
 def _solve_large(student: Callable, seed: int, n: int) -> None:
     def arrays() -> tuple[dict, np.ndarray, np.ndarray]:
-        system = _system(seed + 11, n)
-        generator = rng(seed + 12)
-        return system, generator.normal(size=(n, n)), generator.normal(size=n)
+        return _large_arrays(seed, n)
 
     def observe() -> dict:
         system, U, u = arrays()
@@ -1149,12 +1179,7 @@ def _solve_large(student: Callable, seed: int, n: int) -> None:
                 f"should return (dA, db) of shapes ({n}, {n}) and ({n},), got shapes {obs.value['shapes']}.",
                 given=given,
             )
-        system, U, u = arrays()
-        A, b, gx = system["A"], system["b"], system["gx"]
-        want_a = float(directional_derivative(lambda a: gx @ np.linalg.solve(a, b), A, U, h=1e-4))
-        want_b = float(directional_derivative(lambda c: gx @ np.linalg.solve(A, c), b, u, h=1e-4))
-        lam = np.linalg.solve(A, gx)  # without the transpose: <-λ xᵀ, U> and <λ, u> of that mistake
-        untransposed = {"dA": float(np.sum(-np.outer(lam, system["x"]) * U)), "db": float(lam @ u)}
+        want_a, want_b, untransposed = _large_truth(seed, n)
         for what, got, want in (("dA", obs.value["inner"][0], want_a), ("db", obs.value["inner"][1], want_b)):
             got_value = real_scalar(got, call)
             if mismatch(got_value, want, 1e-6 * (1 + abs(want))):
