@@ -56,6 +56,7 @@ from autograder.checks.kit.arrays import compare
 from autograder.checks.kit.case import Case, explicit_or_table
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import guarded
+from autograder.checks.kit.memo import by_value
 from autograder.checks.kit.tolerance import relative_to_largest, tolerance
 from autograder.checks.virtual_clock import VirtualClock
 from autograder.compare import largest_gap, mismatch, real_array, real_scalar
@@ -136,6 +137,22 @@ def _linear_arrays(n_in: int, n_out: int, rows: int, seed: int) -> tuple[np.ndar
     return np.round(generator.uniform(-2, 2, (rows, n_in)), 3), np.round(generator.uniform(-2, 2, (rows, n_out)), 3)
 
 
+@by_value()
+def _linear_gradients(
+    X: np.ndarray,  # noqa: N803
+    G: np.ndarray,  # noqa: N803
+    W: np.ndarray,  # noqa: N803
+    b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of sum(G * (X Wᵀ + b)) in W, b and X by finite differences (kept per process by
+    value: a correct layer records the same seeded weights in every submission)."""
+    return (
+        central_gradient(lambda w: float(np.sum(G * (X @ w.T + b))), W),
+        central_gradient(lambda c: float(np.sum(G * (X @ W.T + c))), b),
+        central_gradient(lambda x: float(np.sum(G * (x @ W.T + b))), X),
+    )
+
+
 def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, rows: int, seed: int) -> None:
     X, G = _linear_arrays(n_in, n_out, rows, seed)
 
@@ -189,11 +206,7 @@ def _linear_case(student: Callable, tensor: Callable, n_in: int, n_out: int, row
         wrong = [(WEIGHT_NOT_TRANSPOSED, X @ W + b)] if n_in == n_out else []
         _compare(f"{call}(x)", "the output", record["out"], X @ W.T + b, given, wrong)
         names = ("weight.grad", "bias.grad", "x.grad")
-        wants = (
-            central_gradient(lambda w: float(np.sum(G * (X @ w.T + b))), W),
-            central_gradient(lambda c: float(np.sum(G * (X @ W.T + c))), b),
-            central_gradient(lambda x: float(np.sum(G * (x @ W.T + b))), X),
-        )
+        wants = _linear_gradients(X, G, W, b)
         for name, got, want in zip(names, record["grads"], wants, strict=True):
             if got is None:
                 raise failure(
@@ -590,6 +603,7 @@ def _judge_parameters(call: str, got: Any, expected: list[str], name: str, nesti
     raise failure(f"{call}.parameters()", problem, mistake=mistake)
 
 
+@by_value()
 def _sequential_gradients(
     spec: tuple,
     weights: list[tuple[np.ndarray, np.ndarray]],
@@ -597,7 +611,7 @@ def _sequential_gradients(
     G: np.ndarray,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Finite differences of sum(G * network(X)) for every parameter and for X (piecewise linear:
-    a small step, exact away from the kinks)."""
+    a small step, exact away from the kinks). Kept per process by value."""
 
     def value(replaced: dict[tuple[int, int], np.ndarray], x: np.ndarray = X) -> float:
         current = [tuple(replaced.get((k, j), arr) for j, arr in enumerate(pair)) for k, pair in enumerate(weights)]
@@ -845,7 +859,10 @@ def _mp_loss(params: dict, X: np.ndarray, y: np.ndarray, replaced: tuple[str, in
     return mp_cross_entropy(logits, y)
 
 
+@by_value()
 def _mp_gradient(params: dict, X: np.ndarray, y: np.ndarray, h: str = "1e-12") -> dict:
+    """The gradients of the 30-digit mean cross-entropy by the fourth-order stencil (kept per process by
+    value: every submission meets the same hidden networks)."""
     grads = {}
     with mpmath.workdps(30):
         for key in PARAMETER_KEYS:

@@ -6,7 +6,8 @@ oracle that is a pure function of such values (a finite-difference gradient in 3
 say) then computes the same result again and again: `by_value` keeps its results per process,
 keyed by the arguments' contents (an array by its dtype, shape and bytes), and hands out copies, so
 no caller can change a cached result. Arguments it cannot key by content (callables, object arrays,
-mpmath numbers, ...) make the call go straight to the function, uncached.
+mpmath numbers, dicts with other than str keys, ...) make the call go straight to the function,
+uncached.
 """
 
 from __future__ import annotations
@@ -46,7 +47,18 @@ def _key(value: Any) -> Any:
         return ("generic", value.dtype.str, value.tobytes())
     if type(value) in (list, tuple):
         return (type(value).__name__, tuple(_key(v) for v in value))
+    if type(value) is dict and all(type(k) is str for k in value):
+        return ("dict", tuple((k, _key(value[k])) for k in sorted(value)))
     raise _Unkeyable
+
+
+def _size(key: Any) -> int:
+    """Roughly how many bytes a key holds (its arrays' bytes)."""
+    if isinstance(key, bytes):
+        return len(key)
+    if isinstance(key, tuple):
+        return sum(_size(k) for k in key)
+    return 0
 
 
 def _copy(value: Any) -> Any:
@@ -62,12 +74,13 @@ def _copy(value: Any) -> Any:
     return value  # numbers, strings, mpmath numbers: immutable
 
 
-def by_value(maxsize: int = 256) -> Callable[[F], F]:
+def by_value(maxsize: int = 256, max_key_bytes: int = 1 << 20) -> Callable[[F], F]:
     """Decorator: memoize a pure function by the contents of its positional and keyword arguments.
 
     The function must depend on nothing but its arguments' values (no randomness, no global state).
-    At most `maxsize` results are kept (least recently used dropped first); every call returns a
-    fresh copy of the result (arrays, and lists, tuples and dicts of them).
+    At most `maxsize` results are kept (least recently used dropped first), and none whose arguments
+    hold more than `max_key_bytes` of array data (a submission's oversized arrays are not kept);
+    every call returns a fresh copy of the result (arrays, and lists, tuples and dicts of them).
     """
 
     def decorate(function: F) -> F:
@@ -78,6 +91,8 @@ def by_value(maxsize: int = 256) -> Callable[[F], F]:
             try:
                 key = (_key(args), tuple((name, _key(v)) for name, v in sorted(kwargs.items())))
             except _Unkeyable:
+                return function(*args, **kwargs)
+            if _size(key) > max_key_bytes:
                 return function(*args, **kwargs)
             if key in cache:
                 cache.move_to_end(key)
