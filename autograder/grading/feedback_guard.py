@@ -30,6 +30,7 @@ import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Dict
 
 BEGIN, END = re.compile(r"BEGIN HIDDEN TESTS"), re.compile(r"END HIDDEN TESTS")
 MIN_LINE = 8  # hidden lines shorter than this ("x = 1", ")") are not worth a redaction
@@ -88,7 +89,10 @@ def redact(text: str, secrets: Secrets) -> str:
         for form in {line, json.dumps(line)[1:-1], repr(line)[1:-1], line.replace('"', "'")}:
             if form and form in text:
                 text = text.replace(form, REDACTED)
+    shared = _SharedPieces(text)
     for line in secrets.lines:
+        if not shared.any_in(line):  # no FRAGMENT characters in common: no matching block can be that long
+            continue
         for _ in range(20):  # each pass removes one piece; a message holds few
             matcher = difflib.SequenceMatcher(None, text, line, autojunk=False)
             pieces = [
@@ -99,7 +103,29 @@ def redact(text: str, secrets: Secrets) -> str:
             if not pieces:
                 break
             text = text.replace(pieces[0], REDACTED)
+            shared = _SharedPieces(text)
     return text
+
+
+class _SharedPieces:
+    """Every FRAGMENT-character piece of a text, to tell at once whether a line shares one with it.
+
+    A matching block of `difflib.SequenceMatcher` is a piece both strings contain, so a line sharing no
+    FRAGMENT-character piece with the text has no block that long: `redact` skips its SequenceMatcher
+    (quadratic in the text's length, and most hidden lines share nothing with a message)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._pieces: set[str] | None = None
+
+    def any_in(self, line: str) -> bool:
+        """Whether `line` and the text have a piece of FRAGMENT characters in common."""
+        if len(line) < FRAGMENT or len(self.text) < FRAGMENT:
+            return False
+        if self._pieces is None:
+            self._pieces = {self.text[i : i + FRAGMENT] for i in range(len(self.text) - FRAGMENT + 1)}
+        pieces = self._pieces
+        return any(line[i : i + FRAGMENT] in pieces for i in range(len(line) - FRAGMENT + 1))
 
 
 def _verdict(outputs: list[NotebookNode], secrets: Secrets) -> list[NotebookNode]:
@@ -136,13 +162,21 @@ def redact_errors(nb: NotebookNode) -> None:
 class WithholdHiddenOutputs(NbGraderPreprocessor):
     """Last feedback step: outputs that could carry a hidden test are withheld (see the module docstring)."""
 
+    source_cells = Dict(
+        {},
+        help="The source cells' texts (assignment -> notebook -> cell name -> source), when the gradebook's cannot "
+        "change while this runs (a grading worker's private course): read once instead of from the gradebook.",
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         from nbgrader.api import Gradebook
 
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            cells = gradebook.find_notebook(info["notebook"], info["assignment"]).source_cells
-            sources = {cell.name: cell.source or "" for cell in cells}
+        sources = self.source_cells.get(info["assignment"], {}).get(info["notebook"])
+        if sources is None:
+            with Gradebook(info["db_url"]) as gradebook:
+                cells = gradebook.find_notebook(info["notebook"], info["assignment"]).source_cells
+                sources = {cell.name: cell.source or "" for cell in cells}
         with_hidden = {name for name, source in sources.items() if BEGIN.search(source)}
         secrets = secrets_of(list(sources.values()))
         # Without nbgrader metadata no cell can be told apart: treat every output as coming after a hidden test.
