@@ -24,7 +24,7 @@ def notebook_names(root: Path, assignment: str) -> list[str]:
 
 def test_ids(path: Path | NotebookNode) -> set[str]:
     """Grade ids of the cells a notebook (file) marks as test cells (whatever their cell type)."""
-    notebook = nbformat.read(path, as_version=4) if isinstance(path, Path) else path
+    notebook = recovery.read_notebook(path) if isinstance(path, Path) else path
     cells = (c.get("metadata", {}).get("nbgrader", {}) for c in notebook.cells)
     return {str(m["grade_id"]) for m in cells if m.get("grade") and not m.get("solution") and "grade_id" in m}
 
@@ -55,7 +55,7 @@ def problems(root: Path, assignment: str, folder: Path) -> list[str]:
             found.append(f"{name}.ipynb is an empty file")
             continue
         try:
-            nbformat.read(path, as_version=4)
+            recovery.read_notebook(path)
         except Exception as error:  # nbformat raises JSON, validation and version errors
             found.append(f"{name}.ipynb is not a readable notebook ({type(error).__name__}: {str(error)[:120]})")
     return found
@@ -81,7 +81,7 @@ def unrecognised(root: Path, assignment: str, folder: Path) -> list[str]:
         reference = recovery.reference_notebook(root, assignment, name)
         if reference is None:
             continue
-        submitted = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        submitted = recovery.read_notebook(folder / f"{name}.ipynb")
         if not recovery.recover(submitted, reference).found:
             found.append(recovery.unmatched_message(name, assignment))
     return found

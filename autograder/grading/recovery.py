@@ -23,6 +23,9 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
+import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +92,12 @@ def _grade_id(cell: NotebookNode) -> str | None:
 
 def defined_names(code: str) -> set[str]:
     """Top-level names a code cell defines (functions, classes, assignments); empty if it does not parse."""
+    return set(_defined_names(code))
+
+
+@functools.lru_cache(maxsize=512)
+def _defined_names(code: str) -> frozenset[str]:
+    """`defined_names`, parsed once per text (the released cells' are asked for every submission)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -100,7 +109,7 @@ def defined_names(code: str) -> set[str]:
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
+    return frozenset(names)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -191,12 +200,38 @@ def _fill_gaps(cells, reference, found, owner, claim) -> None:
 
 
 def reference_notebook(root: Path, assignment: str, name: str) -> NotebookNode | None:
-    """The notebook students received (release/), else the instructor's source; None if neither exists."""
+    """The notebook students received (release/), else the instructor's source; None if neither exists.
+    Shared (`read_notebook`): do not modify it."""
     for folder in ("release", "source"):
         path = root / folder / assignment / f"{name}.ipynb"
         if path.is_file():
-            return nbformat.read(path, as_version=4)
+            return read_notebook(path)
     return None
+
+
+SHARED_NOTEBOOKS = 16  # parsed notebooks `read_notebook` keeps (the latest read)
+_shared: OrderedDict[tuple[str, bytes], NotebookNode] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def read_notebook(path: Path) -> NotebookNode:
+    """`nbformat.read(path, as_version=4)` (the same notebook, the same errors), parsed and validated once per
+    content: a worker reads the release, the source and the submission of every student several times (the
+    admission checks, `recover`, nbgrader's sanitizing). The notebook returned is shared by every caller that
+    reads the same bytes: never modify it (`recover` works on a copy)."""
+    content = path.read_bytes()
+    key = (str(path), content)
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is not None:
+            _shared.move_to_end(key)
+            return found
+    notebook = nbformat.reads(content.decode("utf-8"), as_version=4)
+    with _shared_lock:
+        _shared[key] = notebook
+        while len(_shared) > SHARED_NOTEBOOKS:
+            _shared.popitem(last=False)
+    return notebook
 
 
 class RecoverCells(NbGraderPreprocessor):
