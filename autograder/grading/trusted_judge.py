@@ -18,8 +18,10 @@ transformer or hide every traceback. So the kernel is only asked what the studen
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 import tempfile
+from types import CodeType
 from typing import Any
 
 import nbformat
@@ -74,12 +76,18 @@ def judge_cell(source: str, cell_id: str, records: dict[str, list[runtime.Observ
         runtime.begin_cell(source)
         try:
             scope = {"__name__": "__judge__", "print": _quiet}
-            exec(compile(source, f"<test cell {cell_id}>", "exec"), scope, names)
+            exec(_compiled(source, cell_id), scope, names)
         except CheckFailure as error:
             return str(error).strip()
         except Exception as error:  # an observation the check could not read, or a broken test cell
             return f"The test could not judge this submission: {type(error).__name__}: {error}"
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, cell_id: str) -> CodeType:
+    """A test cell's code, compiled once per worker (every student's test cells are the source's)."""
+    return compile(source, f"<test cell {cell_id}>", "exec")
 
 
 def error_output(message: str, name: str = "CheckFailure") -> NotebookNode:
