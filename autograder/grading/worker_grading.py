@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -293,12 +294,121 @@ class _Course:
             path.write_bytes(content)
         config = with_guards(load_config(self.root))
         config.Autograde.autograde_preprocessors = worker_steps(list(config.Autograde.autograde_preprocessors or []))
+        _keep_engine(f"sqlite:///{self.root / GRADEBOOK}")
+        _prepare(config, self.root, kit)
         self.api = nbgrader_api(self.root, config=config)
+        self._feedback: Any = None  # KeptFeedback, made for the first student
+
+    def generate_feedback(self, assignment: str, student: str) -> dict[str, Any]:
+        """nbgrader's `generate_feedback` for `student` (what `NbGraderAPI.generate_feedback` does, with `force`),
+        on this course's `KeptFeedback`: its HTML exporter is built once, not for every student."""
+        from nbgrader.utils import capture_log, temp_attrs
+        from traitlets.config import Config
+
+        if self._feedback is None:
+            feedback = kept_feedback_class()(coursedir=self.api.coursedir, parent=self.api)
+            config = Config()
+            config.HTMLExporter.template_name = "feedback"  # as NbGraderAPI.generate_feedback sets it
+            feedback.update_config(config)
+            feedback.force = True
+            self._feedback = feedback
+        with temp_attrs(self.api.coursedir, assignment_id=assignment, student_id=student):
+            return capture_log(self._feedback)
 
     def close(self) -> None:
+        _forget_engine(f"sqlite:///{self.root / GRADEBOOK}")
         shutil.rmtree(self.root, ignore_errors=True)
         with contextlib.suppress(ValueError):
             _COURSES.remove(self)
+
+
+_ENGINES: dict[str, Any] = {}  # a private course's gradebook URL -> its SQLAlchemy engine, for the course's life
+
+
+def _keep_engine(url: str) -> None:
+    """Every `nbgrader.api.Gradebook` opened on `url` (nbgrader opens a dozen per student) gets the same
+    SQLAlchemy engine instead of a new one: its statements are compiled once (an engine's compiled cache
+    is its own), its dialect is set up once. `Gradebook.close` disposes of the engine's connections, not
+    of the engine. Only for the worker's private course (one thread uses it); other URLs are untouched."""
+    import nbgrader.api
+    from sqlalchemy import create_engine
+
+    if not getattr(nbgrader.api.create_engine, "kept_engines", False):
+        original = nbgrader.api.create_engine
+
+        def kept_or_new(url: Any, *args: Any, **kwargs: Any) -> Any:
+            engine = _ENGINES.get(str(url))
+            return engine if engine is not None else original(url, *args, **kwargs)
+
+        kept_or_new.kept_engines = True  # type: ignore[attr-defined]
+        nbgrader.api.create_engine = kept_or_new
+    _ENGINES[url] = create_engine(url, echo=False, future=True)  # as nbgrader.api.Gradebook creates it
+
+
+def _forget_engine(url: str) -> None:
+    engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _prepare(config: Any, root: Path, kit: CourseKit) -> None:
+    """The worker's own settings of nbgrader's steps, which change no result: the course's `CheckCellMetadata`
+    with its schema prepared once (`sanitize.PreparedCheckCellMetadata`), and the assignment's source cells
+    (fixed for the kit's life) handed to `ForgetBrokenMetadata` and `WithholdHiddenOutputs`, which otherwise
+    read them from the gradebook for every student."""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    from autograder.grading.sanitize import PreparedCheckCellMetadata
+
+    for steps in ("sanitize_preprocessors", "autograde_preprocessors"):
+        found = list(config.Autograde.get(steps, None) or [])
+        if CheckCellMetadata in found:
+            config.Autograde[steps] = [PreparedCheckCellMetadata if s is CheckCellMetadata else s for s in found]
+    with Gradebook(f"sqlite:///{root / GRADEBOOK}", kit.course_id) as gradebook:
+        cells = {
+            notebook.name: {cell.name: cell.source or "" for cell in notebook.source_cells}
+            for notebook in gradebook.find_assignment(kit.assignment).notebooks
+        }
+    config.ForgetBrokenMetadata.source_cells = {kit.assignment: cells}
+    config.WithholdHiddenOutputs.source_cells = {kit.assignment: cells}
+
+
+@functools.cache
+def kept_feedback_class() -> type:
+    """`KeptFeedback`, made on first use (nbgrader is imported lazily: it takes seconds)."""
+    from nbconvert.writers import FilesWriter
+    from nbgrader.converters import GenerateFeedback
+
+    class KeptFeedback(GenerateFeedback):
+        """nbgrader's GenerateFeedback that keeps its HTML exporter from one student to the next (the feedback
+        template's Jinja environment and compiled templates, the preprocessors), as one `nbgrader
+        generate_feedback` run does for a whole class; a worker's course keeps one (`_Course.generate_feedback`).
+        Everything else is `BaseConverter.start`'s, for every student."""
+
+        kept: Any = None
+
+        def start(self) -> None:
+            try:
+                if self.kept is None:
+                    super().start()
+                    self.kept = self.exporter
+                    return
+                self.init_notebooks()
+                self.writer = FilesWriter(parent=self, config=self.config)
+                self.exporter = self.kept
+                currdir = os.getcwd()
+                os.chdir(self.coursedir.root)
+                try:
+                    self.convert_notebooks()
+                finally:
+                    os.chdir(currdir)
+            finally:
+                # nbconvert keeps every converted notebook's metadata: a class of thousands would pile up
+                with contextlib.suppress(AttributeError):
+                    self.exporter._nb_metadata.clear()
+
+    return KeptFeedback
 
 
 _LOCAL = threading.local()  # per thread (Dask runs tasks in threads): the course copy and the task running
@@ -392,13 +502,13 @@ def repairs(course_root: Path, assignment: str, submitted: Path) -> tuple[list[s
     deleted: dict[str, set[str]] = {}
     for source in sorted((course_root / "source" / assignment).glob("*.ipynb")):
         name = source.stem
-        notebook = nbformat.read(submitted / f"{name}.ipynb", as_version=4)
+        notebook = recovery.read_notebook(submitted / f"{name}.ipynb")
         reference = recovery.reference_notebook(course_root, assignment, name)
         found = recovery.recover(notebook, reference) if reference is not None else recovery.Recovery(notebook)
         repaired = found.note(name)
         if repaired:
             notes.append(repaired)
-        missing = _test_ids(nbformat.read(source, as_version=4)) - _test_ids(found.notebook)
+        missing = _test_ids(recovery.read_notebook(source)) - _test_ids(found.notebook)
         deleted[name] = missing
         if missing:
             notes.append(f"test cells missing from {name}: {', '.join(sorted(missing))} (put back, scored 0)")
@@ -411,6 +521,7 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
 
     began = time.perf_counter()
     stages: dict[str, float] = {}
+    removed = False  # the student is gone from the private gradebook
     try:
         course = _course(kit)
     except Exception as error:  # a broken worker must not stop the class: report it with this submission
@@ -448,19 +559,21 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
             _apply_manual(course, task)
         if task.feedback:
             mark = time.perf_counter()
-            course.api.generate_feedback(task.assignment, task.student, force=True)
+            course.generate_feedback(task.assignment, task.student)
             stages["feedback"] = time.perf_counter() - mark
         from autograder.reporting import results
 
-        cells = tuple(asdict(cell) for cell in results.cells_of(course.root, task.assignment, task.student))
         grades, comments, penalties = [], [], []
         with Gradebook(f"sqlite:///{course.root / GRADEBOOK}", kit.course_id) as gradebook:
+            found = results.cells_of(course.root, task.assignment, task.student, gradebook)
+            cells = tuple(asdict(cell) for cell in found)
             submission = gradebook.find_submission(task.assignment, task.student)
             for notebook in submission.notebooks:
                 penalties.append((notebook.name, notebook.late_submission_penalty))
                 grades += [(notebook.name, g.name, g.auto_score) for g in notebook.grades]
                 comments += [(notebook.name, c.name, c.auto_comment) for c in notebook.comments]
             gradebook.remove_student(task.student)  # the private gradebook stays as small as the kit's
+        removed = True
         return Graded(
             task.student,
             task.assignment,
@@ -483,8 +596,9 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
         _LOCAL.running = None
         for folder in ("submitted", "autograded", "feedback"):
             shutil.rmtree(course.root / folder / task.student, ignore_errors=True)
-        with contextlib.suppress(Exception):
-            _remove_student(course, task.student)
+        if not removed:
+            with contextlib.suppress(Exception):
+                _remove_student(course, task.student)
 
 
 def _apply_manual(course: _Course, task: SubmissionTask) -> None:

@@ -148,37 +148,48 @@ def _status(points: float, max_points: float, message: str) -> str:
     return "partial" if points > 0 else "failed"
 
 
-def cells_of(root: Path, assignment: str, student: str) -> list[CellResult]:
-    """Graded test cells of a submission: points from the gradebook, messages from autograded/."""
-    from nbgrader.api import Gradebook, MissingEntry
+def cells_of(root: Path, assignment: str, student: str, gradebook: Any = None) -> list[CellResult]:
+    """Graded test cells of a submission: points from the gradebook (the course's, or `gradebook`: an open
+    `nbgrader.api.Gradebook` of it), messages from autograded/."""
+    from nbgrader.api import Gradebook
 
     from autograder.grading.course import db_url
+
+    if gradebook is not None:
+        return _cells_of(root, assignment, student, gradebook)
+    with Gradebook(db_url(root)) as opened:
+        return _cells_of(root, assignment, student, opened)
+
+
+def _cells_of(root: Path, assignment: str, student: str, gradebook: Any) -> list[CellResult]:
+    """`cells_of` on an open gradebook."""
+    from nbgrader.api import MissingEntry
+
     from autograder.grading.trusted_judge import test_cell_id
 
     found = []
-    with Gradebook(db_url(root)) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return []
-        for notebook in submission.notebooks:
-            grades = {g.name: g for g in notebook.grades}
-            file = root / "autograded" / student / assignment / f"{notebook.name}.ipynb"
-            cells = nbformat.read(file, as_version=4).cells if file.exists() else []
-            for cell in cells:
-                cell_id = test_cell_id(cell)
-                if cell_id is None or cell_id not in grades:
-                    continue
-                grade = grades[cell_id]
-                points = float(grade.score or 0.0)
-                max_points = float(grade.max_score or 0.0)
-                message = _message(cell)
-                status = _status(points, max_points, message)
-                diagnosis, rule, where = explain(message) if status != "passed" else ("", "", "")
-                message = "" if status == "passed" else message
-                found.append(
-                    CellResult(notebook.name, cell_id, points, max_points, status, message, diagnosis, rule, where)
-                )
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return []
+    for notebook in submission.notebooks:
+        grades = {g.name: g for g in notebook.grades}
+        file = root / "autograded" / student / assignment / f"{notebook.name}.ipynb"
+        cells = nbformat.read(file, as_version=4).cells if file.exists() else []
+        for cell in cells:
+            cell_id = test_cell_id(cell)
+            if cell_id is None or cell_id not in grades:
+                continue
+            grade = grades[cell_id]
+            points = float(grade.score or 0.0)
+            max_points = float(grade.max_score or 0.0)
+            message = _message(cell)
+            status = _status(points, max_points, message)
+            diagnosis, rule, where = explain(message) if status != "passed" else ("", "", "")
+            message = "" if status == "passed" else message
+            found.append(
+                CellResult(notebook.name, cell_id, points, max_points, status, message, diagnosis, rule, where)
+            )
     return found
 
 
