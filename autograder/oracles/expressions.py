@@ -1009,8 +1009,31 @@ def random_vector_function(
 
     Each component is drawn by :func:`random_expression` (so each one uses every
     variable) from one generator seeded by ``seed``.  Raises as :func:`random_expression`,
-    and ``ValueError`` if ``n_outputs < 1``.
+    and ``ValueError`` if ``n_outputs < 1``.  With an int seed the result (immutable) is kept
+    per process: it depends on the arguments only, and a judge meets the same seeds in every
+    submission.
     """
+    plain = all(type(v) is int for v in (seed, n_vars, n_outputs, depth)) and type(variable_powers) is bool
+    if plain and type(functions) is tuple and all(type(f) is str for f in functions):
+        return _cached_vector_function(seed, n_vars, n_outputs, depth, functions, variable_powers)
+    return _draw_vector_function(seed, n_vars, n_outputs, depth, functions, variable_powers)
+
+
+@lru_cache(maxsize=1024)
+def _cached_vector_function(
+    seed: int, n_vars: int, n_outputs: int, depth: int, functions: tuple[str, ...], variable_powers: bool
+) -> RandomVectorFunction:
+    return _draw_vector_function(seed, n_vars, n_outputs, depth, functions, variable_powers)
+
+
+def _draw_vector_function(
+    seed: int | np.random.Generator,
+    n_vars: int,
+    n_outputs: int,
+    depth: int,
+    functions: Sequence[str],
+    variable_powers: bool,
+) -> RandomVectorFunction:
     rng = _rng_from(seed)
     if isinstance(n_outputs, bool) or not isinstance(n_outputs, _INTEGERS) or n_outputs < 1:
         raise ValueError(f"n_outputs must be a positive int, got {n_outputs!r}")

@@ -183,7 +183,29 @@ class _Partials:
 def exact_partials(
     symbols: tuple[sympy.Symbol, ...], expr: sympy.Expr, point: Sequence[float], orders_list: Sequence[_Orders]
 ) -> list[float]:
-    """Float64 values of the partial derivatives ``orders_list`` (sorted index tuples) at ``point``."""
+    """Float64 values of the partial derivatives ``orders_list`` (sorted index tuples) at ``point``.
+
+    Kept per process (a judge meets the same expressions at the same points in every submission);
+    arguments that cannot be hashed are computed without the cache.
+    """
+    try:
+        key = (tuple(symbols), expr, tuple(point), tuple(tuple(orders) for orders in orders_list))
+        hash(key)
+    except TypeError:
+        return _exact_partials(symbols, expr, point, orders_list)
+    return list(_cached_partials(*key))
+
+
+@lru_cache(maxsize=1 << 13)
+def _cached_partials(
+    symbols: tuple[sympy.Symbol, ...], expr: sympy.Expr, point: tuple[float, ...], orders_list: tuple[_Orders, ...]
+) -> tuple[float, ...]:
+    return tuple(_exact_partials(symbols, expr, point, orders_list))
+
+
+def _exact_partials(
+    symbols: tuple[sympy.Symbol, ...], expr: sympy.Expr, point: Sequence[float], orders_list: Sequence[_Orders]
+) -> list[float]:
     with mpmath.workdps(EVAL_DPS):
         partials = _Partials(symbols, point)
         results = []
