@@ -1,9 +1,9 @@
 """Benchmark of the course's checks (not a test): the seconds of every test cell of every unit.
 
 For each unit in source/ it runs the instructor notebook (reference solutions filled in, hidden tests
-included) cell by cell in one plain Jupyter kernel with nbclient, no sandbox, after the warm-up imports the grader's
-kernels make (`autograder.grading.worker_grading.warmup_modules`, not timed), and times each graded
-test cell in the three modes of `autograder.runtime`:
+included) cell by cell in one plain Jupyter kernel with nbclient, no sandbox, after the warm-up
+imports the grader's kernels make (`autograder.grading.worker_grading.warmup_modules`, not timed),
+and times each graded test cell in the three modes of `autograder.runtime`:
 
 * collect: the kernel starts with AUTOGRADER_RECORDS set, as the grader starts a student's kernel
   (`autograder.grading.execution.kernel_environment`): the checks observe and record only;
@@ -14,10 +14,14 @@ test cell in the three modes of `autograder.runtime`:
   sees when running the notebook.
 
 It prints one table per unit, slowest test cell first (collect, judge, plain seconds), and the total
-of each unit. With --profile it also runs the test cells in this process (the notebook's cells
-exec'd in order in one namespace, no IPython) under cProfile, in collect mode (records to
-/dev/null) followed by the judge step, or in plain mode with --profile-mode plain, and prints the
-hot functions of the slowest ones.
+of each unit. Seconds are CPU seconds by default (of the kernel's process, read by a probe cell
+before and after each test cell; of this process for the judge), which other work on a shared
+machine disturbs far less than wall seconds (--clock wall).
+
+With --profile it runs the notebook's cells in this process instead (exec'd in order in one
+namespace, no IPython) and profiles the named test cells with cProfile: their collect half, then
+their judge half (its second run: a worker's judge is warm), or the whole cell with --profile-mode
+plain; it prints the hot functions of each.
 
 Run from the repository root, e.g.
 
@@ -25,8 +29,8 @@ Run from the repository root, e.g.
     python benchmarks/check_cost.py 02_symbolic --modes collect,judge
     python benchmarks/check_cost.py 01_numerical --profile forward_difference --profile-top 25
 
-Timings on a shared machine vary by tens of percent between runs: compare runs made back to back
-(or use --repeat N, which keeps each cell's fastest time).
+Even CPU seconds vary by some percent between runs on a loaded machine: compare runs made back to
+back (or use --repeat N, which keeps each cell's fastest time).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source"
 RECORDS_VARIABLE = "AUTOGRADER_RECORDS"  # autograder.runtime.RECORDS_VARIABLE (not imported: see below)
+CLOCK = "cpu"  # or "wall" (--clock): CPU seconds are steadier on a machine shared with other work
 KERNEL_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
@@ -89,10 +94,10 @@ def run_in_kernel(path: Path, records: str | None, timeout: int = 600) -> dict[s
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
-            start = time.perf_counter()
-            client.execute_cell(cell, index)
-            elapsed = time.perf_counter() - start
             cell_id = test_cell_id(cell)
+            start = _kernel_cpu(client) if CLOCK == "cpu" and cell_id else time.perf_counter()
+            client.execute_cell(cell, index)
+            elapsed = (_kernel_cpu(client) if CLOCK == "cpu" and cell_id else time.perf_counter()) - start
             if cell_id is not None:
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 if errors:
@@ -120,6 +125,17 @@ def _warmup_code(path: Path) -> str:
     )
 
 
+def _kernel_cpu(client: NotebookClient) -> float:
+    """The kernel process's CPU seconds so far (read by a cell of its own, between the notebook's cells)."""
+    probe = nbformat.v4.new_code_cell("print(repr(__import__('time').process_time()))")
+    client.execute_cell(probe, 0)
+    return float("".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream").strip())
+
+
+def _clock() -> float:
+    return time.process_time() if CLOCK == "cpu" else time.perf_counter()
+
+
 def judge_in_process(path: Path, records_path: str) -> dict[str, float]:
     """Judge every test cell of the notebook in this process on the kernel's records (the grader's half)."""
     from autograder import runtime
@@ -135,9 +151,9 @@ def judge_in_process(path: Path, records_path: str) -> dict[str, float]:
             continue
         # A worker judges many submissions: the first judgement pays one-off imports, not timed.
         judge_cell(cell.source, cell_id, records)
-        start = time.perf_counter()
+        start = _clock()
         verdict = judge_cell(cell.source, cell_id, records)
-        seconds[cell_id] = time.perf_counter() - start
+        seconds[cell_id] = _clock() - start
         if verdict is not None:
             print(f"  ! {path.parent.name}:{cell_id} failed in judge mode: {verdict[:300]}")
     return seconds
@@ -219,7 +235,10 @@ def profile_cells(path: Path, cell_ids: list[str], mode: str, top: int) -> None:
                         }
                     else:
                         halves = {"plain": partial(exec, code, namespace)}
-                    profiles = {half: _profiled(run) for half, run in halves.items()}
+                    profiles = {"collect": _profiled(halves["collect"])} if mode == "collect" else {}
+                    if mode == "collect":  # a worker judges many submissions: profile a warm judge
+                        halves["judge"]()
+                    profiles.update((half, _profiled(run)) for half, run in halves.items() if half not in profiles)
                     if mode == "collect":
                         os.remove(records)
                 finally:
@@ -272,10 +291,15 @@ def main() -> None:
     parser.add_argument("units", nargs="*", help="unit folders of source/ (default: all), e.g. 02_symbolic")
     parser.add_argument("--modes", default="collect,judge,plain", help="comma-separated: collect, judge, plain")
     parser.add_argument("--repeat", type=int, default=1, help="runs per unit; each cell's fastest is kept")
+    parser.add_argument(
+        "--clock", default="cpu", choices=("cpu", "wall"), help="CPU seconds of the kernel (default) or wall seconds"
+    )
     parser.add_argument("--profile", default="", help="comma-separated test cell ids to profile in-process")
     parser.add_argument("--profile-mode", default="collect", choices=("collect", "plain"))
     parser.add_argument("--profile-top", type=int, default=20)
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = args.clock
     modes = [m for m in args.modes.split(",") if m]
     paths = units(args.units)
     if args.profile:
