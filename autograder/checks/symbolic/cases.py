@@ -319,7 +319,30 @@ def read_expression(data: Any, call: str, names: Sequence[str]) -> sympy.Expr:
 
 
 def _values(expr: sympy.Expr, names: Sequence[str], points: Sequence[Point]) -> list[complex]:
-    """Values of `expr` at each of `points` (30 digits, as complex numbers; nan where undefined)."""
+    """Values of `expr` at each of `points` (30 digits, as complex numbers; nan where undefined).
+
+    Kept per process: a judge meets the same truths, and often the same answers, at the same points
+    in every submission (an expression that cannot be hashed is evaluated without the cache)."""
+    try:
+        key = (expr, tuple(names), tuple(tuple(point) for point in points))
+        hash(key)
+    except TypeError:
+        return _evaluate(expr, names, points)
+    return list(_cached_values(*key))
+
+
+@lru_cache(maxsize=4096)
+def _cached_values(expr: sympy.Expr, names: tuple[str, ...], points: tuple[tuple[float, ...], ...]) -> tuple:
+    return tuple(_evaluate(expr, names, points))
+
+
+@lru_cache(maxsize=1024)
+def _text(expr: sympy.Expr) -> str:
+    """str(expr), kept per process (printing a large expression takes milliseconds)."""
+    return str(expr)
+
+
+def _evaluate(expr: sympy.Expr, names: Sequence[str], points: Sequence[Point]) -> list[complex]:
     by_name = {str(s): s for s in expr.free_symbols}
     out = []
     for point in points:
@@ -599,7 +622,7 @@ def _derivative_case(student: Callable, f: RandomExpression, wrt: sympy.Symbol, 
         return {"result": expression_data(out), "diff": watch.report()}
 
     def judge(obs: Observation) -> None:
-        call = f"derivative_rules({f.expr}, {wrt})"
+        call = f"derivative_rules({_text(f.expr)}, {wrt})"
         if obs.raised:
             raise _raised(call, obs.raised)
         _no_sympy_diff(call, obs.value["diff"], "derivative_rules")
@@ -612,7 +635,7 @@ def _derivative_case(student: Callable, f: RandomExpression, wrt: sympy.Symbol, 
             raise failure(
                 call,
                 f"the derivative is wrong: at {_at(names, point)} it is {_number(mine)}, but d/d{wrt} of "
-                f"{f.expr} is {_number(truth)} there.",
+                f"{_text(f.expr)} is {_number(truth)} there.",
                 expected=want,
                 got=got,
                 mistake=_diagnose(f.expr, wrt, got, names, points),
