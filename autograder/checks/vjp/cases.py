@@ -660,15 +660,40 @@ def _matmul_case(student: Callable, arrays: dict, exact: bool) -> None:
     Case(call, given).run(observe, judge)
 
 
+def _large_arrays_of(shapes: tuple[tuple[str, tuple], ...], seed: int) -> tuple[dict, dict]:
+    """The arrays of `_large_case` (`shapes` as (name, shape) pairs) and the random directions of its inputs."""
+    sizes = dict(shapes)
+    inputs = [n for n in sizes if n not in ("G", "dY")]
+    given = _random_arrays(seed + 5, sizes)
+    directions = _random_arrays(seed + 6, {n: sizes[n] for n in inputs})
+    return given, directions
+
+
+def _layer_forward(values: dict) -> np.ndarray:
+    y = values["X"] @ values["W"]
+    return y + values["b"] if "b" in values else y
+
+
+@lru_cache(maxsize=64)
+def _large_want(shapes: tuple[tuple[str, tuple], ...], seed: int, n: str) -> float:
+    """d/dt <upstream, Y(n + t U)> of `_large_case` for its input `n` (kept per process: every submission
+    meets the same layer)."""
+    values, directions = _large_arrays_of(shapes, seed)
+    upstream = "G" if "G" in values else "dY"
+
+    def along(t_values: np.ndarray) -> float:
+        return float(np.sum(values[upstream] * _layer_forward({**values, n: t_values})))
+
+    return float(directional_derivative(along, values[n], directions[n]))
+
+
 def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: int) -> None:
     """The dot-product test on a layer of realistic size: <dIn, U> = d/dt <G, f(In + t U)>."""
     inputs = [n for n in shapes if n not in ("G", "dY")]
     upstream = "G" if "G" in shapes else "dY"
 
     def arrays() -> tuple[dict, dict]:
-        given = _random_arrays(seed + 5, shapes)
-        directions = _random_arrays(seed + 6, {n: shapes[n] for n in inputs})
-        return given, directions
+        return _large_arrays_of(tuple(shapes.items()), seed)
 
     def observe() -> dict:
         given, directions = arrays()
@@ -682,10 +707,6 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
                 for o, n in zip(out, inputs, strict=True)
             ]
         return {"shapes": shapes_out, "inner": inner, "changed": result["changed"]}
-
-    def forward(values: dict) -> np.ndarray:
-        y = values["X"] @ values["W"]
-        return y + values["b"] if "b" in values else y
 
     call = f"{name}({', '.join(shapes)})"
     given = "a layer of realistic size: " + ", ".join(f"{n} of shape {s}" for n, s in shapes.items())
@@ -702,13 +723,8 @@ def _large_case(name: str, student: Callable, shapes: dict[str, tuple], seed: in
         for n, s in zip(inputs, got_shapes, strict=True):
             if tuple(s) != shapes[n]:
                 raise failure(call, f"d{n} has shape {tuple(s)}, but {n} has shape {shapes[n]}.", given=given)
-        values, directions = arrays()
         for n, got in zip(inputs, obs.value["inner"], strict=True):
-
-            def along(t_values: np.ndarray, n: str = n) -> float:
-                return float(np.sum(values[upstream] * forward({**values, n: t_values})))
-
-            want = float(directional_derivative(along, values[n], directions[n]))
+            want = _large_want(tuple(shapes.items()), seed, n)
             got_value = real_scalar(got, call)
             if mismatch(got_value, want, 1e-8 * (1 + abs(want))):
                 raise failure(
