@@ -16,7 +16,9 @@ and times each graded test cell in the three modes of `autograder.runtime`:
 It prints one table per unit, slowest test cell first (collect, judge, plain seconds), and the total
 of each unit. Seconds are CPU seconds by default (of the kernel's process, read by a probe cell
 before and after each test cell; of this process for the judge), which other work on a shared
-machine disturbs far less than wall seconds (--clock wall).
+machine disturbs far less than wall seconds (--clock wall). With --prewarm, each kernel first runs
+`autograder.checks.kit.prewarm` on the unit's test cells (untimed), as a fork server could once for
+all the kernels it forks: the checks' caches (random draws, lambdified functions) are then warm.
 
 With --profile it runs the notebook's cells in this process instead (exec'd in order in one
 namespace, no IPython) and profiles the named test cells with cProfile: their collect half, then
@@ -52,6 +54,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source"
 RECORDS_VARIABLE = "AUTOGRADER_RECORDS"  # autograder.runtime.RECORDS_VARIABLE (not imported: see below)
+PREWARM = False  # --prewarm: fill the checks' caches in each kernel before the notebook runs (not timed)
 CLOCK = "cpu"  # or "wall" (--clock): CPU seconds are steadier on a machine shared with other work
 KERNEL_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
@@ -91,6 +94,10 @@ def run_in_kernel(path: Path, records: str | None, timeout: int = 600) -> dict[s
     with client.setup_kernel(env=env):
         # The grader's kernels import these before any student code (`warmup_modules`): not timed.
         client.execute_cell(nbformat.v4.new_code_cell(_warmup_code(path)), 0)
+        if PREWARM:  # what a fork server could do once for all its kernels (autograder.checks.kit.prewarm)
+            cells = [c.source for c in notebook.cells if test_cell_id(c) is not None]
+            code = f"from autograder.checks.kit.prewarm import prewarm as _p\n_p({cells!r})\ndel _p"
+            client.execute_cell(nbformat.v4.new_code_cell(code), 0)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -297,9 +304,15 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="comma-separated test cell ids to profile in-process")
     parser.add_argument("--profile-mode", default="collect", choices=("collect", "plain"))
     parser.add_argument("--profile-top", type=int, default=20)
+    parser.add_argument(
+        "--prewarm",
+        action="store_true",
+        help="run autograder.checks.kit.prewarm on the unit's test cells in each kernel first (not timed): "
+        "the state a fork server could hand every kernel",
+    )
     args = parser.parse_args()
-    global CLOCK
-    CLOCK = args.clock
+    global CLOCK, PREWARM
+    CLOCK, PREWARM = args.clock, args.prewarm
     modes = [m for m in args.modes.split(",") if m]
     paths = units(args.units)
     if args.profile:

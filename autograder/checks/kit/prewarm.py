@@ -1,0 +1,111 @@
+"""Filling the checks' per-process caches before any student's kernel starts (for a fork server).
+
+Most of what a test cell costs in a fresh kernel is not the student's code but the checks' own setup:
+drawing the hidden random expressions (SymPy builds and queries every candidate), lambdifying them,
+SymPy's first-use caches. All of it depends on the seeds only, and the checks keep it per process
+(`random_case`, `random_vector_function`, `_numeric_default`, SymPy's cache). A process that forks
+every student's kernel can pay it once: `prewarm(test_cells)` runs the test cells' checks in collect
+mode against stand-ins for every name the student defines, which raise when called, so no student code
+and no reference solution runs, nothing is recorded, and each check goes on after the stand-in raised
+(observing a raise is an observation like any other); what stays behind is the caches.
+
+Afterwards `autograder.runtime`'s state is exactly what it was (mode, record file, counters), the
+namespace is dropped, and `prewarm` verifies that no object made by the test cells' own code is still
+reachable (it raises `RuntimeError` if one is). The caller must not keep the cells' sources reachable
+either (not in `sys.argv`, not in a global) if hidden tests are among them.
+
+What a forked kernel can then see in memory is the checks' caches: the seeds and random expressions
+of the hidden tests. That tells a student nothing an oracle does not check again, with one exception:
+unit 02's `derivative_rules` must not use `sympy.diff`, which `_DiffWatch` enforces only while the
+student's function runs; with the hidden expressions readable beforehand, their derivatives could be
+computed ahead, outside the watch (a student can already draw the generator's expressions for many
+seeds, but not know which ones the hidden tests use). So leave unit 02's watched cells
+(derivative_rules_*, gradient_expr, jacobian_expr, hessian_expr) out of what you prewarm.
+
+Measured (`python benchmarks/check_cost.py UNIT --prewarm --modes collect,judge`, CPU seconds of the
+test cells in a collecting kernel, reference solutions): 01 0.81 -> 0.13, 03 0.52 -> 0.19,
+07 0.41 -> 0.13; the rest of what remains is the student's own code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import copy
+import gc
+import io
+import types
+from collections.abc import Iterable
+from typing import Any
+
+from autograder import runtime
+
+FILENAME = "<autograder prewarm>"
+
+
+class StandIn:
+    """Stands in for a name the student's notebook defines: calling it raises NotImplementedError."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{self.name} is a stand-in while the checks' caches are filled")
+
+    def __repr__(self) -> str:
+        return f"<stand-in for {self.name}>"
+
+
+class _StandInNames(dict):
+    """A test cell's local names: anything it does not define and no builtin has is a `StandIn`."""
+
+    def __missing__(self, name: str) -> Any:
+        if hasattr(builtins, name):
+            raise KeyError(name)
+        return StandIn(name)
+
+
+def prewarm(test_cells: Iterable[str]) -> int:
+    """Run the checks of `test_cells` (Python sources of test cells) once against stand-ins, in collect
+    mode with nothing recorded, to fill the checks' per-process caches. Returns how many cells ran to
+    their end (a cell stops where its own code, not a check, needs a student's value).
+
+    Raises RuntimeError when an object made by the cells' code is still reachable afterwards.
+    """
+    saved = copy.copy(runtime._state)
+    saved_counts = dict(runtime._state.counts)
+    completed = 0
+    try:
+        runtime._state.mode, runtime._state.sink = runtime.COLLECT, None
+        for source in test_cells:
+            names = _StandInNames()
+            try:
+                code = compile(source, FILENAME, "exec")
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    exec(code, {"__name__": "__prewarm__"}, names)
+                completed += 1
+            except Exception:  # a cell that needs a real value of the student's: its remaining checks are cold
+                pass
+            finally:
+                names.clear()
+    finally:
+        runtime._state.mode, runtime._state.sink = saved.mode, saved.sink
+        runtime._state.cell, runtime._state.index, runtime._state.records = saved.cell, saved.index, saved.records
+        runtime._state.counts.clear()
+        runtime._state.counts.update(saved_counts)
+    _verify_nothing_left()
+    return completed
+
+
+def _verify_nothing_left() -> None:
+    """Raise RuntimeError if a function or code object compiled from the cells is still reachable."""
+    gc.collect()
+    for item in gc.get_objects():
+        if isinstance(item, types.FunctionType):
+            code = item.__code__
+        elif isinstance(item, types.CodeType):
+            code = item
+        else:
+            continue
+        if code.co_filename == FILENAME:
+            raise RuntimeError(f"prewarm left {item!r} reachable: a cache keeps an object of the test cells")
