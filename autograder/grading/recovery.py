@@ -95,13 +95,17 @@ def defined_names(code: str) -> set[str]:
     return set(_defined_names(code))
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=256)
+def _released_names(code: str) -> frozenset[str]:
+    """`defined_names` of a released answer cell, parsed once per worker (asked for every submission)."""
+    return _defined_names(code)
+
+
 def _defined_names(code: str) -> frozenset[str]:
-    """`defined_names`, parsed once per text (the released cells' are asked for every submission)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -143,7 +147,7 @@ def recover(submitted: NotebookNode, released: NotebookNode) -> Recovery:
             continue
         if _grade_id(target) not in found:
             claim(index, _grade_id(target), "cell id")
-    answers = {_grade_id(c): defined_names(c.source) for c in reference if _meta(c).get("solution")}
+    answers = {_grade_id(c): _released_names(c.source) for c in reference if _meta(c).get("solution")}
     for index, cell in enumerate(cells):  # 3. defined names (answer cells)
         if index in owner or cell.cell_type != "code" or _meta(cell):
             continue
@@ -209,16 +213,17 @@ def reference_notebook(root: Path, assignment: str, name: str) -> NotebookNode |
     return None
 
 
-SHARED_NOTEBOOKS = 16  # parsed notebooks `read_notebook` keeps (the latest read)
+SHARED_BYTES = 8 * 1024**2  # `read_notebook` keeps the notebooks it read last, this many bytes of files in all
+SHARED_LARGEST = 2 * 1024**2  # and never a file larger than this (a submission with big outputs is read anew)
 _shared: OrderedDict[tuple[str, bytes], NotebookNode] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
 def read_notebook(path: Path) -> NotebookNode:
     """`nbformat.read(path, as_version=4)` (the same notebook, the same errors), parsed and validated once per
-    content: a worker reads the release, the source and the submission of every student several times (the
-    admission checks, `recover`, nbgrader's sanitizing). The notebook returned is shared by every caller that
-    reads the same bytes: never modify it (`recover` works on a copy)."""
+    content: a worker reads the release, the source and each submission several times per student (the
+    admission checks, `worker_grading.repairs`, `RecoverCells`). The notebook returned is shared by every
+    caller that reads the same bytes: never modify it (`recover` works on a copy)."""
     content = path.read_bytes()
     key = (str(path), content)
     with _shared_lock:
@@ -227,9 +232,11 @@ def read_notebook(path: Path) -> NotebookNode:
             _shared.move_to_end(key)
             return found
     notebook = nbformat.reads(content.decode("utf-8"), as_version=4)
+    if len(content) > SHARED_LARGEST:
+        return notebook
     with _shared_lock:
         _shared[key] = notebook
-        while len(_shared) > SHARED_NOTEBOOKS:
+        while sum(len(kept) for _, kept in _shared) > SHARED_BYTES:
             _shared.popitem(last=False)
     return notebook
 
