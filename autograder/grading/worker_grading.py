@@ -8,9 +8,11 @@ as a private copy of the course and keeps nbgrader's API on it. For each `Submis
 nbgrader's own `autograde` there (sanitizing with the course's preprocessors, `WorkerExecution` in place
 of `Execute`: the notebook runs in a fresh sandboxed kernel through `execution.execute`; `JudgeRecords`
 judges the test cells from the kernel's records; nbgrader's `SaveAutoGrades` scores them) and its own
-`generate_feedback`, and returns plain data (`Graded`): the autograded and feedback folders' files, each
-grade cell's score, each solution cell's automatic comment, the notes. The student is then removed from
-the private gradebook, so a worker's memory and disk stay flat however many students it grades.
+`GenerateFeedback` (one per course copy, `KeptFeedback`, which keeps its HTML exporter), and returns plain
+data (`Graded`): the autograded and feedback folders' files, each grade cell's score, each solution
+cell's automatic comment, the notes. The student is then removed from the private gradebook, so a
+worker's memory and disk stay flat however many students it grades. What does not change from one
+student to the next is prepared once per course copy (`_prepare`, `_keep_engine`) and changes no result.
 
 The coordinator writes the scores into the course's gradebook through nbgrader's `Gradebook` API, in
 batches (`pipeline`); it stays the only writer of `gradebook.db`.
