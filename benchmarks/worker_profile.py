@@ -17,13 +17,13 @@ grades every submission in this process:
 3. `--repeat` rounds without the profiler (the same replay), timed, and one more with a timer around
    each step (`BREAKDOWN`: admission, recovery, every nbgrader preprocessor, the HTML export, ...).
 
-It prints the wall time per submission of the worker's own work (fastest and median of the rounds
-without the profiler: the machine may be shared), where it goes step by step, then the functions by
-cumulative and by own time. The recorded executions can be saved and reused (`--executions FILE`): two versions
-of the code then grade the very same kernel outputs, and `--save-graded FILE` writes what the worker
-returned (grades, comments, notes, cells, the autograded and feedback files) as JSON, so that two
-versions' results can be compared byte for byte (`diff` the files; the course's temporary path is
-replaced by COURSE).
+It prints the wall and CPU time per submission of the worker's own work (fastest and median of the
+rounds without the profiler: the machine may be shared; CPU time suffers less from it), where it goes
+step by step, then the functions by cumulative and by own time. The recorded executions can be saved
+and reused (`--executions FILE`): two versions of the code then grade the very same kernel outputs, and
+`--save-graded FILE` writes what the worker returned (grades, comments, notes, cells, the autograded
+and feedback files) as JSON, so that two versions' results can be compared byte for byte (`diff` the
+files; the course's temporary path is replaced by COURSE).
 
 Run from the repository root:
 `python benchmarks/worker_profile.py [--assignment 01_numerical] [--count 3] [--rounds 2] [--top 35]`
@@ -270,15 +270,18 @@ def main() -> None:
             + ", ".join(f"{w:.3f} s" for w in walls)
             + " (under cProfile: slower than without it)"
         )
-        unprofiled = []
+        unprofiled, cpu = [], []
         for _ in range(args.repeat):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             last = [worker_grading.grade_submission(task, kit) for task in tasks]
             unprofiled.append((time.perf_counter() - began) / len(tasks))
+            cpu.append((time.process_time() - began_cpu) / len(tasks))
         unprofiled.sort()
+        cpu.sort()
         print(
-            f"without the profiler, {args.repeat} rounds: fastest {unprofiled[0]:.3f} s, median "
-            f"{unprofiled[len(unprofiled) // 2]:.3f} s per submission (the worker's own work)"
+            f"without the profiler, {args.repeat} rounds, per submission (the worker's own work): wall fastest "
+            f"{unprofiled[0]:.3f} s, median {unprofiled[len(unprofiled) // 2]:.3f} s; this process's CPU fastest "
+            f"{cpu[0]:.3f} s, median {cpu[len(cpu) // 2]:.3f} s (steadier than wall time on a shared machine)"
         )
         stages: dict[str, float] = {}
         for graded in last:
