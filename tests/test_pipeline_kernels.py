@@ -148,3 +148,17 @@ def test_no_kernel_is_left_running_after_ctrl_c(small_class):
             run.wait(30)
             pytest.fail("`autograder grade` did not stop within 120 s of Ctrl-C")
     assert _wait_for(lambda: not _kernels_under(scratch), 30), _kernels_under(scratch)
+
+
+def test_display_only_cells_are_not_run_and_say_so():
+    demo = nbformat.v4.new_code_cell("open('ran.txt', 'w').write('x')\nprint('demo ran')")
+    demo.metadata["nbgrader"] = {"grade_id": "demo", "locked": True, "grade": False, "solution": False}
+    answer = nbformat.v4.new_code_cell("import os\nprint('answer ran', os.path.exists('ran.txt'))")
+    answer.metadata["nbgrader"] = {"grade_id": "demo", "solution": True, "grade": False}  # same id: still runs
+    notebook = nbformat.v4.new_notebook(cells=[demo, answer])
+    task = execution.Task(
+        "carol", "pool", "pool", nbformat.writes(notebook), {}, 60, SANDBOX, warmup=("numpy",), skip=("demo",)
+    )
+    cells = nbformat.reads(execution.execute(task).notebook_json, as_version=4).cells
+    assert [o.get("text") for o in cells[0].outputs] == [execution.SKIPPED_NOTE]
+    assert "answer ran False" in "".join(o.get("text", "") for o in cells[1].outputs), "an answer cell always runs"

@@ -67,3 +67,59 @@ def test_every_test_cell_has_visible_and_hidden_parts_or_is_fully_visible(name):
             visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
             assert "check_" in visible, f"{meta['grade_id']} has no visible test"
     assert points == 100
+
+
+def _top_level_names(source: str) -> set[str]:
+    """Names a cell binds at its top level (assignments, definitions, imports, loop targets)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+            elif isinstance(sub, ast.Import | ast.ImportFrom):
+                names.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+    return names
+
+
+def _loaded_names(source: str) -> set[str]:
+    """Global names a cell reads: at its top level, and in its functions and comprehensions where they are
+    not local (symtable resolves the scopes)."""
+    import symtable
+
+    used: set[str] = set()
+
+    def visit(table: symtable.SymbolTable) -> None:
+        for symbol in table.get_symbols():
+            if symbol.is_referenced() and (table.get_type() == "module" or symbol.is_global()):
+                used.add(symbol.get_name())
+        for child in table.get_children():
+            visit(child)
+
+    visit(symtable.symtable(source, "<cell>", "exec"))
+    return used
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_display_only_cells_are_locked_demos_that_no_later_cell_needs(name):
+    """A cell marked display-only is not run at grading: it must be a locked cell that is neither a test nor
+    an answer, and no later code cell may use a name it binds (unless that cell binds the name itself)."""
+    from autograder.grading.assignment_cells import display_only_cells, is_display_only
+
+    notebook = nbformat.read(REPO / "source" / name / f"{name}.ipynb", as_version=4)
+    marked = [
+        i for i, c in enumerate(notebook.cells) if c.get("metadata", {}).get("autograder", {}).get("display_only")
+    ]
+    assert len(display_only_cells(REPO, name)) == len(marked), "a marked cell is a test, an answer or unlocked"
+    for index in marked:
+        cell = notebook.cells[index]
+        assert is_display_only(cell)
+        bound = _top_level_names(cell.source)
+        for later in notebook.cells[index + 1 :]:
+            if later.cell_type == "code":
+                needed = (_loaded_names(later.source) - _top_level_names(later.source)) & bound
+                assert not needed, f"{cell.metadata.nbgrader.grade_id} is display-only but a later cell uses {needed}"

@@ -64,6 +64,10 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_le
 STARTUP_SECONDS = 60.0  # how long a kernel may take to start
 PROBE_SECONDS = 5.0  # how long an interrupted kernel may take to answer again
 SLOWEST_CELLS = 3  # cells named in a Result's timing summary
+SKIPPED_NOTE = (
+    "Not run at grading: the instructor marked this cell display-only (it shows a plot or a demo of your "
+    "code and defines nothing that later cells use). Its output is the one in your own notebook.\n"
+)
 
 
 def time_bound(code_cells: int, cell_timeout: float) -> float:
@@ -90,6 +94,8 @@ class Task:
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     time_bound: float | None = None  # seconds for the whole notebook; None: `time_bound(code cells, cell_timeout)`
     warmup: tuple[str, ...] = ()  # modules the kernel imports before any student code
+    prewarm: tuple[str, ...] = ()  # visible test cells whose checks' caches the fork server fills (`fork_server`)
+    skip: tuple[str, ...] = ()  # grade ids of display-only cells: not run, a note in their place (`SKIPPED_NOTE`)
     more: bool = False  # another task follows in this worker: start its kernel ahead (`KernelPool`)
 
     def bound(self) -> float:
@@ -160,7 +166,12 @@ def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
 
 
 def _kernel_manager(
-    use_sandbox: bool, limits: sandbox.Limits, scratch: Path, uid: int, warmup: tuple[str, ...] = ()
+    use_sandbox: bool,
+    limits: sandbox.Limits,
+    scratch: Path,
+    uid: int,
+    warmup: tuple[str, ...] = (),
+    prewarm: tuple[str, ...] = (),
 ) -> AsyncKernelManager:
     """A manager for a kernel in `scratch`: sandboxed (forked by this process's fork server for `warmup` when
     `scratch` is one of its folders, else a fresh Python in bwrap), or a plain local kernel."""
@@ -177,7 +188,7 @@ def _kernel_manager(
         connection_file=str(scratch / "kernel.json"),
     )
     manager.scratch, manager.uid, manager.limits = scratch, uid, limits
-    server = fork_server.server_for(warmup)
+    server = fork_server.server_for(warmup, prewarm)
     manager.server = server if server is not None and scratch.parent == server.folder else None
     return manager
 
@@ -210,10 +221,12 @@ class Kernel:
     use_sandbox: bool
     limits: sandbox.Limits
     warmup: tuple[str, ...]
+    prewarm: tuple[str, ...] = ()
 
     def fits(self, task: Task) -> bool:
         """Whether this kernel was started as `task` asks (sandbox, limits, warm-up)."""
-        return (self.use_sandbox, self.limits, self.warmup) == (task.use_sandbox, task.limits, task.warmup)
+        mine = (self.use_sandbox, self.limits, self.warmup, self.prewarm)
+        return mine == (task.use_sandbox, task.limits, task.warmup, task.prewarm)
 
     def alive(self) -> bool:
         try:
@@ -250,16 +263,18 @@ def _shut_down(manager: AsyncKernelManager | None, client: object | None = None)
         run_sync(manager.cleanup_resources)()
 
 
-def launch(use_sandbox: bool, limits: sandbox.Limits, warmup: tuple[str, ...], uid: int) -> Kernel:
+def launch(
+    use_sandbox: bool, limits: sandbox.Limits, warmup: tuple[str, ...], uid: int, prewarm: tuple[str, ...] = ()
+) -> Kernel:
     """Start a kernel in a fresh scratch folder as user `uid`, without waiting for it to answer."""
     server = None
     if use_sandbox:
         sandbox.kill_all(uid)  # nothing left over from the last kernel of this user id
-        server = fork_server.server_for(warmup)
+        server = fork_server.server_for(warmup, prewarm)
     scratch = server.scratch_folder() if server is not None else Path(tempfile.mkdtemp(prefix="autograder-run-"))
     try:
         _prepare(scratch, uid if use_sandbox else None)
-        manager = _kernel_manager(use_sandbox, limits, scratch, uid, warmup)
+        manager = _kernel_manager(use_sandbox, limits, scratch, uid, warmup, prewarm)
         run_sync(manager.start_kernel)(
             extra_arguments=kernel_arguments(warmup),
             env=kernel_environment(scratch, scratch / "records.jsonl"),
@@ -272,7 +287,7 @@ def launch(use_sandbox: bool, limits: sandbox.Limits, warmup: tuple[str, ...], u
             sandbox.kill_all(uid)
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return Kernel(scratch, uid, manager, use_sandbox, limits, warmup)
+    return Kernel(scratch, uid, manager, use_sandbox, limits, warmup, prewarm)
 
 
 class KernelPool:
@@ -297,14 +312,14 @@ class KernelPool:
             return kernel
         if kernel is not None:
             kernel.discard()
-        return launch(task.use_sandbox, task.limits, task.warmup, self.next_uid())
+        return launch(task.use_sandbox, task.limits, task.warmup, self.next_uid(), task.prewarm)
 
     def start_ahead(self, task: Task) -> None:
         """Start the next task's kernel now (like `task`'s); a failure only means it starts later."""
         if self.ahead is not None:
             return
         try:
-            self.ahead = launch(task.use_sandbox, task.limits, task.warmup, self.next_uid())
+            self.ahead = launch(task.use_sandbox, task.limits, task.warmup, self.next_uid(), task.prewarm)
         except Exception:
             self.ahead = None
 
@@ -377,7 +392,8 @@ class _Run:
         if started is not None:  # connect to the kernel started ahead (nbclient does not start it again)
             manager = started.manager
         else:
-            manager = _kernel_manager(self.task.use_sandbox, self.task.limits, self.scratch, self.uid, self.task.warmup)
+            task = self.task
+            manager = _kernel_manager(task.use_sandbox, task.limits, self.scratch, self.uid, task.warmup, task.prewarm)
         return NotebookClient(
             nbformat.from_dict(self.notebook),
             km=manager,
@@ -458,6 +474,8 @@ class _Run:
         """Re-run earlier code cells (not test cells, not the ones that failed) in a new kernel, outputs discarded."""
         for index in range(end):
             cell = self.notebook.cells[index]
+            if self._skipped(cell):
+                continue
             if cell.cell_type == "code" and test_cell_id(cell) is None and index not in self.failed:
                 copy = nbformat.from_dict(cell)
                 try:
@@ -469,6 +487,10 @@ class _Run:
         """Run one cell; False when the kernel must be replaced."""
         cell = self.notebook.cells[index]
         if cell.cell_type != "code":
+            return True
+        if self._skipped(cell):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            cell.execution_count = None
             return True
         bound = self.bound
         if self.expired.is_set():
@@ -498,6 +520,16 @@ class _Run:
             self.timings[index] = time.perf_counter() - began
         _cut_outputs(cell)
         return True
+
+    def _skipped(self, cell: NotebookNode) -> bool:
+        """Whether `cell` is one of the task's display-only cells (never a test or an answer cell)."""
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        return (
+            cell.cell_type == "code"
+            and meta.get("grade_id") in self.task.skip
+            and test_cell_id(cell) is None
+            and not meta.get("solution")
+        )
 
     def _responsive(self, client: NotebookClient) -> bool:
         probe = nbformat.v4.new_code_cell("pass")

@@ -49,6 +49,8 @@ from typing import Any
 
 SOCKET_NAME = "fork-server.sock"
 READY_NAME = "fork-server.ready"  # written by the server when it listens (or "failed: <why>")
+PREWARM_NAME = "prewarm.json"  # the visible test cells whose checks' caches the server fills
+HIDDEN_MARK = "BEGIN HIDDEN TESTS"  # a cell holding it is never run in the server
 RUN_PREFIX = "autograder-run-"  # the kernels' scratch folders, inside the server's folder
 READY_SECONDS = 60.0  # how long the server may take to import its modules
 
@@ -77,12 +79,13 @@ class ForkServer:
     kernel command is `kernel_command(...)`. `close()` stops the server and removes the folder.
     """
 
-    def __init__(self, warmup: tuple[str, ...]) -> None:
+    def __init__(self, warmup: tuple[str, ...], prewarm: tuple[str, ...] = ()) -> None:
         from autograder.grading import sandbox
 
-        self.warmup = warmup
+        self.warmup, self.prewarm = warmup, prewarm
         self.folder = Path(tempfile.mkdtemp(prefix="autograder-kernels-"))
         os.chmod(self.folder, 0o700)
+        (self.folder / PREWARM_NAME).write_text(json.dumps(list(prewarm)))
         self.socket = self.folder / SOCKET_NAME
         environment = server_environment()
         command = sandbox.server_wrap(
@@ -176,28 +179,30 @@ def server_environment() -> dict[str, str]:
     }
 
 
-_SERVERS: dict[tuple[str, ...], ForkServer | None] = {}  # warm-up -> this process's server (None: unavailable)
+_SERVERS: dict[tuple[tuple[str, ...], tuple[str, ...]], ForkServer | None] = {}  # (warm-up, prewarm) -> server
 _SERVERS_LOCK = threading.Lock()
 _WHY_NOT: list[str] = []
 
 
-def server_for(warmup: tuple[str, ...]) -> ForkServer | None:
-    """This process's fork server for `warmup`, started on first use; None when it cannot run here (the
-    reason is kept in `unavailable_reason()`, and kernels start the usual way)."""
+def server_for(warmup: tuple[str, ...], prewarm: tuple[str, ...] = ()) -> ForkServer | None:
+    """This process's fork server for `warmup` (modules) and `prewarm` (visible test cells, see `serve`),
+    started on first use; None when it cannot run here (the reason is kept in `unavailable_reason()`, and
+    kernels start the usual way)."""
     if os.environ.get("AUTOGRADER_FORK_SERVER", "1") == "0":
         return None
+    key = (warmup, prewarm)
     with _SERVERS_LOCK:
-        if warmup in _SERVERS:
-            server = _SERVERS[warmup]
+        if key in _SERVERS:
+            server = _SERVERS[key]
             if server is None or server.alive():
                 return server
             server.close()
         try:
-            server = ForkServer(warmup)
+            server = ForkServer(warmup, prewarm)
         except (ForkServerUnavailable, OSError) as error:
             server = None
             _WHY_NOT.append(str(error))
-        _SERVERS[warmup] = server
+        _SERVERS[key] = server
         return server
 
 
@@ -521,11 +526,22 @@ def _self_test(folder: Path) -> str | None:
 
 
 def serve(folder: Path, warmup: list[str]) -> None:
-    """The server's program: import, check, listen, say ready, then fork kernels until killed."""
+    """The server's program: import, fill the checks' caches, check, listen, say ready, then fork kernels
+    until killed.
+
+    The caches are filled from the assignment's visible test cells only (the release's, which every student
+    has): what a kernel inherits of them is public. Hidden tests never run here."""
     ready = folder / READY_NAME
     for module in [*warmup, *WARM_ALWAYS, "autograder.runtime"]:
         with contextlib.suppress(Exception):
             importlib.import_module(module)
+    prewarm = json.loads((folder / PREWARM_NAME).read_text()) if (folder / PREWARM_NAME).exists() else []
+    if prewarm and not any(HIDDEN_MARK in cell for cell in prewarm):
+        from autograder.checks.kit.prewarm import prewarm as fill_caches
+
+        with contextlib.suppress(Exception):  # a cold cache only costs time
+            fill_caches(prewarm)
+        del prewarm
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1:
         ready.write_text(f"failed: the server has {threads} threads after its imports; it must fork from one")

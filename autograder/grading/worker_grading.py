@@ -39,7 +39,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.grading import admission, execution, recovery
+from autograder.grading import admission, assignment_cells, execution, recovery
 from autograder.grading.course import CONFIG_FILE
 from autograder.grading.trusted_judge import RESOURCE_KEY, error_output, test_cell_id
 
@@ -63,6 +63,8 @@ class CourseKit:
     key: str = ""
     others: dict[str, frozenset[str]] = field(default_factory=dict)  # other assignments' test ids (admission)
     warmup: tuple[str, ...] = ()  # modules a kernel imports before any student code (`execution.KernelPool`)
+    prewarm: tuple[str, ...] = ()  # the visible test cells (`assignment_cells.visible_test_cells`)
+    display_only: tuple[str, ...] = ()  # grade ids of cells not run at grading (`assignment_cells`)
 
 
 @dataclass(frozen=True)
@@ -163,12 +165,15 @@ def build_kit(root: Path, assignment: str) -> CourseKit:
     config_py = (root / CONFIG_FILE).read_text()
     others = admission.other_assignments_tests(root, assignment)
     warmup = warmup_modules(root, assignment)
+    prewarm = assignment_cells.visible_test_cells(root, assignment)
+    display_only = assignment_cells.display_only_cells(root, assignment)
     sha = hashlib.sha256(config_py.encode() + gradebook)
     for name, content in files.items():
         sha.update(name.encode())
         sha.update(content)
-    sha.update(repr((sorted((k, sorted(v)) for k, v in others.items()), warmup)).encode())
-    return CourseKit(assignment, course_id, config_py, gradebook, files, sha.hexdigest(), others, warmup)
+    sha.update(repr((sorted((k, sorted(v)) for k, v in others.items()), warmup, prewarm, display_only)).encode())
+    key = sha.hexdigest()
+    return CourseKit(assignment, course_id, config_py, gradebook, files, key, others, warmup, prewarm, display_only)
 
 
 @contextlib.contextmanager
@@ -428,8 +433,9 @@ def _course(kit: CourseKit) -> _Course:
 class _Running:
     """What `WorkerExecution` needs of the task being graded, and what it found."""
 
-    def __init__(self, task: SubmissionTask, deleted: dict[str, set[str]], warmup: tuple[str, ...] = ()) -> None:
-        self.task, self.deleted, self.warmup = task, deleted, warmup
+    def __init__(self, task: SubmissionTask, deleted: dict[str, set[str]], kit: CourseKit | None = None) -> None:
+        self.task, self.deleted = task, deleted
+        self.warmup, self.prewarm, self.skip = (kit.warmup, kit.prewarm, kit.display_only) if kit else ((), (), ())
         self.results: list[execution.Result] = []
 
 
@@ -458,6 +464,8 @@ class WorkerExecution(NbGraderPreprocessor):
             task.use_sandbox,
             time_bound=task.time_bound,
             warmup=running.warmup,
+            prewarm=running.prewarm,
+            skip=running.skip,
             # another notebook of this submission, or another task, follows: start its kernel ahead
             more=task.more or len(running.results) + 1 < len(running.deleted),
         )
@@ -541,7 +549,7 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
         if flagged:
             return Graded(task.student, task.assignment, flagged=tuple(flagged), seconds=time.perf_counter() - began)
         notes, deleted = repairs(course.root, task.assignment, submitted)
-        running = _LOCAL.running = _Running(task, deleted, kit.warmup)
+        running = _LOCAL.running = _Running(task, deleted, kit)
         outcome = course.api.autograde(task.assignment, task.student, force=True, create=True)
         autograde_seconds = time.perf_counter() - mark
         for result in running.results:
