@@ -48,6 +48,8 @@ everything else (the generator, numeric functions, arrays) needs numpy.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -56,14 +58,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sympy
-
-# SymPy imports these on first use, while the checks build a random expression (a function's
-# assumptions) or lambdify one (its printer): imported with this module, they are paid when the
-# grader's kernels import the checks before any student code, not in a test cell.
-import sympy.assumptions.wrapper  # noqa: F401
-import sympy.codegen.ast  # noqa: F401
-import sympy.sets.setexpr  # noqa: F401
-import sympy.tensor.tensor  # noqa: F401
 from sympy.core.numbers import ImaginaryUnit
 from sympy.printing.numpy import NumPyPrinter
 
@@ -75,6 +69,15 @@ try:
     import numpy as np
 except ModuleNotFoundError:  # a browser kernel (Pyodide): see the end of the module docstring
     np = None
+
+# SymPy imports these on first use, while the checks build a random expression (a function's
+# assumptions) or lambdify one (its printer): imported with this module, they are paid when the
+# grader's kernels import the checks before any student code, not in a test cell. (Another SymPy
+# version may lack one: then it is not needed either.)
+for _module in ("sympy.assumptions.wrapper", "sympy.codegen.ast", "sympy.sets.setexpr", "sympy.tensor.tensor"):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module)
+del _module
 
 _INTEGERS = (int, np.integer) if np is not None else (int,)
 
