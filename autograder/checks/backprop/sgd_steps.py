@@ -52,6 +52,7 @@ from autograder.checks.backprop.mistakes import (
 )
 from autograder.checks.kit.diagnose import diagnose
 from autograder.checks.kit.guard import guarded
+from autograder.checks.kit.memo import by_value
 from autograder.compare import real_scalar
 from autograder.feedback import Mistake, failure, raised, show
 from autograder.inputs import rng
@@ -114,6 +115,15 @@ def problem(case: StepCase, seed: int) -> tuple[dict[str, np.ndarray], np.ndarra
 
 def _pre_activations(params: dict, X: np.ndarray) -> np.ndarray:
     return X @ params["W1"].T + params["b1"]
+
+
+@by_value()
+def _minibatch_gradient(theta: np.ndarray, X: np.ndarray, y: np.ndarray, shapes: list[tuple[int, ...]]) -> np.ndarray:  # noqa: N803
+    """Central differences of a minibatch's mean loss at the parameters `theta` (flat, in the order of KEYS),
+    rounding noise around 0 shown as 0. Kept per process by value: a class's correct submissions take the
+    same steps."""
+    estimate = central_gradient(lambda v: _loss(_unflatten(v, shapes), X, y), theta, H)
+    return np.where(np.abs(estimate) < 1e-9, 0.0, estimate)
 
 
 def _unflatten(theta: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> dict[str, np.ndarray]:
@@ -352,9 +362,7 @@ class _Judge:
         """The oracle: central differences of minibatch k's mean loss at the parameters it saw."""
         if k not in self.gradients:
             rows = steps[k].rows
-            X, y = self.X[rows], self.y[rows]
-            estimate = central_gradient(lambda v: _loss(_unflatten(v, self.shapes), X, y), steps[k].theta, H)
-            self.gradients[k] = np.where(np.abs(estimate) < 1e-9, 0.0, estimate)  # rounding noise around 0 shown as 0
+            self.gradients[k] = _minibatch_gradient(steps[k].theta, self.X[rows], self.y[rows], list(self.shapes))
         return self.gradients[k]
 
     def near_kink(self, step: _Step) -> bool:
