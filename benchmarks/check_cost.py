@@ -17,8 +17,9 @@ It prints one table per unit, slowest test cell first (collect, judge, plain sec
 of each unit. Seconds are CPU seconds by default (of the kernel's process, read by a probe cell
 before and after each test cell; of this process for the judge), which other work on a shared
 machine disturbs far less than wall seconds (--clock wall). With --prewarm, each kernel first runs
-`autograder.checks.kit.prewarm` on the unit's test cells (untimed), as a fork server could once for
-all the kernels it forks: the checks' caches (random draws, lambdified functions) are then warm.
+`autograder.checks.kit.prewarm` on the unit's test cells (`prewarm.test_cells`, untimed), as a fork
+server could once for all the kernels it forks: the checks' caches (random draws, lambdified
+functions) are then warm.
 
 With --profile it runs the notebook's cells in this process instead (exec'd in order in one
 namespace, no IPython) and profiles the named test cells with cProfile: their collect half, then
@@ -95,8 +96,9 @@ def run_in_kernel(path: Path, records: str | None, timeout: int = 600) -> dict[s
         # The grader's kernels import these before any student code (`warmup_modules`): not timed.
         client.execute_cell(nbformat.v4.new_code_cell(_warmup_code(path)), 0)
         if PREWARM:  # what a fork server could do once for all its kernels (autograder.checks.kit.prewarm)
-            cells = [c.source for c in notebook.cells if test_cell_id(c) is not None]
-            code = f"from autograder.checks.kit.prewarm import prewarm as _p\n_p({cells!r})\ndel _p"
+            from autograder.checks.kit.prewarm import test_cells
+
+            code = f"from autograder.checks.kit.prewarm import prewarm as _p\n_p({test_cells(notebook)!r})\ndel _p"
             client.execute_cell(nbformat.v4.new_code_cell(code), 0)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
