@@ -244,13 +244,26 @@ def _exit_code(status: int) -> int:
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
+_READ_ONLY_UNDER_TMP: list[Path] = []  # the sandbox's read-only folders under /tmp (a checkout or venv there)
+
+
 def _isolate(folder: Path, scratch: Path) -> None:
     """In a fresh child: new namespaces, a fresh /tmp, and of `folder` (the server's, holding every kernel's
-    scratch folder and the server's socket) only `scratch`, bound at its own path."""
+    scratch folder and the server's socket) only `scratch`, bound at its own path. The read-only folders
+    of the sandbox that are under /tmp (the Python environment or the autograder, when they live there)
+    are bound again, read-only, into the fresh /tmp."""
     _call(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     handle = os.open(scratch, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _READ_ONLY_UNDER_TMP]
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    old = os.umask(0o022)
+    for path, kept_handle in kept:
+        path.mkdir(parents=True, exist_ok=True)
+        _mount(f"/proc/self/fd/{kept_handle}", str(path), None, MS_BIND | MS_REC)
+        _mount(None, str(path), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(kept_handle)
+    os.umask(old)
     covered = None
     if folder.exists():  # not under /tmp: hide the other kernels' folders under an empty tmpfs
         covered = str(folder)
@@ -495,32 +508,37 @@ class _Server:
 
 
 def _self_test(folder: Path) -> str | None:
-    """Fork once and make a kernel's sandbox (namespaces, mounts, user id): why it fails here, or None."""
+    """Fork once and make a kernel's sandbox (namespaces, mounts, user id) and check that the Python
+    environment is still there: why it fails here, or None."""
+    from autograder.grading.sandbox import FIRST_UID
+
     scratch = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=folder))
+    reading, writing = os.pipe()
     try:
         pid = os.fork()
         if pid == 0:
-            code = 1
+            os.close(reading)
             try:
                 _isolate(folder, scratch)
-                inner = os.fork()
-                if inner == 0:
-                    try:
-                        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-                        from autograder.grading.sandbox import FIRST_UID
-
-                        limits = {"memory_bytes": 1 << 31, "cpu_seconds": 60, "processes": 8, "file_bytes": 1}
-                        _become(FIRST_UID, limits)
-                        os._exit(0 if os.getpid() == 1 else 3)
-                    except BaseException:  # noqa: BLE001
-                        os._exit(2)
-                _, status = os.waitpid(inner, 0)
-                code = _exit_code(status)
-            finally:
-                os._exit(code)
+                if os.fork() == 0:
+                    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+                    limits = {"memory_bytes": 1 << 31, "cpu_seconds": 60, "processes": 8, "file_bytes": 1}
+                    _become(FIRST_UID, limits)
+                    missing = [p for p in (sys.prefix, *map(str, _READ_ONLY_UNDER_TMP)) if not os.path.isdir(p)]
+                    if os.getpid() != 1 or missing:
+                        raise OSError(f"pid {os.getpid()}, missing {missing}")
+                    os._exit(0)
+                _, status = os.wait()
+                os._exit(_exit_code(status))
+            except BaseException as error:  # noqa: BLE001 - say why, then end this child
+                os.write(writing, repr(error).encode()[:2000])
+                os._exit(2)
+        os.close(writing)
         _, status = os.waitpid(pid, 0)
+        with os.fdopen(reading, "rb") as pipe:
+            why = pipe.read().decode(errors="replace")
         code = _exit_code(status)
-        return None if code == 0 else f"a forked kernel could not make its sandbox here (code {code})"
+        return None if code == 0 else f"a forked kernel could not make its sandbox here (code {code}): {why}"
     finally:
         os.rmdir(scratch)
 
@@ -531,7 +549,10 @@ def serve(folder: Path, warmup: list[str]) -> None:
 
     The caches are filled from the assignment's visible test cells only (the release's, which every student
     has): what a kernel inherits of them is public. Hidden tests never run here."""
+    from autograder.grading import sandbox
+
     ready = folder / READY_NAME
+    _READ_ONLY_UNDER_TMP[:] = [p for p in sandbox.readable_paths() if p.is_relative_to("/tmp")]
     for module in [*warmup, *WARM_ALWAYS, "autograder.runtime"]:
         with contextlib.suppress(Exception):
             importlib.import_module(module)
