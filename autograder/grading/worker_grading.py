@@ -220,6 +220,9 @@ ALWAYS_WARM = (
     "numpy.char",
     "numpy.rec",
     "numpy.strings",
+    # What the first plot of a kernel imports (matplotlib's Agg canvas, Pillow's features)
+    "matplotlib.backends.backend_agg",
+    "PIL.features",
 )
 
 
