@@ -101,9 +101,7 @@ def prewarm(test_cells: Iterable[str]) -> int:
         for source in test_cells:
             names = _StandInNames()
             try:
-                code = compile(source, FILENAME, "exec")
-                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                    exec(code, {"__name__": "__prewarm__"}, names)
+                _run_cell(source, names)
                 completed += 1
             except Exception:  # a cell that needs a real value of the student's: its remaining checks are cold
                 pass
@@ -118,15 +116,33 @@ def prewarm(test_cells: Iterable[str]) -> int:
     return completed
 
 
+def _run_cell(source: str, names: dict) -> None:
+    """Compile and run one cell, its output discarded (in a frame of its own: no local keeps its code)."""
+    code = compile(source, FILENAME, "exec")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        exec(code, {"__name__": "__prewarm__"}, names)
+
+
 def _verify_nothing_left() -> None:
-    """Raise RuntimeError if a function or code object compiled from the cells is still reachable."""
+    """Raise RuntimeError if a function or code object compiled from the cells is still reachable.
+
+    Functions are tracked by the garbage collector; code objects are not (nor are tuples and dicts that
+    hold only such objects), so those are looked for among what tracked objects refer to, recursively."""
     gc.collect()
-    for item in gc.get_objects():
-        if isinstance(item, types.FunctionType):
-            code = item.__code__
-        elif isinstance(item, types.CodeType):
-            code = item
-        else:
-            continue
-        if code.co_filename == FILENAME:
+    tracked = gc.get_objects()
+    for item in tracked:
+        if isinstance(item, types.FunctionType) and item.__code__.co_filename == FILENAME:
             raise RuntimeError(f"prewarm left {item!r} reachable: a cache keeps an object of the test cells")
+    seen: set[int] = set()
+    pending = [item for item in gc.get_referents(*tracked) if not gc.is_tracked(item)]
+    del tracked
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, types.CodeType):
+            if item.co_filename == FILENAME:
+                raise RuntimeError(f"prewarm left {item!r} reachable: a cache keeps an object of the test cells")
+        else:
+            pending.extend(referent for referent in gc.get_referents(item) if not gc.is_tracked(referent))
