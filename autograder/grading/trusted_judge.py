@@ -17,7 +17,6 @@ transformer or hide every traceback. So the kernel is only asked what the studen
 
 from __future__ import annotations
 
-import builtins
 import functools
 import os
 import tempfile
@@ -30,6 +29,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder import runtime
+from autograder.checks.kit.stand_ins import StandInNames
 from autograder.feedback import CheckFailure
 
 RESOURCE_KEY = "autograder_records"
@@ -43,35 +43,13 @@ def test_cell_id(cell: NotebookNode) -> str | None:
     return None
 
 
-class StudentName:
-    """Stands in, while judging, for a name the student's notebook defines (never called)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(f"judge mode must not call the student's {self.name}")
-
-    def __repr__(self) -> str:
-        return f"<student's {self.name}>"
-
-
-class _JudgeNames(dict):
-    """Local names of a test cell being judged: unknown names stand for the student's objects."""
-
-    def __missing__(self, name: str) -> Any:
-        if hasattr(builtins, name):
-            raise KeyError(name)
-        return StudentName(name)
-
-
 def _quiet(*args: Any, **kwargs: Any) -> None:
     """`print` of a test cell while judging: the grader's log is not the student's screen."""
 
 
 def judge_cell(source: str, cell_id: str, records: dict[str, list[runtime.Observation]]) -> str | None:
     """Run a test cell's code in judge mode on `records`; the failure message, or None if it passes."""
-    names = _JudgeNames()
+    names = StandInNames("judge mode must not call the student's {name}", RuntimeError)
     with runtime.judging(records):
         runtime.begin_cell(source)
         try:

@@ -31,16 +31,15 @@ about a second per unit, once per fork server.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import copy
 import gc
 import io
 import types
 from collections.abc import Iterable
-from typing import Any
 
 from autograder import runtime
+from autograder.checks.kit import stand_ins
 
 FILENAME = "<autograder prewarm>"
 NOT_PREWARMED = frozenset(
@@ -64,26 +63,14 @@ def test_cells(notebook: dict) -> list[str]:
     return sources
 
 
-class StandIn:
+STAND_IN_MESSAGE = "{name} is a stand-in while the checks' caches are filled"
+
+
+class StandIn(stand_ins.StandIn):
     """Stands in for a name the student's notebook defines: calling it raises NotImplementedError."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{self.name} is a stand-in while the checks' caches are filled")
-
-    def __repr__(self) -> str:
-        return f"<stand-in for {self.name}>"
-
-
-class _StandInNames(dict):
-    """A test cell's local names: anything it does not define and no builtin has is a `StandIn`."""
-
-    def __missing__(self, name: str) -> Any:
-        if hasattr(builtins, name):
-            raise KeyError(name)
-        return StandIn(name)
+        super().__init__(name, STAND_IN_MESSAGE, NotImplementedError)
 
 
 def prewarm(test_cells: Iterable[str]) -> int:
@@ -99,7 +86,7 @@ def prewarm(test_cells: Iterable[str]) -> int:
     try:
         runtime._state.mode, runtime._state.sink = runtime.COLLECT, None
         for source in test_cells:
-            names = _StandInNames()
+            names = stand_ins.StandInNames(STAND_IN_MESSAGE, NotImplementedError)
             try:
                 _run_cell(source, names)
                 completed += 1
