@@ -58,7 +58,6 @@ seen = {
     'cap_eff': status['CapEff'].strip(), 'cap_bnd': status['CapBnd'].strip(),
     'no_new_privs': status['NoNewPrivs'].strip(),
     'memory': resource.getrlimit(resource.RLIMIT_AS)[0], 'nproc': resource.getrlimit(resource.RLIMIT_NPROC)[0],
-    'tmp': sorted(str(p) for p in pathlib.Path('/tmp').rglob('*')),
     'siblings': sorted(os.listdir(work.parent.parent)), 'scratch': str(work.parent),
     'numpy_warm': 'numpy' in sys.modules,
 }
@@ -92,11 +91,11 @@ def test_nothing_of_the_student_before_is_left(server):
     second = _run(
         "bob",
         "import numpy, os, pathlib\n"
-        "print(hasattr(numpy, 'alice'), [str(p) for p in pathlib.Path('/tmp').rglob('*.txt')], 'ALICE' in os.environ)\n"
+        "print(hasattr(numpy, 'alice'), os.path.exists('/tmp/alice.txt'), 'ALICE' in os.environ)\n"
         "print(numpy.random.rand())",
     )
     lines = second.strip().splitlines()
-    assert lines[0] == "False [] False", second
+    assert lines[0] == "False False False", second
     assert float(lines[1]) != float(first.strip()), "numpy's global generator is reseeded for every kernel"
 
 
