@@ -9,7 +9,6 @@ state), and no way to reach the server. The server itself refuses requests that 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from pathlib import Path
@@ -157,11 +156,38 @@ def _processes_of(uid: int) -> list[int]:
     return found
 
 
-def test_kernels_start_the_usual_way_when_the_server_is_switched_off(monkeypatch):
+def test_kernels_start_the_usual_way_when_the_server_is_switched_off(monkeypatch, server):
     monkeypatch.setenv("AUTOGRADER_FORK_SERVER", "0")
     pool = execution.kernel_pool()
     pool.close()
-    seen = _report("import os, pathlib\nseen = {'folder': str(pathlib.Path.cwd().parent.parent), 'uid': os.getuid()}")
-    assert "autograder-kernels-" not in seen["folder"], "a fresh Python in bwrap, in a folder of its own"
-    assert seen["uid"] >= sandbox.FIRST_UID
-    assert os.environ["AUTOGRADER_FORK_SERVER"] == "0"
+    code = "import os, pathlib\nprint(pathlib.Path.cwd().parent.parent, os.getuid())"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    task = execution.Task("dave", "fork", "fork", nbformat.writes(notebook), {}, 60, True, warmup=WARMUP, more=False)
+    result = execution.execute(task)
+    folder, uid = nbformat.reads(result.notebook_json, as_version=4).cells[0].outputs[0]["text"].split()
+    assert "autograder-kernels-" not in folder, "a fresh Python in bwrap, in a folder of its own"
+    assert int(uid) >= sandbox.FIRST_UID
+    assert result.slow_start == "AUTOGRADER_FORK_SERVER=0", "the instructor is told why kernels start slowly"
+    monkeypatch.setenv("AUTOGRADER_FORK_SERVER", "1")
+    assert execution.execute(task).slow_start == "", "a forked kernel is no slow start"
+
+
+def test_grade_says_once_why_kernels_started_slowly(capsys, monkeypatch):
+    from autograder.grading import grade_command, pipeline
+
+    monkeypatch.setattr(pipeline, "students", lambda root, assignment: ["erin"])
+    monkeypatch.setattr(pipeline, "grade", lambda *args, **kwargs: [pipeline.Report("erin", "graded")])
+    monkeypatch.setattr(pipeline, "SLOW_STARTS", {"failed: no user namespaces"})
+    monkeypatch.setattr(grade_command.gradebook_table, "read", lambda *args: ([], []))
+    monkeypatch.setattr(grade_command.gradebook_table, "render", lambda *args: "")
+    monkeypatch.setattr(grade_command.grades_csv, "write", lambda root, names: root / "grades.csv")
+    monkeypatch.setattr(grade_command.sandbox, "probe", lambda: None)
+
+    status = grade_command.run_grade(Path("/nonexistent-course"), ["01_numerical"])
+    printed = capsys.readouterr().out
+    assert status == 0
+    lines = [line for line in printed.splitlines() if "fork server" in line]
+    assert lines == [
+        "01_numerical: note: kernels started as a fresh Python each (about a second more per submission), "
+        "not forked from a fork server: failed: no user namespaces"
+    ], printed

@@ -122,6 +122,7 @@ class Result:
     slowest: tuple[tuple[str, float], ...] = ()  # the slowest cells ("cell 7 (forward_difference)", seconds)
     stages: tuple[tuple[str, float], ...] = ()  # where the worker's time went: ("kernel start", s), ("executing", s)
     cells: tuple[tuple[str, float], ...] = ()  # every cell that ran ("cell 7 (forward_difference)", seconds)
+    slow_start: str = ""  # why this sandboxed kernel was a fresh Python, not a fork of the fork server ("": it was)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -684,6 +685,9 @@ def execute(task: Task) -> Result:
                 "could be read of it"
             )
         seconds = time.perf_counter() - start
+        slow_start = ""
+        if task.use_sandbox and fork_server.server_for(task.warmup, task.prewarm) is None:
+            slow_start = fork_server.unavailable_reason() or "AUTOGRADER_FORK_SERVER=0"
         return Result(
             task.student,
             task.assignment,
@@ -695,6 +699,7 @@ def execute(task: Task) -> Result:
             stopped=run.expired.is_set(),
             slowest=run.slowest(),
             cells=run.cell_seconds(),
+            slow_start=slow_start,
             stages=(
                 ("kernel start", preparing + run.kernel_seconds),
                 ("executing", seconds - preparing - run.kernel_seconds),

@@ -90,6 +90,11 @@ def run_grade(
         if timing:
             print(f"{assignment}: slow or stopped submissions, slowest first:")
             print("\n".join(timing))
+        for reason in sorted(pipeline.SLOW_STARTS):
+            print(
+                f"{assignment}: note: kernels started as a fresh Python each (about a second more per submission), "
+                f"not forked from a fork server: {reason}"
+            )
         if counts["flagged"] or counts["failed"]:
             status = 1
         columns, rows = gradebook_table.read(db_url(root), assignment)

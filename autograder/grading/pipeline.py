@@ -65,6 +65,8 @@ STAGES: dict[str, float] = {}
 CPU: dict[str, float] = {}
 # Seconds each cell took in the last run, summed over its submissions ("<notebook>: cell 7 (id)" -> [runs, s]).
 CELLS: dict[str, list[float]] = {}
+# Why kernels of the last run started as fresh Pythons instead of forks of a fork server (for the instructor).
+SLOW_STARTS: set[str] = set()
 
 
 @contextmanager
@@ -498,6 +500,7 @@ def _grade(
     STAGES.clear()
     CPU.clear()
     CELLS.clear()
+    SLOW_STARTS.clear()
     cpu_began = time.process_time()
     timeout = cell_timeout or float(load_config(root).Execute.get("timeout", 60) or 60)
     state = _state(root)
@@ -557,6 +560,8 @@ def _grade(
                     continue
                 for name, seconds in graded.stages:
                     STAGES[f"worker: {name}"] = STAGES.get(f"worker: {name}", 0.0) + seconds
+                if graded.slow_start:
+                    SLOW_STARTS.add(graded.slow_start)
                 for label, seconds in graded.cell_seconds:
                     runs = CELLS.setdefault(label, [0, 0.0])
                     runs[0], runs[1] = runs[0] + 1, runs[1] + seconds

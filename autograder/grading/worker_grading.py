@@ -114,6 +114,7 @@ class Graded:
     cells: tuple[dict[str, Any], ...] = ()  # `results.CellResult`s (as dicts) by the gradebook's scores, for reports
     flagged: tuple[str, ...] = ()  # why the submission is not graded (`admission`): nothing to record
     cell_seconds: tuple[tuple[str, float], ...] = ()  # every cell that ran: ("<notebook>: cell 7 (id)", seconds)
+    slow_start: str = ""  # why its kernels started without the fork server (`execution.Result.slow_start`)
 
 
 def build_kit(root: Path, assignment: str) -> CourseKit:
@@ -602,6 +603,7 @@ def grade_submission(task: SubmissionTask, kit: CourseKit) -> Graded:
             stages=tuple(stages.items()),
             cells=cells,
             cell_seconds=tuple((f"{r.notebook_name}: {label}", s) for r in running.results for label, s in r.cells),
+            slow_start=next((r.slow_start for r in running.results if r.slow_start), ""),
         )
     except Exception as error:  # a broken machine must not stop the class: report it with this submission
         return Graded(task.student, task.assignment, error=repr(error))
