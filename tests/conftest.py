@@ -61,7 +61,9 @@ def copy_course(target: Path) -> Path:
     return target
 
 
-JOB_SIZE = 12
+# Students per job. Each job pays a worker's start-up (its Python, the course kit, the fork server's imports and
+# prewarm): 20 graded every unit's submissions in 246 s against 269 s with 12 (16 jobs instead of 26).
+JOB_SIZE = 20
 # One job per core: two per core was measured slower (18 min against 16 min for the whole suite).
 WORKERS = max(1, os.cpu_count() or 1)
 
