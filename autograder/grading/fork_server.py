@@ -468,6 +468,10 @@ class _Server:
                 for other in list(self.connections) + list(self.buffers):
                     if other is not connection:
                         other.close()
+                # the kernel's process keeps nothing of the other kernels' requests (their paths, environments)
+                self.buffers.clear()
+                self.kernels.clear()
+                self.connections.clear()
                 code = _forked(connection, request, self.folder, os.getppid())
             except BaseException as error:  # noqa: BLE001 - report why the kernel could not start, then end
                 with contextlib.suppress(Exception):
