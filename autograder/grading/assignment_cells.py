@@ -14,17 +14,13 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.self_check import is_test_cell
+
 HIDDEN_MARK = "BEGIN HIDDEN TESTS"
 
 
 def _nbgrader(cell: nbformat.NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_test_cell(cell: nbformat.NotebookNode) -> bool:
-    """An nbgrader autograder-test cell: graded, not an answer."""
-    meta = _nbgrader(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def visible_test_cells(root: Path, assignment: str) -> tuple[str, ...]:

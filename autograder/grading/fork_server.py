@@ -47,10 +47,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autograder.grading.assignment_cells import HIDDEN_MARK  # a cell holding it never runs in the server
+
 SOCKET_NAME = "fork-server.sock"
 READY_NAME = "fork-server.ready"  # written by the server when it listens (or "failed: <why>")
 PREWARM_NAME = "prewarm.json"  # the visible test cells whose checks' caches the server fills
-HIDDEN_MARK = "BEGIN HIDDEN TESTS"  # a cell holding it is never run in the server
 RUN_PREFIX = "autograder-run-"  # the kernels' scratch folders, inside the server's folder
 READY_SECONDS = 60.0  # how long the server may take to import its modules
 
