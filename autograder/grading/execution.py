@@ -39,7 +39,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -149,21 +148,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 def kernel_environment(scratch: Path, records: Path) -> dict[str, str]:
     """The kernel's environment: nothing of the grader's but what Python needs, and the record file."""
-    home = scratch / "home"
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": sandbox.package_path(),
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(home / ".matplotlib"),
-        "IPYTHONDIR": str(home / ".ipython"),
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        runtime.RECORDS_VARIABLE: str(records),
-    }
+    return {**sandbox.python_environment(scratch / "home"), runtime.RECORDS_VARIABLE: str(records)}
 
 
 def _kernel_manager(

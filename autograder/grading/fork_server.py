@@ -131,18 +131,10 @@ class ForkServer:
 
     def kernel_command(self, argv: list[str], scratch: Path, uid: int, limits: Any, cwd: Path) -> list[str]:
         """The command that starts kernel `argv` (ipykernel's usual command line) as a fork of the server:
-        the launcher, which jupyter_client runs as the kernel's process."""
-        request = {
-            "scratch": str(scratch),
-            "cwd": str(cwd),
-            "uid": uid,
-            "limits": {
-                "memory_bytes": limits.memory_bytes,
-                "cpu_seconds": limits.cpu_seconds,
-                "processes": limits.processes,
-                "file_bytes": limits.file_bytes,
-            },
-        }
+        the launcher, which jupyter_client runs as the kernel's process. `limits` is a `sandbox.Limits`."""
+        from dataclasses import asdict
+
+        request = {"scratch": str(scratch), "cwd": str(cwd), "uid": uid, "limits": asdict(limits)}
         launcher = str(Path(__file__).with_name("fork_launcher.py"))
         return [sys.executable, "-I", "-S", launcher, str(self.socket), json.dumps(request), *argv]
 
@@ -164,20 +156,7 @@ def server_environment() -> dict[str, str]:
     """The server's environment: what a kernel's is, with a home of its own in the server's /tmp."""
     from autograder.grading import sandbox
 
-    home = "/tmp/fork-server-home"
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": home,
-        "TMPDIR": "/tmp",
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": sandbox.package_path(),
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": f"{home}/.matplotlib",
-        "IPYTHONDIR": f"{home}/.ipython",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
+    return {**sandbox.python_environment(Path("/tmp/fork-server-home")), "TMPDIR": "/tmp"}
 
 
 _SERVERS: dict[tuple[tuple[str, ...], tuple[str, ...]], ForkServer | None] = {}  # (warm-up, prewarm) -> server

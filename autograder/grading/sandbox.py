@@ -58,6 +58,25 @@ def package_path() -> str:
     return str(Path(autograder.__file__).resolve().parent.parent)
 
 
+def python_environment(home: Path) -> dict[str, str]:
+    """The environment of a sandboxed Python (a kernel, a fork server): nothing of the grader's but what
+    Python needs, the autograder on its path, matplotlib's Agg backend, one BLAS thread, `home` as its
+    home and temporary folder."""
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": package_path(),
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
 def kernel_uid(worker_pid: int, slot: int = 0) -> int:
     """The unprivileged user id of a kernel started by the worker process `worker_pid`, in `slot` (0 to
     2 * THREAD_SLOTS - 1: two per worker thread, so that the kernel started ahead for the next student
