@@ -460,9 +460,8 @@ class _Run:
         """Re-run earlier code cells (not test cells, not the ones that failed) in a new kernel, outputs discarded."""
         for index in range(end):
             cell = self.notebook.cells[index]
-            if self._skipped(cell):
-                continue
-            if cell.cell_type == "code" and test_cell_id(cell) is None and index not in self.failed:
+            runs = cell.cell_type == "code" and test_cell_id(cell) is None and not self._skipped(cell)
+            if runs and index not in self.failed:
                 copy = nbformat.from_dict(cell)
                 try:
                     client.execute_cell(copy, index)
@@ -671,7 +670,7 @@ def execute(task: Task) -> Result:
             )
         seconds = time.perf_counter() - start
         slow_start = ""
-        if task.use_sandbox and fork_server.server_for(task.warmup, task.prewarm) is None:
+        if task.use_sandbox and getattr(kernel.manager, "server", None) is None:  # a fresh Python in bwrap
             slow_start = fork_server.unavailable_reason() or "AUTOGRADER_FORK_SERVER=0"
         return Result(
             task.student,
